@@ -1,0 +1,142 @@
+"""A small reader for validating YAML documents into frozen config values.
+
+Usage: wrap a YamlDocument in a `Reader`, pull keys with `required` / `optional`, descend with
+`section` / `sections`, then call `done()` to reject keys nobody asked for. Problems are collected
+(not raised one by one) so a user sees every mistake in a file at once; `raise_if_any` raises a
+single ConfigError naming file, line and field for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from auditwatch.errors import ConfigError, Problem
+from auditwatch.yamlsource import PathKey, YamlDocument, dotted
+
+T = TypeVar("T")
+
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a mapping",
+}
+
+_MISSING = object()
+
+
+class Reader:
+    """Reads one mapping of a YAML document, remembering which keys were consumed."""
+
+    def __init__(
+        self, doc: YamlDocument, path: PathKey = (), problems: list[Problem] | None = None
+    ) -> None:
+        self.doc = doc
+        self.path = path
+        self.problems: list[Problem] = [] if problems is None else problems
+        value = self._value_at(path)
+        if value is None and path == ():
+            value = {}
+        if not isinstance(value, dict):
+            self.problem(path, f"must be a mapping, not {type(value).__name__}")
+            value = {}
+        self.data: dict[str, Any] = value
+        self._seen: set[str] = set()
+
+    def _value_at(self, path: PathKey) -> Any:
+        value: Any = self.doc.data
+        for part in path:
+            value = value[part]
+        return value
+
+    def problem(self, path: PathKey, message: str) -> None:
+        self.problems.append(Problem(self.doc.file, self.doc.line_of(path), dotted(path), message))
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    @overload
+    def required(self, key: str, kind: type[T]) -> T: ...
+    @overload
+    def required(self, key: str, kind: type[T], convert: Callable[[T], Any]) -> Any: ...
+    def required(self, key: str, kind: type[T], convert: Callable[[T], Any] | None = None) -> Any:
+        self._seen.add(key)
+        if key not in self.data:
+            self.problem(self.path, f"missing required key '{key}'")
+            return None
+        return self._check(key, kind, convert)
+
+    def optional(
+        self, key: str, kind: type[T], default: Any, convert: Callable[[T], Any] | None = None
+    ) -> Any:
+        self._seen.add(key)
+        if key not in self.data or self.data[key] is None:
+            return default
+        return self._check(key, kind, convert)
+
+    def _check(self, key: str, kind: type[Any], convert: Callable[[Any], Any] | None) -> Any:
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            self.problem((*self.path, key), f"must be {_TYPE_NAMES.get(kind, kind.__name__)}")
+            return None
+        if convert is None:
+            return value
+        try:
+            return convert(value)
+        except (ValueError, TypeError, KeyError) as exc:
+            self.problem((*self.path, key), str(exc) or f"invalid value {value!r}")
+            return None
+
+    def section(self, key: str, required: bool = False) -> Reader:
+        self._seen.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required:
+                self.problem(self.path, f"missing required section '{key}'")
+            return Reader(_empty_doc_like(self.doc), (), self.problems)
+        return Reader(self.doc, (*self.path, key), self.problems)
+
+    def sections(self, key: str, required: bool = False) -> list[Reader]:
+        """Each mapping in the list under `key`."""
+        self._seen.add(key)
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.problem(self.path, f"missing required list '{key}'")
+            return []
+        if not isinstance(value, list):
+            self.problem((*self.path, key), "must be a list")
+            return []
+        return [Reader(self.doc, (*self.path, key, i), self.problems) for i in range(len(value))]
+
+    def string_list(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """A string or a list of strings under `key`, as a tuple."""
+        self._seen.add(key)
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        self.problem((*self.path, key), "must be a string or a list of strings")
+        return default
+
+    def done(self) -> None:
+        """Report keys that were present but never asked for."""
+        for key in self.data:
+            if key not in self._seen:
+                self.problem((*self.path, key), f"unknown key '{key}'")
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+def _empty_doc_like(doc: YamlDocument) -> YamlDocument:
+    return YamlDocument(doc.file, {}, {})
