@@ -1,0 +1,244 @@
+"""The `auditwatch` command line: run, setup, check-config, parse, scan, rules, alerts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+import structlog
+
+from auditwatch.errors import AuditwatchError, ConfigError
+
+DEFAULT_CONFIG = "/etc/auditwatch/auditwatch.yml"
+EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_RUNTIME = 0, 1, 2, 3
+
+log = structlog.get_logger("auditwatch.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from auditwatch.logsetup import configure_logging
+
+    configure_logging(getattr(args, "log_level", None) or "info", "console" if sys.stderr.isatty() else "json")
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except AuditwatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="auditwatch", description=__doc__)
+    p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument(
+            "-c",
+            "--config",
+            default=os.environ.get("AUDITWATCH_CONFIG", DEFAULT_CONFIG),
+            help="the daemon's YAML config (default: $AUDITWATCH_CONFIG or %(default)s)",
+        )
+        return sp
+
+    run = with_config(sub.add_parser("run", help="tail, parse, detect and index until stopped"))
+    run.add_argument("--until-idle", action="store_true", help="exit once every file is read and delivered")
+    run.set_defaults(func=_cmd_run)
+
+    setup = with_config(sub.add_parser("setup", help="install index templates and create indices"))
+    setup.set_defaults(func=_cmd_setup)
+
+    check = with_config(sub.add_parser("check-config", help="validate config, parsers, rules and reference"))
+    check.set_defaults(func=_cmd_check_config)
+
+    parse = sub.add_parser("parse", help="parse files with one parser, print events as JSON lines")
+    parse.add_argument("--parser", required=True, help="parser name")
+    parse.add_argument("--parsers-dir", default="parsers", help="directory of parser files (%(default)s)")
+    parse.add_argument("files", nargs="+", type=Path)
+    parse.set_defaults(func=_cmd_parse)
+
+    scan = with_config(sub.add_parser("scan", help="parse and detect without Elasticsearch"))
+    scan.add_argument("--parser", help="parser for every file (default: the config input whose glob matches)")
+    scan.add_argument("--format", choices=["jsonl", "table"], default="table")
+    scan.add_argument("files", nargs="+", type=Path)
+    scan.set_defaults(func=_cmd_scan)
+
+    rules = sub.add_parser("rules", help="lint, test and backtest detection rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    lint = rules_sub.add_parser("lint", help="validate every rule and list file")
+    lint.add_argument("--rules-dir", type=Path, default=Path("rules"))
+    lint.add_argument("--lists-dir", type=Path, default=None)
+    lint.set_defaults(func=_cmd_rules_lint)
+    rtest = rules_sub.add_parser("test", help="run every rule's should_fire / should_not_fire cases")
+    rtest.add_argument("--rules-dir", type=Path, default=Path("rules"))
+    rtest.add_argument("--lists-dir", type=Path, default=None)
+    rtest.add_argument("rule_ids", nargs="*", help="only these rules")
+    rtest.set_defaults(func=_cmd_rules_test)
+    backtest = with_config(rules_sub.add_parser("backtest", help="alerts a rule would have raised on history"))
+    backtest.add_argument("rule", help="rule id, or path of a rule file (e.g. a new rule not yet deployed)")
+    backtest.add_argument("--since", default="30d", help="how far back, e.g. 30d, 12h (%(default)s)")
+    backtest.add_argument("--samples", type=int, default=5)
+    backtest.set_defaults(func=_cmd_rules_backtest)
+
+    alerts = with_config(sub.add_parser("alerts", help="list recent alerts from Elasticsearch"))
+    alerts.add_argument("--limit", type=int, default=50)
+    alerts.add_argument("--format", choices=["jsonl", "table"], default="table")
+    alerts.set_defaults(func=_cmd_alerts)
+    return p
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.daemon import Daemon
+    from auditwatch.logsetup import configure_logging
+
+    config = load_config(args.config)
+    configure_logging(args.log_level or config.log_level, config.log_format)
+    stop = threading.Event()
+    daemon = Daemon(config, stop=stop)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if signum == signal.SIGHUP:
+            daemon.reload_rules()
+            return
+        log.info("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    counters = daemon.run(until_idle=args.until_idle)
+    if args.until_idle:
+        print(
+            f"read {counters.records} records: {counters.events} events, "
+            f"{counters.dead_letters} dead letters, {counters.alerts} alerts",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.indexing import make_client, setup_cluster
+    from auditwatch.schema import IndexNames
+
+    config = load_config(args.config)
+    client = make_client(config.elasticsearch)
+    for line in setup_cluster(client, IndexNames(config.elasticsearch.index_prefix)):
+        print(line)
+    return EXIT_OK
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    from auditwatch.checks import check_everything
+
+    problems, summary = check_everything(Path(args.config))
+    for line in summary:
+        print(line)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return EXIT_CONFIG if problems else EXIT_OK
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from auditwatch.parsing import load_parsers
+    from auditwatch.scanning import read_files
+
+    parsers = load_parsers(Path(args.parsers_dir))
+    if args.parser not in parsers:
+        raise ConfigError.single(
+            args.parsers_dir, None, "--parser", f"unknown parser '{args.parser}' (have: {', '.join(sorted(parsers))})"
+        )
+    parser = parsers[args.parser]
+    failures = 0
+    out = sys.stdout.buffer
+    for raws, ingested in read_files(args.files, source=args.parser):
+        events, dead = parser.parse_batch(raws, ingested)
+        for event in events:
+            out.write(orjson.dumps(event.fields) + b"\n")
+        for letter in dead:
+            failures += 1
+            print(f"{letter.raw.path}@{letter.raw.offset}: {letter.reason}", file=sys.stderr)
+    out.flush()
+    return EXIT_FINDINGS if failures else EXIT_OK
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from auditwatch.scanning import print_alerts, scan_files
+
+    result = scan_files(Path(args.config), args.files, parser_name=args.parser)
+    print_alerts(result.alerts, args.format, sys.stdout)
+    print(
+        f"{result.records} records, {result.events} events, {len(result.dead)} unparsed, "
+        f"{len(result.alerts)} alerts",
+        file=sys.stderr,
+    )
+    for letter in result.dead[:20]:
+        print(f"  unparsed {letter.raw.path}@{letter.raw.offset}: {letter.reason}", file=sys.stderr)
+    return EXIT_FINDINGS if result.alerts else EXIT_OK
+
+
+def _cmd_rules_lint(args: argparse.Namespace) -> int:
+    from auditwatch.detection import lint_ruleset
+
+    problems = lint_ruleset(args.rules_dir, args.lists_dir)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)", file=sys.stderr)
+    return EXIT_CONFIG if problems else EXIT_OK
+
+
+def _cmd_rules_test(args: argparse.Namespace) -> int:
+    from auditwatch.detection import load_ruleset, run_rule_tests
+
+    rules = load_ruleset(args.rules_dir, args.lists_dir)
+    results = run_rule_tests(rules, only=tuple(args.rule_ids))
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        print(("PASS " if result.passed else "FAIL ") + str(result))
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _cmd_rules_backtest(args: argparse.Namespace) -> int:
+    from auditwatch.backtest import backtest_rule
+
+    report = backtest_rule(Path(args.config), args.rule, since=args.since, samples=args.samples)
+    print(report.render())
+    return EXIT_OK
+
+
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.indexing import make_client
+    from auditwatch.scanning import print_alert_documents
+    from auditwatch.schema import IndexNames
+
+    config = load_config(args.config)
+    client = make_client(config.elasticsearch)
+    names = IndexNames(config.elasticsearch.index_prefix)
+    client.indices.refresh(index=names.alerts)
+    resp = client.search(
+        index=names.alerts, size=args.limit, sort=[{"@timestamp": "asc"}, {"rule.id": "asc"}], track_total_hits=True
+    )
+    docs = [hit["_source"] for hit in resp["hits"]["hits"]]
+    print_alert_documents(docs, args.format, sys.stdout)
+    print(f"{resp['hits']['total']['value']} alert(s) in {names.alerts}", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

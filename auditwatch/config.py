@@ -1,0 +1,142 @@
+"""The daemon's configuration file: one YAML document, validated up front.
+
+Each section is read by the package that owns it (sources, indexing, reference); this module only
+composes them, resolves relative paths against the config file's directory and reports every problem
+at once with file, line and field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from auditwatch.configspec import Reader
+from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
+from auditwatch.reference.config import ReferenceConfig, read_reference_config
+from auditwatch.sources.config import InputConfig, read_input_config
+from auditwatch.yamlsource import load_yaml_file
+
+LogFormat = Literal["json", "console"]
+_N = TypeVar("_N", int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    batch_max_records: int = 5000
+    batch_max_bytes: int = 8 << 20
+    checkpoint_interval: float = 1.0  # seconds between checkpoints (offsets + rule state together)
+    idle_wait: float = 0.5  # longest wait for new data before looking again
+    queue_batches: int = 2  # batches in flight to the indexer: bounds memory while Elasticsearch is down
+    rules_poll_interval: float = 5.0
+    heartbeat_interval: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    path: Path
+    inputs: tuple[InputConfig, ...]
+    parsers_dir: Path
+    rules_dir: Path
+    lists_dir: Path | None
+    state_dir: Path
+    elasticsearch: ElasticsearchConfig
+    reference: ReferenceConfig
+    pipeline: PipelineConfig
+    log_level: str
+    log_format: LogFormat
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.state_dir / "checkpoint.sqlite"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.state_dir / "deadletter-spool.jsonl"
+
+
+def load_config(path: str | Path) -> DaemonConfig:
+    """Read and validate the daemon config; raises ConfigError listing every problem."""
+    doc = load_yaml_file(path)
+    base = Path(path).resolve().parent
+    root = Reader(doc)
+
+    def as_path(value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base / p
+
+    inputs = tuple(read_input_config(r) for r in root.sections("inputs", required=True))
+    parsers_dir = root.optional("parsers_dir", str, base / "parsers", as_path)
+    rules_dir = root.optional("rules_dir", str, base / "rules", as_path)
+    lists_dir = root.optional("lists_dir", str, None, as_path)
+    state_dir = root.optional("state_dir", str, Path("/var/lib/auditwatch"), as_path)
+    es = read_elasticsearch_config(root.section("elasticsearch", required=True))
+    reference = read_reference_config(root.section("reference"))
+    pipeline = _read_pipeline(root.section("pipeline"))
+    logging = root.section("logging")
+    level = logging.optional("level", str, "info", _log_level)
+    fmt = logging.optional("format", str, "json", _log_format)
+    logging.done()
+    _check_inputs(root, inputs)
+    root.done()
+    root.raise_if_any()
+    inputs = tuple(
+        replace(i, paths=tuple(str(as_path(p)) for p in i.paths), exclude=tuple(i.exclude)) for i in inputs
+    )
+    return DaemonConfig(
+        path=Path(path).resolve(),
+        inputs=inputs,
+        parsers_dir=parsers_dir,
+        rules_dir=rules_dir,
+        lists_dir=lists_dir,
+        state_dir=state_dir,
+        elasticsearch=es,
+        reference=reference,
+        pipeline=pipeline,
+        log_level=level,
+        log_format=fmt,
+    )
+
+
+def _read_pipeline(r: Reader) -> PipelineConfig:
+    d = PipelineConfig()
+    cfg = PipelineConfig(
+        batch_max_records=r.optional("batch_max_records", int, d.batch_max_records, _positive),
+        batch_max_bytes=r.optional("batch_max_bytes", int, d.batch_max_bytes, _positive),
+        checkpoint_interval=r.optional("checkpoint_interval", float, d.checkpoint_interval, _positive),
+        idle_wait=r.optional("idle_wait", float, d.idle_wait, _positive),
+        queue_batches=r.optional("queue_batches", int, d.queue_batches, _positive),
+        rules_poll_interval=r.optional("rules_poll_interval", float, d.rules_poll_interval, _positive),
+        heartbeat_interval=r.optional("heartbeat_interval", float, d.heartbeat_interval, _positive),
+    )
+    r.done()
+    return cfg
+
+
+def _check_inputs(root: Reader, inputs: tuple[InputConfig, ...]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(inputs):
+        if item.name in seen:
+            root.problem(("inputs", index, "name"), f"duplicate input name '{item.name}'")
+        seen.add(item.name)
+
+
+def _positive(value: _N) -> _N:
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def _log_level(value: str) -> str:
+    levels = ("debug", "info", "warning", "error")
+    if value.lower() not in levels:
+        raise ValueError(f"must be one of {', '.join(levels)}")
+    return value.lower()
+
+
+def _log_format(value: str) -> LogFormat:
+    if value == "json":
+        return "json"
+    if value == "console":
+        return "console"
+    raise ValueError("must be 'json' or 'console'")

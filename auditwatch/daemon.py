@@ -1,0 +1,354 @@
+"""The daemon: the one place that wires sources, parsing, detection, indexing and the checkpoint.
+
+Two threads, one direction of data flow:
+
+    main thread:    tailer.read -> parse -> detect -> queue (bounded)
+    delivery thread: queue -> BulkIndexer.deliver (retries until acknowledged) -> checkpoint.commit
+
+The queue holds at most `pipeline.queue_batches` batches, so while Elasticsearch is unavailable the
+delivery thread keeps retrying, the queue fills and the main thread stops reading: memory stays flat.
+A checkpoint (file offsets plus the rule state that corresponds to exactly those offsets) is attached
+to a batch every `checkpoint_interval` seconds and committed only after that batch, and every batch
+before it, was acknowledged. After a crash the daemon resumes from the last checkpoint; replayed events
+and alerts have deterministic ids and `create` semantics, so they are not duplicated.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from auditwatch.checkpoint import Checkpoint
+from auditwatch.config import DaemonConfig
+from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
+from auditwatch.errors import ConfigError
+from auditwatch.indexing import BulkIndexer, DeliveryInterrupted, make_client
+from auditwatch.logsetup import problems_for_log
+from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
+from auditwatch.parsing import CompiledParser, load_parsers
+from auditwatch.parsing.normalise import iso_utc
+from auditwatch.reference import ReferenceHolder
+from auditwatch.schema import IndexNames
+from auditwatch.sources.tail import Tailer
+
+log = structlog.get_logger(__name__)
+
+DETECTION_STATE = "detection"
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What the main thread hands to the delivery thread."""
+
+    events: Sequence[AccessEvent]
+    dead: Sequence[DeadLetter]
+    alerts: Sequence[Alert]
+    records: int
+    offsets: dict[str, int] | None = None  # set together with `state` on checkpoint batches
+    state: bytes | None = None
+
+
+@dataclass(slots=True)
+class Counters:
+    records: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    alerts: int = 0
+    delivered_batches: int = 0
+    checkpoints: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class Daemon:
+    """Runs the pipeline until stopped (or, with `until_idle`, until every file is read and delivered)."""
+
+    def __init__(self, config: DaemonConfig, *, stop: threading.Event | None = None) -> None:
+        self.config = config
+        self.stop = stop or threading.Event()
+        self.counters = Counters()
+        self._abort = threading.Event()  # interrupts delivery retries on shutdown
+        self._parsers = load_parsers(config.parsers_dir)
+        self._check_parsers_exist()
+        self._ruleset = load_ruleset(config.rules_dir, config.lists_dir)
+        self._rules_signature = _dir_signature(self._rule_dirs())
+        self._pending_rules: RuleSet | None = None
+        self._reference = ReferenceHolder(config.reference)
+        for problem in self._reference.reload():
+            log.warning("reference_problem", problem=str(problem))
+        self._names = IndexNames(config.elasticsearch.index_prefix)
+        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=config.pipeline.queue_batches)
+        self._delivery_error: BaseException | None = None
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def _check_parsers_exist(self) -> None:
+        missing = [i for i in self.config.inputs if i.parser not in self._parsers]
+        if missing:
+            known = ", ".join(sorted(self._parsers)) or "none"
+            raise ConfigError.single(
+                str(self.config.path),
+                None,
+                "inputs",
+                "; ".join(f"input '{i.name}' names unknown parser '{i.parser}'" for i in missing)
+                + f" (parsers in {self.config.parsers_dir}: {known})",
+            )
+
+    def _rule_dirs(self) -> list[Path]:
+        dirs = [self.config.rules_dir]
+        if self.config.lists_dir is not None:
+            dirs.append(self.config.lists_dir)
+        return dirs
+
+    def run(self, *, until_idle: bool = False) -> Counters:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint = Checkpoint(self.config.checkpoint_path)
+        try:
+            offsets = checkpoint.offsets()
+            first_start = checkpoint.is_first_start()
+            saved_state = checkpoint.state(DETECTION_STATE)
+        finally:
+            checkpoint.close()
+        engine = DetectionEngine(self._ruleset, self._reference.current)
+        if saved_state is not None:
+            engine.restore(saved_state)
+        tailer = Tailer(self.config.inputs, offsets, first_start=first_start)
+        delivery = threading.Thread(target=self._deliver_loop, name="auditwatch-delivery", daemon=True)
+        delivery.start()
+        log.info(
+            "started",
+            inputs=len(self.config.inputs),
+            parsers=len(self._parsers),
+            known_files=len(offsets),
+            first_start=first_start,
+            restored_state=saved_state is not None,
+        )
+        with self._scheduler(tailer), self._reference_watch():
+            try:
+                self._main_loop(tailer, engine, dict(offsets), until_idle=until_idle)
+            finally:
+                tailer.close()
+                self._shutdown_delivery(delivery)
+        if self._delivery_error is not None:
+            raise self._delivery_error
+        log.info("stopped", **_counter_fields(self.counters))
+        return self.counters
+
+    # -- main thread --------------------------------------------------------------------------
+
+    def _main_loop(
+        self, tailer: Tailer, engine: DetectionEngine, offsets: dict[str, int], *, until_idle: bool
+    ) -> None:
+        pipeline = self.config.pipeline
+        last_checkpoint = time.monotonic()
+        dirty = False  # records read since the last checkpoint batch
+        reference = self._reference.current
+        while not self.stop.is_set():
+            self._raise_if_delivery_failed()
+            if self._pending_rules is not None:
+                engine.replace_rules(self._pending_rules)
+                self._pending_rules = None
+            if self._reference.current is not reference:
+                reference = self._reference.current
+                engine.set_reference(reference)
+            raws = tailer.read(pipeline.batch_max_records, pipeline.batch_max_bytes)
+            if raws:
+                events, dead = self._parse(raws)
+                alerts = engine.process(events)
+                for raw in raws:
+                    offsets[raw.file_key] = raw.end
+                dirty = True
+                now = time.monotonic()
+                if now - last_checkpoint >= pipeline.checkpoint_interval:
+                    self._put(Batch(events, dead, alerts, len(raws), dict(offsets), engine.snapshot()))
+                    last_checkpoint, dirty = now, False
+                else:
+                    self._put(Batch(events, dead, alerts, len(raws)))
+                self._count(len(raws), events, dead, alerts)
+                continue
+            if dirty:  # idle: checkpoint what was read so a restart replays nothing
+                self._put(Batch((), (), (), 0, dict(offsets), engine.snapshot()))
+                last_checkpoint, dirty = time.monotonic(), False
+            if until_idle:
+                self._drain()
+                if not tailer.read(1):  # still nothing once everything is delivered
+                    return
+                continue
+            tailer.wait(pipeline.idle_wait)
+
+    def _parse(self, raws: list[RawLine]) -> tuple[list[AccessEvent], list[DeadLetter]]:
+        ingested = iso_utc(time.time())
+        by_source: dict[str, list[RawLine]] = {}
+        for raw in raws:
+            by_source.setdefault(raw.source, []).append(raw)
+        events: list[AccessEvent] = []
+        dead: list[DeadLetter] = []
+        for source, group in by_source.items():
+            parser = self._parser_for(source)
+            parsed, failed = parser.parse_batch(group, ingested)
+            events.extend(parsed)
+            dead.extend(failed)
+        if len(by_source) > 1:
+            events.sort(key=_event_time)  # detection sees a batch in event-time order
+        return events, dead
+
+    def _parser_for(self, source: str) -> CompiledParser:
+        for item in self.config.inputs:
+            if item.name == source:
+                return self._parsers[item.parser]
+        raise KeyError(f"record from unknown input '{source}'")
+
+    def _count(
+        self, records: int, events: list[AccessEvent], dead: list[DeadLetter], alerts: list[Alert]
+    ) -> None:
+        c = self.counters
+        c.records += records
+        c.events += len(events)
+        c.dead_letters += len(dead)
+        c.alerts += len(alerts)
+
+    def _put(self, batch: Batch) -> None:
+        while True:
+            self._raise_if_delivery_failed()
+            try:
+                self._queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue  # Elasticsearch is behind or down: reading pauses here
+
+    def _drain(self) -> None:
+        while self._queue.unfinished_tasks:
+            self._raise_if_delivery_failed()
+            time.sleep(0.01)
+
+    def _raise_if_delivery_failed(self) -> None:
+        if self._delivery_error is not None:
+            raise RuntimeError("delivery thread failed") from self._delivery_error
+
+    # -- delivery thread ----------------------------------------------------------------------
+
+    def _deliver_loop(self) -> None:
+        checkpoint = Checkpoint(self.config.checkpoint_path)
+        client = make_client(self.config.elasticsearch)
+        indexer = BulkIndexer(
+            client, self._names, self.config.elasticsearch, stop=self._abort, spool_path=self.config.spool_path
+        )
+        try:
+            while True:
+                batch = self._queue.get()
+                try:
+                    if batch is None:
+                        return
+                    indexer.deliver(batch.events, batch.dead, batch.alerts)
+                    self.counters.delivered_batches += 1
+                    if batch.offsets is not None and batch.state is not None:
+                        checkpoint.commit(batch.offsets, {DETECTION_STATE: batch.state})
+                        self.counters.checkpoints += 1
+                finally:
+                    self._queue.task_done()
+        except DeliveryInterrupted:
+            log.warning("delivery_interrupted", reason="shutdown while Elasticsearch was unavailable")
+        except BaseException as exc:  # surfaced to the main thread, which exits non-zero
+            log.exception("delivery_failed")
+            self._delivery_error = exc
+        finally:
+            checkpoint.close()
+            client.close()
+
+    def _shutdown_delivery(self, delivery: threading.Thread, grace: float = 10.0) -> None:
+        deadline = time.monotonic() + grace
+        while delivery.is_alive():
+            try:
+                self._queue.put(None, timeout=0.2)
+                break
+            except queue.Full:
+                if time.monotonic() > deadline:
+                    break
+        delivery.join(max(0.0, deadline - time.monotonic()))
+        if delivery.is_alive():
+            self._abort.set()
+            delivery.join()
+
+    # -- scheduled jobs -----------------------------------------------------------------------
+
+    @contextmanager
+    def _scheduler(self, tailer: Tailer) -> Iterator[None]:
+        scheduler = BackgroundScheduler(daemon=True)
+        p = self.config.pipeline
+        scheduler.add_job(self._check_rules, "interval", seconds=p.rules_poll_interval, id="rules-reload")
+        scheduler.add_job(
+            lambda: self._heartbeat(tailer), "interval", seconds=p.heartbeat_interval, id="heartbeat"
+        )
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.shutdown(wait=False)
+
+    @contextmanager
+    def _reference_watch(self) -> Iterator[None]:
+        self._reference.start_watching()
+        try:
+            yield
+        finally:
+            self._reference.stop_watching()
+
+    def reload_rules(self) -> bool:
+        """Validate the whole rule set; swap it in only if valid. Returns whether it was swapped."""
+        try:
+            rules = load_ruleset(self.config.rules_dir, self.config.lists_dir)
+        except ConfigError as exc:
+            log.error("rules_reload_rejected", problems=problems_for_log(exc), kept="previous rule set")
+            return False
+        self._pending_rules = rules
+        log.info("rules_reloaded", rules=len(rules))
+        return True
+
+    def _check_rules(self) -> None:
+        signature = _dir_signature(self._rule_dirs())
+        if signature != self._rules_signature:
+            self._rules_signature = signature
+            self.reload_rules()
+
+    def _heartbeat(self, tailer: Tailer) -> None:
+        behind = sum(s.bytes_behind for s in tailer.status())
+        log.info("heartbeat", bytes_behind=behind, queued_batches=self._queue.qsize(), **_counter_fields(self.counters))
+
+
+def _event_time(event: AccessEvent) -> float:
+    return event.timestamp
+
+
+def _counter_fields(c: Counters) -> dict[str, object]:
+    return {
+        "records": c.records,
+        "events": c.events,
+        "dead_letters": c.dead_letters,
+        "alerts": c.alerts,
+        "checkpoints": c.checkpoints,
+        "uptime_s": round(time.monotonic() - c.started, 1),
+    }
+
+
+def _dir_signature(dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
+    entries: list[tuple[str, int, int]] = []
+    for directory in dirs:
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.rglob("*.y*ml")):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            entries.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(entries)
+
+
+SignalHandler = Callable[[int, object], None]

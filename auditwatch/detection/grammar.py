@@ -1,0 +1,149 @@
+"""The rule condition language: a pyparsing grammar that builds `nodes` trees. Load time only.
+
+    condition  := or-expression of `not`, `and`, `or` and parentheses over comparisons
+    comparison := operand (== | != | < | <= | > | >=) operand
+                | operand in [literal, ...]  |  operand in list(name)
+                | operand (contains | startswith | endswith) operand
+                | operand matches /regex/flags
+                | operand between operand and operand
+                | operand                      (true when the value is true: exists(x), match(x), a flag)
+    operand    := "string" | 'string' | number | true | false | field.name
+                | exists(field) | fold(field) | match(name) | allowlist(name)
+                | hour | hour(Area/Zone) | weekday | weekday(Area/Zone)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyparsing as pp
+
+from auditwatch.detection import nodes as n
+
+pp.ParserElement.enable_packrat()
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionSyntaxError(Exception):
+    """The condition text is not valid; `column` and `lineno` are 1-based within the text."""
+
+    message: str
+    column: int
+    lineno: int
+
+    def __str__(self) -> str:
+        return f"{self.message} (column {self.column})"
+
+
+def _kw(word: str) -> pp.Keyword:
+    return pp.Keyword(word)
+
+
+AND, OR, NOT, IN, BETWEEN = (_kw(w) for w in ("and", "or", "not", "in", "between"))
+TEXT_OPS = _kw("contains") | _kw("startswith") | _kw("endswith")
+MATCHES = _kw("matches")
+TRUE, FALSE, NULL = _kw("true"), _kw("false"), _kw("null")
+RESERVED = AND | OR | NOT | IN | BETWEEN | TEXT_OPS | MATCHES | TRUE | FALSE | NULL
+L, R, LB, RB, COMMA = (pp.Suppress(c) for c in "()[],")
+
+_ident = pp.Regex(r"[A-Za-z_@][A-Za-z0-9_@.]*")
+_name = pp.Regex(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_zone = pp.Regex(r"[A-Za-z][A-Za-z0-9_+\-/]*")
+
+string = (pp.QuotedString('"', esc_char="\\") | pp.QuotedString("'", esc_char="\\")).set_name("string")
+number = pp.Regex(r"-?\d+(\.\d+)?").set_name("number")
+number.set_parse_action(lambda t: float(t[0]) if "." in t[0] else int(t[0]))
+boolean = (TRUE | FALSE | NULL).set_parse_action(lambda t: {"true": True, "false": False}.get(t[0]))
+scalar = (string | number | boolean).set_parse_action(lambda t: n.Literal(t[0]))
+list_item = string | number | boolean | _ident  # bare words in lists are strings (weekday in [sat, sun])
+list_literal = (LB + pp.Optional(pp.DelimitedList(list_item)) + RB).set_parse_action(
+    lambda t: n.ListLiteral(tuple(x.value if isinstance(x, n.Literal) else x for x in t))
+)
+
+
+def _call(func: str, arg: pp.ParserElement, optional_arg: bool = False) -> pp.ParserElement:
+    args = L + arg + R
+    body = _kw(func) + (pp.Optional(args) if optional_arg else args)
+
+    def build(s: str, loc: int, t: pp.ParseResults) -> n.Call:
+        return n.Call(func, str(t[1]) if len(t) > 1 else "", loc)
+
+    return body.set_parse_action(build)
+
+
+call = (
+    _call("exists", _ident)
+    | _call("fold", _ident)
+    | _call("match", _name)
+    | _call("allowlist", _name)
+    | _call("hour", _zone, optional_arg=True)
+    | _call("weekday", _zone, optional_arg=True)
+)
+named_list = _call("list", _name)
+field = (~RESERVED + _ident).set_parse_action(lambda s, loc, t: n.Field(t[0], loc)).set_name("field")
+operand = (scalar | call | field).set_name("value")
+regex = pp.Regex(r"/((?:[^/\\\n]|\\.)*)/([is]*)").set_name("/regex/")
+
+
+def _build_regex(s: str, loc: int, t: pp.ParseResults) -> n.Regex:
+    text: str = t[0]
+    end = text.rindex("/")
+    return n.Regex(text[1:end], text[end + 1 :], loc)
+
+
+regex.set_parse_action(_build_regex)
+
+compare_op = pp.one_of("== != <= >= < >")
+comparison = (
+    (operand + compare_op + operand)
+    | (operand + IN + (list_literal | named_list))
+    | (operand + TEXT_OPS + operand)
+    | (operand + MATCHES + regex)
+    | (operand + BETWEEN + operand + AND.suppress() + operand)
+    | operand
+)
+
+
+def _build_comparison(s: str, loc: int, t: pp.ParseResults) -> n.Node:
+    if len(t) == 1:
+        return n.Truthy(t[0])
+    if t[1] == "between":
+        return n.Between(t[0], t[2], t[3], loc)
+    return n.Compare(str(t[1]), t[0], t[2], loc)
+
+
+comparison.set_parse_action(_build_comparison)
+
+
+def _unary(t: pp.ParseResults) -> n.Node:
+    return n.Not(t[0][1])
+
+
+def _nary(cls: type[n.And] | type[n.Or]) -> Any:
+    return lambda t: cls(tuple(t[0][0::2]))
+
+
+condition = pp.infix_notation(
+    comparison,
+    [
+        (NOT, 1, pp.OpAssoc.RIGHT, _unary),
+        (AND, 2, pp.OpAssoc.LEFT, _nary(n.And)),
+        (OR, 2, pp.OpAssoc.LEFT, _nary(n.Or)),
+    ],
+)
+
+
+def parse_condition(text: str) -> n.Node:
+    """Parse a condition into a tree; raises ConditionSyntaxError naming the column."""
+    if not text.strip():
+        raise ConditionSyntaxError("empty condition", 1, 1)
+    try:
+        result = condition.parse_string(text, parse_all=True)
+    except pp.ParseBaseException as exc:
+        found = text[exc.loc : exc.loc + 12].split("\n", maxsplit=1)[0]
+        where = f"unexpected '{found}'" if found else "unexpected end of condition"
+        raise ConditionSyntaxError(where, exc.column, exc.lineno) from None
+    node = result[0]
+    assert isinstance(node, n.Compare | n.Between | n.Truthy | n.Not | n.And | n.Or)
+    return node

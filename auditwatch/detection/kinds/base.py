@@ -1,0 +1,52 @@
+"""The rule-kind contract: observe a matching event, maybe trigger; keep state that can be snapshotted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from auditwatch.detection.context import EvalContext, Getter
+from auditwatch.detection.evidence import Item
+
+Explained = Callable[[EvalContext], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What a kind reports when its rule should alert for the current event."""
+
+    group: tuple[object, ...]
+    anchor: str  # id of the event that anchors the alert id (first in window / the trigger)
+    evidence: tuple[Item, ...]  # oldest first, capped
+    total: int  # how many events contributed (evidence may be capped)
+    start: float
+    end: float
+    distinct: int | None = None
+    days: int | None = None
+
+
+class KindState(Protocol):
+    dirty: bool  # set when state changed since the last snapshot
+
+    def observe(self, c: EvalContext, explained: Explained) -> Trigger | None: ...
+
+    def sweep(self, now: float) -> None: ...
+
+    def dump(self) -> Any: ...
+
+    def load(self, data: Any) -> None: ...
+
+
+EVIDENCE_CAP = 50
+
+
+def group_key(getters: tuple[Getter, ...], c: EvalContext) -> tuple[object, ...] | None:
+    """The group's key; None when a group field is missing (the event cannot be attributed)."""
+    key = []
+    for get in getters:
+        value = get(c)
+        if value is None:
+            return None
+        key.append(tuple(value) if isinstance(value, list) else value)
+    return tuple(key)

@@ -1,0 +1,34 @@
+"""`kind: event`: every matching, unexplained event alerts (subject to suppression)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditwatch.detection.context import EvalContext
+from auditwatch.detection.kinds.base import Explained, Trigger
+from auditwatch.detection.rule import Rule
+
+
+class EventKind:
+    def __init__(self, rule: Rule) -> None:
+        self.getters = rule.group_getters
+        self.dirty = False
+
+    def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
+        if explained(c):
+            return None
+        key = tuple(_plain(g(c)) for g in self.getters)
+        return Trigger(key, c.event.id, (c.event,), 1, c.ts, c.ts)
+
+    def sweep(self, now: float) -> None:
+        return None
+
+    def dump(self) -> Any:
+        return {}
+
+    def load(self, data: Any) -> None:
+        return None
+
+
+def _plain(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value

@@ -1,0 +1,104 @@
+"""`kind: repeat`: the same group (e.g. user + subject) matching on N distinct days within a period.
+
+Days are calendar days in the rule's timezone. When N days are reached the rule alerts and the
+group starts again; an explained event does not count its day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+from auditwatch.detection.context import EvalContext, LocalClock
+from auditwatch.detection.evidence import Item, event_id_of, evidence_of
+from auditwatch.detection.kinds.base import Explained, Trigger, group_key
+from auditwatch.detection.rule import Rule
+from auditwatch.detection.state_codec import key_from_json, key_to_json, sorted_by_key
+
+
+class _Days:
+    __slots__ = ("days", "latest")
+
+    def __init__(self) -> None:
+        self.latest = -(2**62)
+        self.days: OrderedDict[int, tuple[float, Item]] = OrderedDict()  # day -> first event that day
+
+
+class RepeatKind:
+    def __init__(self, rule: Rule) -> None:
+        spec = rule.spec
+        assert spec.window is not None
+        assert spec.days is not None
+        self.period = math.ceil(spec.window / 86400)
+        self.needed = spec.days
+        self.getters = rule.group_getters
+        self.clock = LocalClock(spec.timezone)
+        self.groups: dict[tuple[object, ...], _Days] = {}
+        self.late = 0
+        self.dirty = False
+
+    def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
+        key = group_key(self.getters, c)
+        if key is None:
+            return None
+        day = self.clock.day(c.ts)
+        state = self.groups.get(key)
+        if state is not None:
+            if day in state.days:
+                return None  # this day already counts; nothing new to learn from the event
+            if day <= state.latest - self.period:
+                self.late += 1
+                return None
+        if explained(c):
+            return None
+        if state is None:
+            state = self.groups[key] = _Days()
+        state.days[day] = (c.ts, c.event)
+        if day < state.latest:
+            ordered = sorted(state.days.items())
+            state.days.clear()
+            state.days.update(ordered)
+        else:
+            state.latest = day
+            while next(iter(state.days)) <= day - self.period:
+                state.days.popitem(last=False)
+        self.dirty = True
+        if len(state.days) < self.needed:
+            return None
+        entries = list(state.days.values())
+        trigger = Trigger(
+            group=key,
+            anchor=event_id_of(entries[0][1]),
+            evidence=tuple(item for _, item in entries),
+            total=len(entries),
+            start=entries[0][0],
+            end=c.ts,
+            days=len(entries),
+        )
+        del self.groups[key]
+        return trigger
+
+    def sweep(self, now: float) -> None:
+        today = self.clock.day(now)
+        stale = [k for k, s in self.groups.items() if s.latest <= today - self.period]
+        for k in stale:
+            del self.groups[k]
+        self.dirty = self.dirty or bool(stale)
+
+    def dump(self) -> Any:
+        return {
+            "groups": [
+                [key_to_json(k), {"latest": s.latest, "days": [[d, ts, evidence_of(i)] for d, (ts, i) in s.days.items()]}]
+                for k, s in sorted_by_key(self.groups.items())
+            ]
+        }
+
+    def load(self, data: Any) -> None:
+        self.groups = {}
+        for key, raw in data["groups"]:
+            state = _Days()
+            state.latest = int(raw["latest"])
+            state.days = OrderedDict((int(d), (float(ts), item)) for d, ts, item in raw["days"])
+            self.groups[key_from_json(key)] = state
+        self.dirty = True

@@ -1,0 +1,47 @@
+"""Per-key suppression for a duration of event time: one alert per key, then quiet until it lapses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditwatch.detection.context import EvalContext, Getter
+from auditwatch.detection.rule import Suppression
+from auditwatch.detection.state_codec import key_from_json, key_to_json, sorted_by_key
+
+
+class Suppressor:
+    __slots__ = ("dirty", "duration", "getters", "until")
+
+    def __init__(self, spec: Suppression, getters: tuple[Getter, ...]) -> None:
+        self.duration = spec.duration
+        self.getters = getters
+        self.until: dict[tuple[object, ...], float] = {}
+        self.dirty = True
+
+    def key(self, c: EvalContext) -> tuple[object, ...]:
+        return tuple(_hashable(g(c)) for g in self.getters)
+
+    def suppressed(self, c: EvalContext) -> bool:
+        until = self.until.get(self.key(c))
+        return until is not None and c.ts < until
+
+    def record(self, c: EvalContext) -> None:
+        self.until[self.key(c)] = c.ts + self.duration
+        self.dirty = True
+
+    def sweep(self, now: float) -> None:
+        stale = [k for k, until in self.until.items() if until <= now]
+        for k in stale:
+            del self.until[k]
+        self.dirty = self.dirty or bool(stale)
+
+    def dump(self) -> list[Any]:
+        return [[key_to_json(k), until] for k, until in sorted_by_key(self.until.items())]
+
+    def load(self, data: list[Any]) -> None:
+        self.until = {key_from_json(k): float(until) for k, until in data}
+        self.dirty = True
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value

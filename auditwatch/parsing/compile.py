@@ -1,0 +1,188 @@
+"""Compile a parsed pattern (nodes from `pattern.py`) into one Python regex plus capture post-processing.
+
+Built-in primitives are plain regexes; user definitions are patterns themselves (they may
+reference each other, cycles are reported). A captured field becomes a named group; fields that
+need work after the match (fixed width: trimmed; QUOTEDSTRING: unquoted; a field captured in two
+places) are listed in `CompiledPattern.fixups` so the runtime touches only those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from auditwatch.parsing.pattern import Node, Opt, PatternSyntaxError, Ref, Text, parse_pattern
+
+_IPV4: Final = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+_IPV6: Final = r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|" + _IPV4 + ")"
+_QUOTED: Final = r"\"(?:[^\"\\]|\\.|\"\")*\"|'(?:[^'\\]|\\.|'')*'"
+
+PRIMITIVES: Final[Mapping[str, str]] = {
+    "WORD": r"\w+",
+    "NOTSPACE": r"\S+",
+    "SPACE": r"\s*",
+    "INT": r"[+-]?\d+",
+    "POSINT": r"\d+",
+    "NUMBER": r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)",
+    "DATA": r".*?",
+    "GREEDYDATA": r".*",
+    "QUOTEDSTRING": _QUOTED,
+    "IPV4": _IPV4,
+    "IPV6": _IPV6,
+    "IP": f"(?:{_IPV6}|{_IPV4})",
+    "HOSTNAME": r"[0-9A-Za-z](?:[0-9A-Za-z-]{0,62})(?:\.[0-9A-Za-z](?:[0-9A-Za-z-]{0,62}))*\.?",
+    "IPORHOST": f"(?:{_IPV4}|{_IPV6}|[0-9A-Za-z][0-9A-Za-z.-]*)",
+    "USERNAME": r"[\w.@+-]+",
+    "UUID": r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}",
+    "EMAILADDRESS": r"[\w.+-]+@[0-9A-Za-z][0-9A-Za-z.-]*",
+    "TIMESTAMP_ISO8601": (
+        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+    ),
+    "DATE_DMY": r"\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})",
+    "DATE_YMD": r"\d{4}[/.-]\d{1,2}[/.-]\d{1,2}",
+    "TIME": r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?",
+    "MONTH": r"(?:[Jj]an|[Ff]eb|[Mm]ar|[Aa]pr|[Mm]ay|[Jj]un|[Jj]ul|[Aa]ug|[Ss]ep|[Oo]ct|[Nn]ov|[Dd]ec)[a-z]*",
+    "SYSLOGTIMESTAMP": r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}",
+    "LOGLEVEL": r"[A-Za-z]+",
+    "POSTCODE_UK": r"[A-Za-z]{1,2}\d[A-Za-z\d]? *\d[A-Za-z]{2}",
+}
+
+_QUOTED_PRIMITIVES: Final = frozenset({"QUOTEDSTRING"})
+_GROUP_SAFE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def unquote(value: str | None) -> str | None:
+    """Strip one pair of surrounding quotes and undo backslash and doubled-quote escapes."""
+    if value is None or len(value) < 2 or value[0] not in "\"'" or value[-1] != value[0]:
+        return value
+    quote = value[0]
+    inner = value[1:-1]
+    if "\\" in inner:
+        inner = re.sub(r"\\(.)", r"\1", inner)
+    return inner.replace(quote * 2, quote)
+
+
+def _trim(value: str | None) -> str | None:
+    return None if value is None else value.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """One captured parsed field: which regex group(s) hold it and how to post-process it."""
+
+    field: str
+    groups: tuple[str, ...]
+    post: Callable[[str | None], str | None] | None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    regex: re.Pattern[str]
+    captures: tuple[Capture, ...]
+    prefix: str  # literal text every match starts with ("" when none): a cheap pre-filter
+    simple: bool  # every group name is its field name and needs no fixing up: groupdict() is the answer
+
+
+class DefinitionError(ValueError):
+    """A problem inside a user definition (`name`), or a cycle between definitions."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class _Compiler:
+    def __init__(self, definitions: Mapping[str, str], loose_whitespace: bool) -> None:
+        self.definitions = definitions
+        self.loose = loose_whitespace
+        self.parsed: dict[str, tuple[Node, ...]] = {}
+        self.groups: list[tuple[str, str, Callable[[str | None], str | None] | None]] = []
+
+    def definition_nodes(self, name: str) -> tuple[Node, ...]:
+        if name not in self.parsed:
+            try:
+                self.parsed[name] = parse_pattern(self.definitions[name])
+            except PatternSyntaxError as exc:
+                raise DefinitionError(name, str(exc)) from None
+        return self.parsed[name]
+
+    def nodes(self, nodes: tuple[Node, ...], stack: tuple[str, ...]) -> str:
+        return "".join(self.node(node, stack) for node in nodes)
+
+    def node(self, node: Node, stack: tuple[str, ...]) -> str:
+        if isinstance(node, Text):
+            if self.loose:
+                return "".join(
+                    r"\s+" if part.isspace() else re.escape(part)
+                    for part in re.split(r"(\s+)", node.text)
+                    if part
+                )
+            return re.escape(node.text)
+        if isinstance(node, Opt):
+            return f"(?:{self.nodes(node.items, stack)})?"
+        return self.ref(node, stack)
+
+    def ref(self, ref: Ref, stack: tuple[str, ...]) -> str:
+        post: Callable[[str | None], str | None] | None = None
+        if ref.width:
+            body = f".{{{ref.width}}}"
+            post = _trim
+        elif ref.name in self.definitions:
+            if ref.name in stack:
+                cycle = " -> ".join((*stack[stack.index(ref.name) :], ref.name))
+                raise DefinitionError(ref.name, f"definitions refer to each other in a cycle: {cycle}")
+            body = self.nodes(self.definition_nodes(ref.name), (*stack, ref.name))
+        elif ref.name in PRIMITIVES:
+            body = PRIMITIVES[ref.name]
+            if ref.name in _QUOTED_PRIMITIVES:
+                post = unquote
+        else:
+            known = ", ".join(sorted(set(PRIMITIVES) | set(self.definitions)))
+            message = f"unknown pattern name '{ref.name}' (known: {known})"
+            if stack:
+                raise DefinitionError(stack[-1], f"column {ref.column}: {message}")
+            raise PatternSyntaxError(ref.column, message)
+        if not ref.field:
+            return f"(?:{body})"
+        group = f"_g{len(self.groups)}"
+        self.groups.append((group, ref.field, post))
+        return f"(?P<{group}>{body})"
+
+
+def compile_pattern(
+    pattern: str, definitions: Mapping[str, str], loose_whitespace: bool = True
+) -> CompiledPattern:
+    """Compile `pattern` (matched against the whole record); PatternSyntaxError / DefinitionError."""
+    nodes = parse_pattern(pattern)
+    compiler = _Compiler(definitions, loose_whitespace)
+    body = compiler.nodes(nodes, ())
+    by_field: dict[str, list[tuple[str, Callable[[str | None], str | None] | None]]] = {}
+    for group, field, post in compiler.groups:
+        by_field.setdefault(field, []).append((group, post))
+    simple = all(
+        len(entries) == 1 and entries[0][1] is None and _GROUP_SAFE.fullmatch(field)
+        for field, entries in by_field.items()
+    )
+    renames = {}
+    if simple:  # name the groups after their fields so the match's groupdict() is the parsed record
+        renames = {entries[0][0]: field for field, entries in by_field.items()}
+        for old, new in renames.items():
+            body = body.replace(f"(?P<{old}>", f"(?P<{new}>", 1)
+    captures = tuple(
+        Capture(
+            field,
+            tuple(renames.get(group, group) for group, _ in entries),
+            entries[0][1],
+        )
+        for field, entries in by_field.items()
+    )
+    prefix = nodes[0].text if isinstance(nodes[0], Text) and not nodes[0].text.isspace() else ""
+    if loose_whitespace:
+        prefix = re.split(r"\s", prefix, maxsplit=1)[0]
+    try:
+        regex = re.compile(body + r"\s*", re.DOTALL)
+    except re.error as exc:  # e.g. a definition that is fine alone but not in this position
+        raise PatternSyntaxError(1, f"compiles to an invalid regex: {exc}") from None
+    return CompiledPattern(regex, captures, prefix, simple)

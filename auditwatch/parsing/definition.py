@@ -1,0 +1,373 @@
+"""Read a parser YAML file into a frozen, validated `ParserDefinition` (every problem: file, line, field).
+
+Everything that can be wrong in a file is found here, at load time: unknown keys, fields a parser
+may not set, pattern grammar errors (with the column), unknown or cyclic definitions, bad
+normaliser specs and timestamp formats. Patterns, normalisers and timestamp formats are compiled
+on the way, so the runtime only assembles closures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from auditwatch import schema
+from auditwatch.configspec import Reader
+from auditwatch.parsing.compile import CompiledPattern, DefinitionError, compile_pattern
+from auditwatch.parsing.normalise import Normaliser, build_normaliser
+from auditwatch.parsing.pattern import PatternSyntaxError, parse_pattern
+from auditwatch.parsing.timestamps import TimestampParser
+from auditwatch.yamlsource import PathKey, YamlDocument, dotted
+
+DECODERS: Final = ("pattern", "json", "csv", "kv")
+ENVELOPES: Final = ("syslog",)
+_NO_DEFAULT: Final = object()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """How one canonical field is filled from a parsed record."""
+
+    target: str
+    kind: str  # the field's Elasticsearch type from auditwatch.schema
+    source: str | None  # `from`: a parsed field
+    value: Any  # `value`: a constant (when source is None)
+    table: Mapping[str, Any] | None  # `map`
+    default: Any  # `default`: used when the source is missing/empty or not in `map`; _NO_DEFAULT if absent
+    normaliser: Normaliser | None
+    required: bool
+    timestamp: TimestampParser | None  # date fields
+    contains_any: tuple[str, ...]  # boolean fields: true when the source contains any of these
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
+
+@dataclass(frozen=True, slots=True)
+class RecordDef:
+    """One record type: its name, compiled pattern (pattern decoder only) and field mapping."""
+
+    name: str
+    pattern: CompiledPattern | None
+    fields: tuple[FieldDef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExampleDef:
+    line: str
+    expect: Mapping[str, Any] | None
+    error: str | None
+    ingested: str
+    file_line: int | None
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsvOptions:
+    columns: tuple[str, ...]
+    delimiter: str
+    quote: str
+    skip_header: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KvOptions:
+    value_separator: str
+    pair_separator: str
+    quotes: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParserDefinition:
+    file: str
+    name: str
+    description: str
+    dataset: str
+    decoder: str
+    envelope: str | None
+    csv: CsvOptions | None
+    kv: KvOptions | None
+    records: tuple[RecordDef, ...]
+    id_field: str | None
+    examples: tuple[ExampleDef, ...]
+
+
+EXAMPLE_INGESTED: Final = "2026-11-25T12:00:00.000Z"
+
+
+def read_definition(doc: YamlDocument) -> ParserDefinition:
+    """Validate and compile `doc`; ConfigError listing every problem (file, line, field)."""
+    reader = Reader(doc)
+    definition = _read(reader)
+    reader.done()
+    reader.raise_if_any()
+    assert definition is not None  # no problems means every required part was read
+    return definition
+
+
+def _read(top: Reader) -> ParserDefinition | None:
+    name = top.required("name", str)
+    description = top.optional("description", str, "")
+    dataset = top.required("dataset", str)
+    decoder = top.required("decoder", str)
+    if decoder is not None and decoder not in DECODERS:
+        top.problem(("decoder",), f"unknown decoder '{decoder}' (one of: {', '.join(DECODERS)})")
+    envelope = top.optional("envelope", str, None)
+    if envelope is not None and envelope not in ENVELOPES:
+        top.problem(("envelope",), f"unknown envelope '{envelope}' (one of: {', '.join(ENVELOPES)})")
+    id_field = top.optional("id", str, None)
+    whitespace = top.optional("whitespace", str, "loose")
+    if whitespace not in ("loose", "strict"):
+        top.problem(("whitespace",), "must be 'loose' (a blank matches any run of blanks) or 'strict'")
+
+    csv_options = _csv_options(top.section("csv")) if decoder == "csv" else None
+    kv_options = _kv_options(top.section("kv")) if decoder == "kv" else None
+    for other in ("csv", "kv"):
+        if other != decoder and top.has(other):
+            top.problem((other,), f"'{other}' options given but the decoder is '{decoder}'")
+            top.section(other)
+
+    definitions = _definitions(top)
+    shared_fields = _fields(top, ("fields",))
+    records: list[RecordDef] = []
+    record_paths: list[PathKey] = []
+    if decoder == "pattern":
+        if top.has("pattern") == top.has("records"):
+            top.problem(top.path, "the pattern decoder needs either 'pattern' (one record type) or 'records'")
+        if top.has("pattern"):
+            compiled = _pattern(top, "pattern", definitions, whitespace == "loose")
+            records.append(RecordDef(str(name), compiled, _merge(shared_fields, {})))
+            record_paths.append(("pattern",))
+        for section in top.sections("records"):
+            rname = section.required("name", str) or "?"
+            compiled = _pattern(section, "pattern", definitions, whitespace == "loose")
+            own = _fields(section, (*section.path, "fields"))
+            section.done()
+            records.append(RecordDef(rname, compiled, _merge(shared_fields, own)))
+            record_paths.append(section.path)
+        _unique_record_names(top, records)
+    else:
+        for key in ("pattern", "records", "definitions"):
+            if top.has(key):
+                top.problem((key,), f"'{key}' is only for the pattern decoder")
+                top.section(key) if key != "records" else top.sections(key)
+        records.append(RecordDef(str(decoder), None, _merge(shared_fields, {})))
+        record_paths.append(("fields",))
+    for record, where in zip(records, record_paths, strict=True):
+        if not any(f.target == "@timestamp" for f in record.fields):
+            top.problem(where, f"record type '{record.name}' does not set @timestamp")
+    examples = _examples(top)
+    if top.problems or name is None or dataset is None or decoder is None:
+        return None
+    return ParserDefinition(
+        file=top.doc.file,
+        name=name,
+        description=description,
+        dataset=dataset,
+        decoder=decoder,
+        envelope=envelope,
+        csv=csv_options,
+        kv=kv_options,
+        records=tuple(records),
+        id_field=id_field,
+        examples=examples,
+    )
+
+
+def _unique_record_names(top: Reader, records: list[RecordDef]) -> None:
+    seen: set[str] = set()
+    for index, record in enumerate(records):
+        if record.name in seen:
+            top.problem(("records", index), f"duplicate record type name '{record.name}'")
+        seen.add(record.name)
+
+
+def _csv_options(section: Reader) -> CsvOptions:
+    columns = section.string_list("columns")
+    if not columns:
+        section.problem(section.path or ("csv",), "missing required key 'columns' (column names, in order)")
+    delimiter = section.optional("delimiter", str, ",")
+    quote = section.optional("quote", str, '"')
+    header = section.optional("header", bool, False)
+    for key, value in (("delimiter", delimiter), ("quote", quote)):
+        if value is not None and len(value) != 1:
+            section.problem((*section.path, key), "must be exactly one character")
+    section.done()
+    return CsvOptions(columns, delimiter or ",", quote or '"', bool(header))
+
+
+def _kv_options(section: Reader) -> KvOptions:
+    value_sep = section.optional("value_separator", str, "=")
+    pair_sep = section.optional("pair_separator", str, " ")
+    quotes = section.optional("quotes", str, "\"'")
+    if not value_sep:
+        section.problem((*section.path, "value_separator"), "must not be empty")
+    if not pair_sep:
+        section.problem((*section.path, "pair_separator"), "must not be empty")
+    section.done()
+    return KvOptions(value_sep or "=", pair_sep or " ", quotes if quotes is not None else "\"'")
+
+
+def _definitions(top: Reader) -> dict[str, str]:
+    section = top.section("definitions")
+    out: dict[str, str] = {}
+    for key in list(section.data):
+        value: str | None = section.required(key, str)
+        if value is None:
+            continue
+        if not (key[:1].isalpha() or key[:1] == "_") or not key.replace("_", "a").isalnum():
+            section.problem((*section.path, key), "a definition name uses letters, digits and '_'")
+            continue
+        try:
+            parse_pattern(value)
+        except PatternSyntaxError as exc:
+            section.problem((*section.path, key), str(exc))
+            continue
+        out[key] = value
+    return out
+
+
+def _pattern(reader: Reader, key: str, definitions: dict[str, str], loose: bool) -> CompiledPattern | None:
+    text: str | None = reader.required(key, str)
+    if text is None:
+        return None
+    try:
+        return compile_pattern(text, definitions, loose)
+    except PatternSyntaxError as exc:
+        reader.problem((*reader.path, key), str(exc))
+    except DefinitionError as exc:
+        reader.problem(("definitions", exc.name), f"{exc} (used by {'.'.join(map(str, reader.path)) or key})")
+    return None
+
+
+def _merge(shared: dict[str, FieldDef], own: dict[str, FieldDef]) -> tuple[FieldDef, ...]:
+    return tuple({**shared, **own}.values())
+
+
+def _fields(parent: Reader, path: PathKey) -> dict[str, FieldDef]:
+    section = parent.section(str(path[-1]))
+    out: dict[str, FieldDef] = {}
+    for target in list(section.data):
+        section.optional(target, object, None)
+        where = (*section.path, target)
+        if target not in schema.PARSER_SETTABLE:
+            section.problem(where, f"'{target}' is not a field a parser may set (see auditwatch.schema)")
+            continue
+        raw = section.data[target]
+        if isinstance(raw, str):  # shorthand: `user.id: user` means `from: user`
+            spec: FieldDef | None = _field_def(target, {"from": raw}, section, where)
+        elif isinstance(raw, dict):
+            spec = _field_reader(target, Reader(section.doc, where, section.problems))
+        else:
+            section.problem(where, "must be a parsed field name or a mapping (from/value/map/...)")
+            continue
+        if spec is not None:
+            out[target] = spec
+    return out
+
+
+_FIELD_KEYS: Final = (
+    "from", "value", "map", "default", "normalise", "required", "formats", "timezone", "contains_any"
+)
+
+
+def _field_reader(target: str, reader: Reader) -> FieldDef | None:
+    for key in _FIELD_KEYS:
+        reader.optional(key, object, None)  # marks the key as known; _field_def checks the values
+    reader.done()
+    return _field_def(target, dict(reader.data), reader, reader.path)
+
+
+def _field_def(target: str, data: dict[str, Any], reader: Reader, where: PathKey) -> FieldDef | None:
+    kind = schema.EVENT_FIELDS[target]
+    ok = True
+
+    def bad(key: str, message: str) -> None:
+        nonlocal ok
+        ok = False
+        reader.problem((*where, key) if key else where, message)
+
+    source = data.get("from")
+    has_value = "value" in data
+    if (source is None) == (not has_value):
+        bad("", "needs exactly one of 'from' (a parsed field) or 'value' (a constant)")
+    if source is not None and not isinstance(source, str):
+        bad("from", "must be a parsed field name")
+    value = data.get("value")
+    if has_value and target in schema.LIST_FIELDS and isinstance(value, str):
+        value = [value]
+    table = data.get("map")
+    if table is not None and not isinstance(table, dict):
+        bad("map", "must be a mapping of source value to canonical value")
+    required = data.get("required", target == "@timestamp")
+    if not isinstance(required, bool):
+        bad("required", "must be true or false")
+    normaliser = None
+    if data.get("normalise") is not None:
+        try:
+            normaliser = build_normaliser(data["normalise"])
+        except ValueError as exc:
+            bad("normalise", str(exc))
+    timestamp = None
+    formats = data.get("formats")
+    timezone = data.get("timezone", "UTC")
+    if kind == schema.DATE:
+        if source is not None:
+            if isinstance(formats, str):
+                formats = [formats]
+            if not isinstance(formats, list) or not formats or not all(isinstance(f, str) for f in formats):
+                bad("formats", "a date field read from a parsed field needs 'formats' (a list of formats)")
+            elif not isinstance(timezone, str):
+                bad("timezone", "must be a time zone name such as Europe/London")
+            else:
+                try:
+                    timestamp = TimestampParser(formats, timezone)
+                except ValueError as exc:
+                    bad("formats" if "zone" not in str(exc) else "timezone", str(exc))
+    else:
+        for key in ("formats", "timezone"):
+            if key in data:
+                bad(key, f"only for date fields (@timestamp, event.created), not {target} ({kind})")
+    contains = data.get("contains_any", [])
+    if isinstance(contains, str):
+        contains = [contains]
+    if "contains_any" in data and kind != schema.BOOLEAN:
+        bad("contains_any", f"only for true/false fields, not {target} ({kind})")
+    elif not isinstance(contains, list) or not all(isinstance(c, str) and c for c in contains):
+        bad("contains_any", "must be a list of non-empty strings")
+    if not ok:
+        return None
+    return FieldDef(
+        target=target,
+        kind=kind,
+        source=source,
+        value=value,
+        table={str(k): v for k, v in table.items()} if table else None,
+        default=data.get("default", _NO_DEFAULT),
+        normaliser=normaliser,
+        required=bool(required),
+        timestamp=timestamp,
+        contains_any=tuple(contains),
+    )
+
+
+def _examples(top: Reader) -> tuple[ExampleDef, ...]:
+    out: list[ExampleDef] = []
+    for example in top.sections("examples"):
+        line = example.required("line", str)
+        expect = example.optional("expect", dict, None)
+        error = example.optional("error", str, None)
+        ingested = example.optional("ingested", str, EXAMPLE_INGESTED)
+        if (expect is None) == (error is None):
+            example.problem(example.path, "needs exactly one of 'expect' (fields) or 'error' (a reason)")
+        if expect:
+            for key in expect:
+                if key not in schema.EVENT_FIELDS:
+                    example.problem((*example.path, "expect", key), f"'{key}' is not a canonical field")
+        example.done()
+        if line is not None:
+            path = dotted(example.path)
+            out.append(ExampleDef(line, expect, error, ingested, top.doc.line_of(example.path), path))
+    return tuple(out)

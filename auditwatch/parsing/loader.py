@@ -1,0 +1,40 @@
+"""Load parser files: one file -> CompiledParser, a directory -> {name: CompiledParser}."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditwatch.errors import ConfigError, Problem
+from auditwatch.parsing.definition import read_definition
+from auditwatch.parsing.runtime import CompiledParser
+from auditwatch.yamlsource import load_yaml_file
+
+
+def load_parser(path: Path) -> CompiledParser:
+    """Load, validate and compile one parser file; ConfigError naming file, line and field of each problem."""
+    doc = load_yaml_file(path)
+    return CompiledParser(read_definition(doc))
+
+
+def load_parsers(directory: Path) -> dict[str, CompiledParser]:
+    """Every ``*.yml`` in `directory`; one ConfigError with all files' problems and duplicate names."""
+    parsers: dict[str, CompiledParser] = {}
+    problems: list[Problem] = []
+    files = sorted(Path(directory).glob("*.yml"))
+    if not Path(directory).is_dir():
+        raise ConfigError.single(str(directory), None, "", "not a directory of parser files")
+    for file in files:
+        try:
+            parser = load_parser(file)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        if parser.name in parsers:
+            first = parsers[parser.name].path
+            message = f"parser name '{parser.name}' is also used by {first}"
+            problems.append(Problem(str(file), None, "name", message))
+            continue
+        parsers[parser.name] = parser
+    if problems:
+        raise ConfigError(problems)
+    return parsers

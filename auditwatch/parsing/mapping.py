@@ -1,0 +1,181 @@
+"""Compile field mappings (`FieldDef`) into small closures: parsed record -> canonical value.
+
+Order for a `from` field: missing or empty -> `default` (else nothing); a string is normalised,
+then looked up in `map` (unknown -> `default`, else unchanged), then converted to the field's
+Elasticsearch type (long, boolean, ip, date, keyword lists); a value that does not convert
+dead-letters the line when the field is `required`, and is left out otherwise. Constants
+(`value`) are not closures at all: they are folded into each record type's static document part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+from auditwatch import schema
+from auditwatch.parsing.definition import FieldDef
+from auditwatch.parsing.timestamps import iso_utc
+
+# parsed record, reference epoch (receive time, for year-less timestamps) -> value or None
+Getter = Callable[[dict[str, Any], float], Any]
+
+_TRUE: Final = frozenset({"true", "yes", "y", "1", "t", "on"})
+_FALSE: Final = frozenset({"false", "no", "n", "0", "f", "off"})
+_IP: Final = re.compile(r"[0-9A-Fa-f:.]{2,45}")
+_INT: Final = re.compile(r"\s*[+-]?\d{1,18}\s*")
+
+
+class FieldError(ValueError):
+    """A field could not be filled: the message is the dead-letter reason."""
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def constant(spec: FieldDef) -> Any:
+    """The document value of a constant field (`value:`)."""
+    value = spec.value
+    if spec.target in schema.LIST_FIELDS:
+        return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    if spec.kind == schema.LONG and not isinstance(value, bool) and isinstance(value, int):
+        return value
+    if spec.kind == schema.BOOLEAN and isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def compile_getter(spec: FieldDef) -> Getter:
+    """The closure that reads `spec.target` from a parsed record (FieldError when it must fail)."""
+    source = spec.source
+    assert source is not None
+    target = spec.target
+    required = spec.required
+    has_default = spec.has_default
+    default = spec.default
+    normaliser = spec.normaliser
+    table = spec.table
+    convert = _converter(spec)
+    missing = f"field {target}: missing (from '{source}')"
+
+    if normaliser is None and table is None and not has_default and spec.kind == schema.KEYWORD and (
+        target not in schema.LIST_FIELDS
+    ):
+        # the common case, kept lean: a keyword copied as it is
+        def plain(parsed: dict[str, Any], reference: float) -> Any:
+            value = parsed.get(source)
+            if value is None or value == "":
+                if required:
+                    raise FieldError(missing)
+                return None
+            return value if value.__class__ is str else convert(value, reference)
+
+        return plain
+
+    def general(parsed: dict[str, Any], reference: float) -> Any:
+        value = parsed.get(source)
+        if value is None or value in ("", []):
+            value = default if has_default else None
+        else:
+            if normaliser is not None:
+                value = _normalise(normaliser, value)
+            if table is not None and value is not None:
+                key = value if isinstance(value, str) else str(value)
+                if key in table:
+                    value = table[key]
+                elif has_default:
+                    value = default
+        if value is None or value == "":
+            if required:
+                raise FieldError(missing)
+            return None
+        if required:
+            return convert(value, reference)
+        try:
+            return convert(value, reference)
+        except FieldError:  # an optional field with a bad value is left out; event.original keeps it
+            return None
+
+    return general
+
+
+def _normalise(normaliser: Callable[[str], str | None], value: Any) -> Any:
+    if isinstance(value, list):
+        out = [normaliser(str(v)) for v in value if v is not None]
+        return [v for v in out if v] or None
+    if isinstance(value, bool | dict):
+        return value
+    return normaliser(value if isinstance(value, str) else str(value))
+
+
+def _converter(spec: FieldDef) -> Callable[[Any, float], Any]:
+    target = spec.target
+    kind = spec.kind
+    if spec.timestamp is not None:
+        parse = spec.timestamp
+
+        def to_epoch(value: Any, reference: float) -> Any:
+            text = value if isinstance(value, str) else str(value)
+            epoch = parse(text, reference)
+            if epoch is None:
+                raise FieldError(f"field {target}: {parse.explain(text)}")
+            return epoch if target == "@timestamp" else iso_utc(epoch)
+
+        return to_epoch
+    if target in schema.LIST_FIELDS:
+
+        def to_list(value: Any, reference: float) -> Any:
+            if isinstance(value, list):
+                return [str(v) for v in value if v is not None and v != ""] or None
+            return [str(value)]
+
+        return to_list
+    if kind == schema.LONG:
+
+        def to_long(value: Any, reference: float) -> Any:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and _INT.fullmatch(value):
+                return int(value)
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise FieldError(f"field {target}: {_show(value)} is not a whole number")
+
+        return to_long
+    if kind == schema.BOOLEAN:
+        needles = spec.contains_any
+
+        def to_bool(value: Any, reference: float) -> Any:
+            if needles:
+                text = value if isinstance(value, str) else str(value)
+                return any(n in text for n in needles)
+            if isinstance(value, bool):
+                return value
+            folded = str(value).strip().lower()
+            if folded in _TRUE:
+                return True
+            if folded in _FALSE:
+                return False
+            raise FieldError(f"field {target}: {_show(value)} is not true or false")
+
+        return to_bool
+    if kind == schema.IP:
+
+        def to_ip(value: Any, reference: float) -> Any:
+            text = str(value).strip()
+            if _IP.fullmatch(text) and ("." in text or ":" in text):
+                return text
+            raise FieldError(f"field {target}: {_show(value)} is not an IP address")
+
+        return to_ip
+
+    def to_keyword(value: Any, reference: float) -> Any:
+        if isinstance(value, list):
+            return [str(v) for v in value if v is not None] or None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    return to_keyword

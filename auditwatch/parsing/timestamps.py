@@ -1,0 +1,400 @@
+"""Date and timestamp formats compiled to regexes and integer arithmetic at load time.
+
+A format is strftime-like (``%d/%m/%Y %H:%M:%S.%f``, ``%b %d %H:%M:%S``, ``%Y-%m-%dT%H:%M:%S%z``) or
+one of the names ``iso8601``, ``epoch`` (seconds, may be fractional) and ``epoch_ms``. A space in a
+format matches one or more blanks. Each format becomes one regex with named groups; the epoch of
+the hour a value falls in is cached by the value's text up to its hour, so a typical event costs one
+regex match, one dict lookup and a few ``int()`` calls (``datetime.strptime`` costs ~8 µs).
+
+Local time zones (``Europe/London``) go through ``zoneinfo`` once per local date and hour:
+- an ambiguous local time (the repeated hour when clocks go back) is read as its FIRST occurrence
+  (PEP 495 ``fold=0``, i.e. still summer time);
+- a non-existent local time (the skipped hour when clocks go forward) is shifted forward by the
+  length of the gap: it is read with the offset in force before the change (01:30 on the spring
+  day in London is 01:30 UTC, i.e. 02:30 BST), which is what a clock that had not yet changed meant.
+
+Formats without a year (syslog's ``%b %d %H:%M:%S``) take the year from a reference time (when
+the line was received): the latest year that does not put the event more than two days after the
+reference, so ``Dec 31 23:59:59`` received on 1 January belongs to the previous year and
+``Jan  1 00:00:01`` from a fast clock received on 31 December to the next.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_FUTURE_TOLERANCE: Final = 2 * 86400.0
+_CACHE_LIMIT: Final = 20_000
+
+_MONTHS: Final[dict[str, int]] = {
+    name: index
+    for index, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+
+# directive -> (group name, regex when separated from neighbours, regex when packed against one)
+_DIRECTIVES: Final[dict[str, tuple[str, str, str]]] = {
+    "Y": ("Y", r"\d{4}", r"\d{4}"),
+    "y": ("y", r"\d{2}", r"\d{2}"),
+    "m": ("m", r"\d{1,2}", r"\d{2}"),
+    "d": ("d", r"\d{1,2}", r"\d{2}"),
+    "e": ("d", r"\d{1,2}", r"\d{2}"),
+    "H": ("H", r"\d{1,2}", r"\d{2}"),
+    "I": ("I", r"\d{1,2}", r"\d{2}"),
+    "M": ("M", r"\d{1,2}", r"\d{2}"),
+    "S": ("S", r"\d{1,2}", r"\d{2}"),
+    "f": ("f", r"\d{1,9}", r"\d{1,9}"),
+    "b": ("b", r"[A-Za-z]{3}", r"[A-Za-z]{3}"),
+    "h": ("b", r"[A-Za-z]{3}", r"[A-Za-z]{3}"),
+    "B": ("b", r"[A-Za-z]{3,9}", r"[A-Za-z]{3,9}"),
+    "a": ("", r"[A-Za-z]{3}", r"[A-Za-z]{3}"),
+    "A": ("", r"[A-Za-z]{3,9}", r"[A-Za-z]{3,9}"),
+    "p": ("p", r"[AaPp][Mm]", r"[AaPp][Mm]"),
+    "z": ("z", r"[Zz]|[+-]\d{2}(?::?\d{2})?", r"[Zz]|[+-]\d{2}(?::?\d{2})?"),
+}
+
+_ISO8601: Final = (
+    r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})"
+    r"(?:[Tt ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
+    r" ?(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
+_EPOCH_RX: Final = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
+_HOUR_KEY_GROUPS: Final = ("Y", "y", "m", "b", "d", "H", "I", "p")
+
+
+def format_to_regex(fmt: str) -> str:
+    """The regex (with named groups) for one strftime-like format; ValueError for a bad format."""
+    if fmt == "iso8601":
+        return _ISO8601
+    items: list[str | tuple[str, str, str]] = []
+    i = 0
+    while i < len(fmt):
+        char = fmt[i]
+        if char == "%":
+            if i + 1 >= len(fmt):
+                raise ValueError(f"format {fmt!r} ends with a lone '%'")
+            code = fmt[i + 1]
+            if code == "%":
+                items.append("%")
+            elif code in _DIRECTIVES:
+                items.append(_DIRECTIVES[code])
+            else:
+                raise ValueError(
+                    f"format {fmt!r}: unsupported directive %{code} "
+                    f"(supported: {' '.join('%' + c for c in _DIRECTIVES)} %%)"
+                )
+            i += 2
+        else:
+            items.append(char)
+            i += 1
+    seen: set[str] = set()
+    parts: list[str] = []
+    for index, item in enumerate(items):
+        if isinstance(item, str):
+            parts.append(r"\s+" if item == " " else re.escape(item))
+            continue
+        group, loose, packed = item
+        near = [items[j] for j in (index - 1, index + 1) if 0 <= j < len(items)]
+        body = packed if any(not isinstance(n, str) for n in near) else loose
+        if group and group not in seen:
+            seen.add(group)
+            parts.append(f"(?P<{group}>{body})")
+        elif group:
+            raise ValueError(f"format {fmt!r} uses %{group} twice")
+        else:
+            parts.append(f"(?:{body})")
+    if "I" in seen and "p" not in seen:
+        raise ValueError(f"format {fmt!r}: %I needs %p")
+    if not seen & {"Y", "y", "m", "b", "d", "H", "I"}:
+        raise ValueError(f"format {fmt!r} has no date or time directive")
+    return "".join(parts)
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    if name.upper() in ("UTC", "Z", "GMT", "ETC/UTC"):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def _offset_seconds(text: str) -> int:
+    if text in ("Z", "z"):
+        return 0
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours = int(digits[:2])
+    minutes = int(digits[2:4]) if len(digits) >= 4 else 0
+    if hours > 23 or minutes > 59:
+        raise ValueError(text)
+    return sign * (hours * 3600 + minutes * 60)
+
+
+def _year_of(groups: dict[str, str | None]) -> int | None:
+    if groups.get("Y"):
+        return int(groups["Y"] or 0)
+    short = groups.get("y")
+    if short:
+        value = int(short)
+        return value + (1900 if value >= 69 else 2000)  # the POSIX pivot, as strptime
+    return None
+
+
+def _month_of(groups: dict[str, str | None]) -> int:
+    if groups.get("m"):
+        return int(groups["m"] or 0)
+    name = groups.get("b")
+    if name:
+        return _MONTHS.get(name.lower(), 0)
+    return 1
+
+
+def _hour_of(groups: dict[str, str | None]) -> int:
+    if groups.get("H"):
+        return int(groups["H"] or 0)
+    if groups.get("I"):
+        hour12 = int(groups["I"] or 0)
+        if not 1 <= hour12 <= 12:
+            return 99
+        pm = (groups.get("p") or "a").lower().startswith("p")
+        return hour12 % 12 + (12 if pm else 0)
+    return 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Format:
+    text: str
+    regex: re.Pattern[str]
+    yearless: bool
+    has_zone_offset: bool
+    epoch_scale: float  # 0 for calendar formats, else the divisor for epoch formats
+
+
+def _compile_format(fmt: str) -> _Format:
+    if fmt in ("epoch", "epoch_ms"):
+        return _Format(fmt, _EPOCH_RX, False, False, 1.0 if fmt == "epoch" else 1000.0)
+    regex = re.compile(r"\s*" + format_to_regex(fmt) + r"\s*")
+    names = set(regex.groupindex)
+    return _Format(fmt, regex, not names & {"Y", "y"}, "z" in names, 0.0)
+
+
+class TimestampParser:
+    """A compiled list of formats: ``parser(text, reference=None) -> epoch seconds UTC or None``."""
+
+    def __init__(self, formats: Sequence[str], timezone: str = "UTC") -> None:
+        if isinstance(formats, str) or not formats:
+            raise ValueError("formats must be a non-empty list of formats")
+        self.formats: tuple[str, ...] = tuple(formats)
+        self.timezone = timezone
+        self._zone = _zone(timezone)
+        self._compiled = tuple(_compile_format(f) for f in formats)
+        self._hour_cache: dict[tuple[int, str], float] = {}
+        self._offset_cache: dict[tuple[int, int, int, int], int | None] = {}
+
+    def __call__(self, text: str, reference: float | None = None) -> float | None:
+        for index, fmt in enumerate(self._compiled):
+            match = fmt.regex.fullmatch(text)
+            if match is None:
+                continue
+            if fmt.epoch_scale:
+                return float(match.group(1)) / fmt.epoch_scale
+            value = self._from_match(index, fmt, match, reference)
+            if value is not None:
+                return value
+        return None
+
+    def explain(self, text: str, reference: float | None = None) -> str:
+        """Why `text` gave no timestamp (slow path, used only to word a dead letter)."""
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        for fmt in self._compiled:
+            if fmt.regex.fullmatch(text) is not None:
+                return f"{shown!r} is not a valid date/time for {fmt.text}"
+        return f"{shown!r} does not match {' or '.join(self.formats)}"
+
+    def _from_match(
+        self, index: int, fmt: _Format, match: re.Match[str], reference: float | None
+    ) -> float | None:
+        groups = match.groupdict()
+        if fmt.yearless:
+            base = self._yearless_base(groups, reference)
+        else:
+            key_end = max(match.end(g) for g in _HOUR_KEY_GROUPS if groups.get(g) is not None)
+            key = (index, match.string[:key_end])
+            cached = self._hour_cache.get(key)
+            if cached is None:
+                year = _year_of(groups)
+                cached = self._hour_base(year or 1970, groups, ignore_zone=fmt.has_zone_offset)
+                if cached is None:
+                    return None
+                if len(self._hour_cache) >= _CACHE_LIMIT:
+                    self._hour_cache.clear()
+                self._hour_cache[key] = cached
+            base = cached
+        if base is None:
+            return None
+        if math.isnan(base):  # the zone's offset changes inside this hour
+            return self._exact_local(groups, reference)
+        minute = groups.get("M")
+        second = groups.get("S")
+        frac = groups.get("f")
+        value = base
+        if minute:
+            m = int(minute)
+            if m > 59:
+                return None
+            value += m * 60
+        if second:
+            s = int(second)
+            if s > 60:
+                return None
+            value += s
+        if frac:
+            value += int(frac) / 10 ** len(frac)
+        zone = groups.get("z")
+        if zone:
+            try:
+                value -= _offset_seconds(zone)
+            except ValueError:
+                return None
+        return value
+
+    def _hour_base(self, year: int, groups: dict[str, str | None], ignore_zone: bool) -> float | None:
+        month = _month_of(groups)
+        day = int(groups.get("d") or 1)
+        hour = _hour_of(groups)
+        try:
+            ordinal = date(year, month, day).toordinal()
+        except ValueError:
+            return None
+        if hour > 23:
+            return None
+        naive = (ordinal - _EPOCH_ORDINAL) * 86400 + hour * 3600
+        if self._zone is None or ignore_zone or groups.get("z"):
+            return float(naive)
+        offset = self._local_offset(year, month, day, hour)
+        if offset is None:  # the offset changes inside this hour: the caller goes the exact way
+            return math.nan
+        return float(naive - offset)
+
+    def _exact_local(self, groups: dict[str, str | None], reference: float | None) -> float | None:
+        year = _year_of(groups)
+        if year is None:
+            ref = reference if reference is not None else datetime.now(UTC).timestamp()
+            year = datetime.fromtimestamp(ref, UTC).year
+        try:
+            local = datetime(
+                year, _month_of(groups), int(groups.get("d") or 1), _hour_of(groups),
+                int(groups.get("M") or 0), min(int(groups.get("S") or 0), 59), tzinfo=self._zone,
+            )
+        except ValueError:
+            return None
+        frac = groups.get("f")
+        return local.timestamp() + (int(frac) / 10 ** len(frac) if frac else 0.0)
+
+    def _local_offset(self, year: int, month: int, day: int, hour: int) -> int | None:
+        key = (year, month, day, hour)
+        if key in self._offset_cache:
+            return self._offset_cache[key]
+        assert self._zone is not None
+        start = datetime(year, month, day, hour, tzinfo=self._zone).utcoffset() or timedelta(0)
+        end = datetime(year, month, day, hour, 59, 59, tzinfo=self._zone).utcoffset() or timedelta(0)
+        offset = int(start.total_seconds()) if start == end else None
+        if len(self._offset_cache) >= _CACHE_LIMIT:
+            self._offset_cache.clear()
+        self._offset_cache[key] = offset
+        return offset
+
+    def _yearless_base(self, groups: dict[str, str | None], reference: float | None) -> float | None:
+        if reference is None:
+            reference = datetime.now(UTC).timestamp()
+        ref_year = datetime.fromtimestamp(reference, UTC).year
+        best: float | None = None
+        for year in (ref_year + 1, ref_year, ref_year - 1):
+            base = self._hour_base(year, groups, ignore_zone=False)
+            if base is not None and (math.isnan(base) or base <= reference + _FUTURE_TOLERANCE):
+                best = base
+                break
+        return best
+
+
+def compile_timestamp(formats: Sequence[str], timezone: str = "UTC") -> Callable[[str], float | None]:
+    """Compile `formats` (tried in order) into ``text -> epoch seconds UTC`` (None if none fits)."""
+    return TimestampParser(formats, timezone)
+
+
+def compile_date(formats: Sequence[str]) -> Callable[[str], str | None]:
+    """Compile date `formats` into ``text -> "YYYY-MM-DD"`` (None if none fits or the date is invalid)."""
+    if isinstance(formats, str) or not formats:
+        raise ValueError("formats must be a non-empty list of formats")
+    regexes = []
+    for fmt in formats:
+        regex = re.compile(r"\s*" + format_to_regex(fmt) + r"\s*")
+        if not set(regex.groupindex) & {"Y", "y"}:
+            raise ValueError(f"date format {fmt!r} has no year (%Y or %y)")
+        regexes.append(regex)
+    cache: dict[str, str | None] = {}
+
+    def parse_date(text: str) -> str | None:
+        hit = cache.get(text, _MISS)
+        if hit is not _MISS:
+            return hit  # type: ignore[return-value]
+        result: str | None = None
+        for regex in regexes:
+            match = regex.fullmatch(text)
+            if match is None:
+                continue
+            groups = match.groupdict()
+            try:
+                result = date(_year_of(groups) or 0, _month_of(groups), int(groups.get("d") or 1)).isoformat()
+                break
+            except ValueError:
+                continue
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[text] = result
+        return result
+
+    return parse_date
+
+
+_MISS: Final = object()
+_iso_hours: dict[int, str] = {}
+
+
+def iso_utc(epoch: float) -> str:
+    """``2026-11-25T02:45:38.123Z`` for `epoch` seconds, rounded to the millisecond."""
+    millis = round(epoch * 1000)
+    hour, rest = divmod(millis, 3_600_000)
+    prefix = _iso_hours.get(hour)
+    if prefix is None:
+        if len(_iso_hours) >= _CACHE_LIMIT:
+            _iso_hours.clear()
+        prefix = datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%dT%H:")
+        _iso_hours[hour] = prefix
+    minute, rest = divmod(rest, 60_000)
+    second, milli = divmod(rest, 1000)
+    return f"{prefix}{minute:02d}:{second:02d}.{milli:03d}Z"

@@ -1,0 +1,226 @@
+"""Read CSV / JSON / JSON-lines exports into rows of canonical columns.
+
+A reader checks the export as a whole (readable, decodable, every needed column present) and
+raises `BrokenExport` naming the file, line and column otherwise; it does not judge cell values
+(tables.py does). Rows stream, so a million-row export is never held as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from auditwatch.errors import Problem
+from auditwatch.reference.config import KINDS, SourceConfig
+
+Row = tuple[int, Sequence[object]]  # (line number, one value per column of `ExportRows.columns`)
+
+_HEADER_NOISE: Final = re.compile(r"[\s_\-]+")
+
+
+class BrokenExport(Exception):
+    """The export cannot be used at all; the previous data must be kept."""
+
+    def __init__(self, problem: Problem, row_problems: Sequence[Problem] = ()) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+        self.row_problems = tuple(row_problems)  # the bad rows that made it reject the export
+
+
+def header_key(name: str) -> str:
+    """Compare header names ignoring case, spaces, underscores, hyphens and a stray BOM."""
+    return _HEADER_NOISE.sub(" ", name.replace("\ufeff", "").strip().casefold()).strip()
+
+
+def open_rows(source: SourceConfig) -> ExportRows:
+    """The rows of one export, with the canonical columns it has."""
+    if source.format == "csv":
+        return _CsvRows(source)
+    return _JsonRows(source)
+
+
+class ExportRows:
+    """Iterating yields `Row`s; `columns` (canonical names present) is known after the header."""
+
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, source: SourceConfig) -> None:
+        self.source = source
+        self.spec = KINDS[source.kind]
+
+    def __iter__(self) -> Iterator[Row]:
+        raise NotImplementedError
+
+    def _broken(self, line: int | None, column: str, message: str) -> BrokenExport:
+        return BrokenExport(Problem(self.source.path, line, column, message))
+
+    def _wanted(self) -> dict[str, str]:
+        """Canonical column -> header key to look for (mapped name, else its own name)."""
+        return {name: header_key(self.source.columns.get(name, name)) for name in self.spec.columns}
+
+    def _check_columns(self, present: set[str], line: int | None, found: Sequence[str]) -> None:
+        wanted = self.source.columns
+        shown = ", ".join(repr(f) for f in found[:30]) or "none"
+        for name in (*self.spec.required, *wanted):
+            if name not in present:
+                label = f"'{wanted[name]}' (mapped to {name})" if name in wanted else f"'{name}'"
+                raise self._broken(line, name, f"column {label} not found; the export has {shown}")
+        if self.spec.one_of and not present & set(self.spec.one_of):
+            raise self._broken(
+                line, self.spec.one_of[0], f"needs one of the columns {', '.join(self.spec.one_of)}; "
+                f"the export has {shown}"
+            )
+
+
+def _open_text(source: SourceConfig) -> Any:
+    try:
+        return Path(source.path).open(encoding=source.encoding, newline="", errors="strict")
+    except OSError as exc:
+        raise BrokenExport(Problem(source.path, None, "", f"cannot read: {exc.strerror or exc}")) from exc
+
+
+def _decode_failure(source: SourceConfig, exc: UnicodeDecodeError) -> BrokenExport:
+    """Find the exact line that does not decode (slow path, only for a broken file)."""
+    line_no = None
+    try:
+        with Path(source.path).open("rb") as raw:
+            for number, line in enumerate(raw, start=1):
+                try:
+                    line.decode(source.encoding)
+                except UnicodeDecodeError:
+                    line_no = number
+                    break
+    except OSError:
+        pass
+    return BrokenExport(
+        Problem(source.path, line_no, "", f"not valid {source.encoding} text ({exc.reason}); "
+                "declare the file's `encoding:` in the source config")
+    )
+
+
+class _CsvRows(ExportRows):
+    def __iter__(self) -> Iterator[Row]:
+        try:
+            with _open_text(self.source) as handle:
+                yield from self._rows(handle)
+        except UnicodeDecodeError as exc:
+            raise _decode_failure(self.source, exc) from exc
+        except csv.Error as exc:
+            raise self._broken(None, "", f"unreadable CSV: {exc}") from exc
+        except OSError as exc:
+            raise self._broken(None, "", f"cannot read: {exc.strerror or exc}") from exc
+
+    def _rows(self, handle: Any) -> Iterator[Row]:
+        reader = csv.reader(handle, delimiter=self.source.delimiter)
+        header: list[str] | None = None
+        for header in reader:
+            if any(cell.strip() for cell in header):
+                break
+        if header is None or not any(cell.strip() for cell in header):
+            raise self._broken(1, "", "the export is empty (no header row)")
+        header_line = reader.line_num
+        keys = [header_key(h) for h in header]
+        index: dict[str, int] = {}
+        for name, key in self._wanted().items():
+            if key in keys:
+                if keys.count(key) > 1:
+                    raise self._broken(header_line, name, f"column '{key}' appears more than once")
+                index[name] = keys.index(key)
+        self._check_columns(set(index), header_line, [h.replace("\ufeff", "").strip() for h in header])
+        self.columns = tuple(index)
+        positions = tuple(index.values())
+        width = len(header)
+        previous_end = header_line
+        for cells in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if len(cells) != width:
+                if not any(c.strip() for c in cells):
+                    continue  # blank line
+                # the cell count is wrong: the values would land in the wrong columns
+                yield start, _BadRow(f"has {len(cells)} cells where the header has {width} (an unquoted delimiter?)")
+                continue
+            yield start, [cells[p] for p in positions]
+
+
+class _BadRow(list[object]):
+    """A row that cannot be split into columns (wrong cell count, not an object); reported and skipped."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+def unusable_row(values: Sequence[object]) -> str | None:
+    """Why a row from `ExportRows` cannot be used at all, or None."""
+    return values.message if isinstance(values, _BadRow) else None
+
+
+class _JsonRows(ExportRows):
+    def __iter__(self) -> Iterator[Row]:
+        wanted = self._wanted()
+        by_key = {key: name for name, key in wanted.items()}
+        names = tuple(wanted)
+        self.columns = names
+        seen: set[str] = set()
+        key_cache: dict[str, str | None] = {}
+        count = 0
+        for line, item in self._items():
+            if not isinstance(item, dict):
+                yield line, _BadRow("is not a JSON object")
+                continue
+            values: dict[str, object] = {}
+            for raw_key, value in item.items():
+                name = key_cache.get(raw_key, "")
+                if name == "":
+                    name = key_cache[raw_key] = by_key.get(header_key(str(raw_key)))
+                if name is not None:
+                    values[name] = _cell(value)
+            seen.update(values)
+            count += 1
+            yield line, [values.get(n, "") for n in names]
+        if count:
+            self._check_columns(seen, None, sorted(seen))
+
+    def _items(self) -> Iterator[tuple[int, object]]:
+        try:
+            with _open_text(self.source) as handle:
+                if self.source.format == "jsonl":
+                    for number, text in enumerate(handle, start=1):
+                        if text.strip():
+                            try:
+                                yield number, json.loads(text)
+                            except json.JSONDecodeError as exc:
+                                raise self._broken(number, "", f"not JSON: {exc.msg}") from exc
+                    return
+                try:
+                    data = json.load(handle)
+                except json.JSONDecodeError as exc:
+                    raise self._broken(exc.lineno, "", f"not JSON: {exc.msg}") from exc
+        except UnicodeDecodeError as exc:
+            raise _decode_failure(self.source, exc) from exc
+        except OSError as exc:
+            raise self._broken(None, "", f"cannot read: {exc.strerror or exc}") from exc
+        if isinstance(data, dict):
+            lists = [v for v in data.values() if isinstance(v, list)]
+            if len(lists) != 1:
+                raise self._broken(None, "", "a JSON export must be a list of objects "
+                                   "(or an object holding exactly one such list)")
+            data = lists[0]
+        if not isinstance(data, list):
+            raise self._broken(None, "", "a JSON export must be a list of objects")
+        for number, item in enumerate(data, start=1):
+            yield -number, item  # negative: an item number, not a line (see tables.py)
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

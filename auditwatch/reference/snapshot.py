@@ -1,0 +1,214 @@
+"""Load every configured export into one immutable `ReferenceSnapshot`.
+
+An export is rejected whole (and, on reload, the previous snapshot kept) when it cannot be read or
+decoded, lacks a needed column, has fewer than `min_rows` usable rows, or more than
+`max_bad_rows_percent` of its rows are bad. Individual bad rows are reported (file:line [column])
+and skipped. Exports whose file and settings did not change since the previous snapshot are reused
+as they are, so a changed roster does not re-read a million case links.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo
+
+from auditwatch.errors import ConfigError, Problem
+from auditwatch.parsing.normalise import Normaliser, build_normaliser
+from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows
+from auditwatch.reference.surnames import SurnameRarity
+from auditwatch.reference.tables import (
+    AssignmentTable,
+    CaseLinkTable,
+    ListTable,
+    RosterTable,
+    RowProblems,
+    StaffTable,
+    SurnameTable,
+    Table,
+    build_table,
+    convert_rows,
+)
+
+Fingerprint = tuple[int, int, int]  # inode, size, mtime (ns)
+T = TypeVar("T", bound=Table)
+_DAY_BUCKET: Final = 900  # every time zone's offset is a multiple of 15 minutes
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    """One export as loaded: its settings, the file version read, and the table built."""
+
+    config: SourceConfig
+    fingerprint: Fingerprint
+    table: Table
+
+
+class ReferenceSnapshot:
+    """All reference data at one moment; never changes after it is built (a reload builds a new one)."""
+
+    __slots__ = (
+        "assignments", "associates", "case_links", "config", "loaded_at", "normalise_case_ref",
+        "normalise_person_id", "normalise_record_id", "normalise_staff_id", "rarity",
+        "roster_grace", "rosters", "sources", "staff", "watchlists", "_day_cache", "_zone",
+    )
+
+    config: ReferenceConfig
+    sources: tuple[LoadedSource, ...]
+    staff: tuple[StaffTable, ...]
+    watchlists: tuple[ListTable, ...]
+    associates: tuple[ListTable, ...]
+    assignments: tuple[AssignmentTable, ...]
+    case_links: tuple[CaseLinkTable, ...]
+    rosters: tuple[RosterTable, ...]
+    rarity: SurnameRarity
+    roster_grace: float
+    loaded_at: float
+    normalise_staff_id: Normaliser
+    normalise_person_id: Normaliser
+    normalise_record_id: Normaliser
+    normalise_case_ref: Normaliser
+
+    def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:
+        tables = [s.table for s in sources]
+        put = object.__setattr__
+        put(self, "config", cfg)
+        put(self, "sources", sources)
+        put(self, "loaded_at", loaded_at)
+        put(self, "staff", _of(tables, StaffTable, "staff"))
+        put(self, "watchlists", _of(tables, ListTable, "watchlist"))
+        put(self, "associates", _of(tables, ListTable, "associates"))
+        put(self, "assignments", _of(tables, AssignmentTable, "assignments"))
+        put(self, "case_links", _of(tables, CaseLinkTable, "case_links"))
+        put(self, "rosters", _of(tables, RosterTable, "roster"))
+        put(self, "roster_grace", cfg.roster_grace_seconds)
+        for name in ("staff_id", "person_id", "record_id", "case_ref"):
+            put(self, f"normalise_{name}", build_normaliser(cfg.identifiers.get(name, "trim")))
+        surname_tables = _of(tables, SurnameTable, "surnames")
+        staff_counts: dict[str, int] = {}
+        for staff in self.staff:
+            for name, count in staff.surname_counts.items():
+                staff_counts[name] = staff_counts.get(name, 0) + count
+        freq: dict[str, float] | None = None
+        if surname_tables:
+            freq = {}
+            for table in surname_tables:
+                freq.update(table.counts)
+        put(self, "rarity", SurnameRarity(
+            freq, max(freq.values(), default=0.0) if freq else 0.0,
+            staff_counts, sum(len(s.by_id) for s in self.staff),
+        ))
+        put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else timezone.utc)
+        put(self, "_day_cache", {})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a ReferenceSnapshot is immutable")
+
+    def local_day(self, at: float) -> str:
+        """The ISO date, in the configured time zone, of epoch seconds `at`."""
+        bucket = int(at // _DAY_BUCKET)
+        cache: dict[int, str] = self._day_cache
+        day = cache.get(bucket)
+        if day is None:
+            day = datetime.fromtimestamp(bucket * _DAY_BUCKET, self._zone).date().isoformat()
+            if len(cache) > 50_000:
+                cache.clear()
+            cache[bucket] = day
+        return day
+
+    def describe(self) -> list[dict[str, object]]:
+        """One line per export, for status output."""
+        return [{"kind": s.table.kind, "source": s.table.source, "as_of": s.table.as_of, "rows": s.table.rows}
+                for s in self.sources]
+
+
+def _of(tables: list[Table], cls: type[T], kind: str) -> tuple[T, ...]:
+    return tuple(t for t in tables if isinstance(t, cls) and t.kind == kind)
+
+
+def empty_reference() -> ReferenceSnapshot:
+    """A snapshot with no reference data: every user unknown, nothing matches."""
+    return ReferenceSnapshot(ReferenceConfig(), (), 0.0)
+
+
+def load_reference(
+    cfg: ReferenceConfig,
+    previous: ReferenceSnapshot | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+) -> tuple[ReferenceSnapshot, list[Problem]]:
+    """Load every export; (snapshot, warnings about skipped rows). ConfigError if any export is broken.
+
+    Exports unchanged since `previous` (same settings, same file version) are reused.
+    """
+    reusable = {(s.config, s.fingerprint): s for s in previous.sources} if previous is not None else {}
+    loaded: list[LoadedSource] = []
+    warnings: list[Problem] = []
+    errors: list[Problem] = []
+    for source in cfg.sources:
+        try:
+            fingerprint = _fingerprint(source)
+            reuse = _find(reusable, source, fingerprint)
+            if reuse is not None:
+                loaded.append(reuse)
+                continue
+            table, problems = _load_one(source, cfg, fingerprint)
+        except BrokenExport as exc:
+            errors.append(exc.problem)
+            errors.extend(exc.row_problems)
+            continue
+        loaded.append(LoadedSource(source, fingerprint, table))
+        warnings.extend(problems)
+    if errors:
+        raise ConfigError(errors)
+    now = clock() if clock is not None else datetime.now(timezone.utc).timestamp()
+    return ReferenceSnapshot(cfg, tuple(loaded), now), warnings
+
+
+def _find(reusable: dict[Any, LoadedSource], source: SourceConfig, fingerprint: Fingerprint) -> LoadedSource | None:
+    for (config, print_), loaded in reusable.items():
+        if print_ == fingerprint and config == source:
+            return loaded
+    return None
+
+
+def _fingerprint(source: SourceConfig) -> Fingerprint:
+    try:
+        st = os.stat(source.path)
+    except OSError as exc:
+        raise BrokenExport(Problem(source.path, None, "", f"cannot read: {exc.strerror or exc}")) from exc
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _load_one(source: SourceConfig, cfg: ReferenceConfig, fingerprint: Fingerprint) -> tuple[Table, list[Problem]]:
+    as_of = datetime.fromtimestamp(fingerprint[2] / 1e9, timezone.utc).date().isoformat()
+    problems = RowProblems(source, cfg.max_reported_rows)
+    export = open_rows(source)
+    rows = convert_rows(source, cfg, _columns_of(export), export, problems)
+    table = build_table(source, cfg, rows, as_of, problems)
+    total = table.rows + problems.skipped
+    limit = source.max_bad_rows_percent if source.max_bad_rows_percent is not None else cfg.max_bad_rows_percent
+    reason = None
+    if total and problems.skipped * 100.0 > limit * total:
+        reason = f"{problems.skipped} of {total} rows are bad (more than {limit:g}%)"
+    elif table.rows < source.min_rows:
+        reason = f"only {table.rows} usable rows (min_rows: {source.min_rows}); a broken extraction?"
+    if reason is not None:
+        raise BrokenExport(Problem(source.path, None, "", f"export rejected: {reason}"), problems.reported)
+    summary = []
+    if problems.skipped or problems.warnings:
+        summary.append(Problem(
+            source.path, None, "",
+            f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, {problems.warnings} values ignored"
+            + (f" (first {len(problems.reported)} listed)" if len(problems.reported) < problems.skipped
+               + problems.warnings else ""),
+        ))
+    return table, [*problems.reported, *summary]
+
+
+def _columns_of(export: ExportRows) -> Callable[[], tuple[str, ...]]:
+    return lambda: export.columns

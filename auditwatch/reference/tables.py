@@ -1,0 +1,670 @@
+"""Immutable in-memory indexes built from one export each.
+
+Every lookup the per-event view makes is a dict hit (plus a `bisect` for roster shifts), keyed by
+strings normalised the same way on the export and on the event side. Large tables (case links,
+assignments, roster) keep tuples of interned strings and `array`s rather than dicts per row.
+
+Name matching (used for staff, watchlist and associates):
+- `name_dob_key`: folded surname + first folded forename + ISO date of birth. Middle names are
+  ignored so "Jane SMITH" and "Jane Mary SMITH" born the same day match.
+- `name_key`: all folded name words, sorted: "SMITH, Jane" == "Jane Smith"; used only for
+  watchlist entries that have no date of birth.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+from auditwatch.errors import Problem
+from auditwatch.parsing.normalise import build_normaliser, compile_date, compile_timestamp, fold_name
+from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.reference.config import (
+    DATE,
+    ID,
+    KINDS,
+    LIST,
+    NUMBER,
+    POSTCODE,
+    TEXT,
+    TIMESTAMP,
+    TOKEN,
+    ReferenceConfig,
+    SourceConfig,
+)
+from auditwatch.reference.readers import unusable_row
+
+OPEN_END: Final = "9999-12-31"
+STATUSES: Final = ("active", "suspended", "restricted", "left")
+_STATUS_WORDS: Final[dict[str, str]] = {
+    "active": "active", "current": "active", "in_post": "active", "employed": "active",
+    "suspended": "suspended",
+    "restricted": "restricted", "restricted_duties": "restricted", "on_restricted_duties": "restricted",
+    "left": "left", "leaver": "left", "resigned": "left", "retired": "left", "dismissed": "left",
+    "terminated": "left",
+}
+_LIST_SPLIT: Final = re.compile(r"[,;|]")
+_TIME: Final = re.compile(r"\s*(\d{1,2}):?(\d{2})(?::(\d{2}))?\s*")
+_ADDRESS_WORDS: Final[dict[str, str]] = {
+    "road": "rd", "street": "st", "avenue": "ave", "lane": "ln", "drive": "dr", "close": "cl",
+    "court": "ct", "crescent": "cres", "place": "pl", "gardens": "gdns", "terrace": "ter",
+    "square": "sq", "apartment": "flat", "apt": "flat",
+}
+_DIGITS: Final = re.compile(r"\d+[a-z]?")
+
+
+def token(value: str) -> str | None:
+    """A code word: 'Press Office' -> 'press_office'."""
+    return fold_name(value).replace(" ", "_") or None
+
+
+def name_dob_key(surname_fold: str | None, forenames_fold: str | None, dob: str | None) -> str | None:
+    if not (surname_fold and forenames_fold and dob):
+        return None
+    return f"{surname_fold}|{forenames_fold.split(' ', 1)[0]}|{dob}"
+
+
+def name_key(surname_fold: str | None, forenames_fold: str | None) -> str | None:
+    if not (surname_fold and forenames_fold):
+        return None
+    return " ".join(sorted(f"{surname_fold} {forenames_fold}".split()))
+
+
+def split_name(full: str) -> tuple[str | None, str | None]:
+    """'SMITH, Jane' or 'Jane Smith' -> ('SMITH', 'Jane') / ('Smith', 'Jane')."""
+    if "," in full:
+        surname, _, forenames = full.partition(",")
+        return surname.strip() or None, forenames.strip() or None
+    words = full.split()
+    if len(words) < 2:
+        return (words[0] if words else None), None
+    return words[-1], " ".join(words[:-1])
+
+
+def address_parts(address: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """A normalised address (abbreviations unified) and its house/flat numbers."""
+    if not address:
+        return None, ()
+    words = [_ADDRESS_WORDS.get(w, w) for w in fold_name(address).split()]
+    text = " ".join(words) or None
+    return text, tuple(_DIGITS.findall(text or ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# rows -> canonical values
+
+
+class _Bad(Exception):
+    pass
+
+
+Converter = Callable[[object], object]
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else ""
+
+
+def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
+    kind_type = KINDS[source.kind].columns[column][0]
+    spec = source.normalise.get(column)
+    if spec is None and kind_type == ID:
+        spec = cfg.identifiers.get(column, "trim")
+    custom = build_normaliser(spec) if spec is not None else None
+
+    def pre(value: object) -> str | None:
+        text = _text(value).strip()
+        if not text:
+            return None
+        return custom(text) if custom is not None else text
+
+    if kind_type in (ID, TEXT, TIMESTAMP):
+        collapse = kind_type == TEXT and custom is None
+
+        def plain(value: object) -> object:
+            text = pre(value)
+            return " ".join(text.split()) if collapse and text else text
+
+        return plain
+    if kind_type == TOKEN:
+        return lambda value: token(text) if (text := pre(value)) else None
+    if kind_type == LIST:
+
+        def items(value: object) -> object:
+            parts = value if isinstance(value, list) else _LIST_SPLIT.split(_text(value))
+            out = []
+            for part in parts:
+                text = custom(part.strip()) if custom is not None and part.strip() else part
+                word = token(text) if text else None
+                if word and word not in out:
+                    out.append(sys.intern(word))
+            return tuple(out)
+
+        return items
+    if kind_type == DATE:
+        parse_date = compile_date(list(source.date_formats))
+
+        def a_date(value: object) -> object:
+            text = pre(value)
+            if text is None:
+                return None
+            iso = parse_date(text)
+            if iso is None:
+                raise _Bad(f"{text!r} is not a date in {' or '.join(source.date_formats)}")
+            return iso
+
+        return a_date
+    if kind_type == POSTCODE:
+        postcode = custom if custom is not None else build_normaliser("uk_postcode")
+
+        def a_postcode(value: object) -> object:
+            text = _text(value).strip()
+            if not text:
+                return None
+            result = postcode(text)
+            if result is None:
+                raise _Bad(f"{text!r} is not a UK postcode")
+            return result
+
+        return a_postcode
+    assert kind_type == NUMBER
+
+    def a_number(value: object) -> object:
+        text = pre(value)
+        if text is None:
+            return None
+        try:
+            return float(text.replace(",", ""))
+        except ValueError:
+            raise _Bad(f"{text!r} is not a number") from None
+
+    return a_number
+
+
+class RowProblems:
+    """Collects per-row problems for one export: the first few in full, the rest counted."""
+
+    def __init__(self, source: SourceConfig, limit: int) -> None:
+        self.source = source
+        self.limit = limit
+        self.reported: list[Problem] = []
+        self.skipped = 0
+        self.warnings = 0
+
+    def add(self, line: int, column: str, message: str, *, skipped: bool) -> None:
+        if skipped:
+            self.skipped += 1
+        else:
+            self.warnings += 1
+        if len(self.reported) < self.limit:
+            where_line, field = (line, column) if line > 0 else (None, f"[{-line}].{column}")
+            suffix = "; row skipped" if skipped else "; value ignored, row kept"
+            self.reported.append(Problem(self.source.path, where_line, field, message + suffix))
+
+
+def convert_rows(
+    source: SourceConfig,
+    cfg: ReferenceConfig,
+    columns: Callable[[], tuple[str, ...]],
+    rows: Iterable[tuple[int, Any]],
+    problems: RowProblems,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Canonical values per row; rows missing an essential value are reported and skipped.
+
+    `columns` is asked once the first row is read (a CSV's columns are known after its header).
+    """
+    spec = KINDS[source.kind]
+    converters: list[tuple[str, Converter]] | None = None
+    essential = set(spec.required)
+    for line, values in rows:
+        if converters is None:
+            converters = [(name, _converter(source, cfg, name)) for name in columns()]
+        wrong = unusable_row(values)
+        if wrong is not None:
+            problems.add(line, "", wrong, skipped=True)
+            continue
+        out: dict[str, Any] = {}
+        failed = False
+        for (name, convert), raw in zip(converters, values, strict=True):
+            try:
+                out[name] = convert(raw)
+            except _Bad as exc:
+                if name in essential:
+                    problems.add(line, name, str(exc), skipped=True)
+                    failed = True
+                    break
+                problems.add(line, name, str(exc), skipped=False)
+                out[name] = None
+        if failed:
+            continue
+        missing = next((n for n in spec.required if out.get(n) in (None, "")), None)
+        if missing is not None:
+            problems.add(line, missing, f"no {missing}", skipped=True)
+            continue
+        if spec.one_of and not any(out.get(n) for n in spec.one_of):
+            problems.add(line, spec.one_of[0], f"needs one of {', '.join(spec.one_of)}", skipped=True)
+            continue
+        yield line, out
+
+
+# ---------------------------------------------------------------------------------------------
+# the tables
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Identity of a person in an export row, with its matching keys."""
+
+    surname: str | None
+    forenames: str | None
+    dob: str | None
+    person_id: str | None
+    surname_fold: str | None
+    name_dob_key: str | None
+    name_key: str | None
+
+
+def _person(row: Mapping[str, Any]) -> Person:
+    surname, forenames = row.get("surname"), row.get("forenames")
+    if not surname and row.get("name"):
+        surname, split_fore = split_name(row["name"])
+        forenames = forenames or split_fore
+    sfold = fold_name(surname) if surname else None
+    ffold = fold_name(forenames) if forenames else None
+    return Person(surname, forenames, row.get("dob"), row.get("person_id"), sfold or None,
+                  name_dob_key(sfold, ffold, row.get("dob")), name_key(sfold, ffold))
+
+
+@dataclass(frozen=True, slots=True)
+class StaffEntry:
+    """One member of staff (the latest HR row for the staff id, plus the status history)."""
+
+    staff_id: str
+    person: Person
+    postcode: str | None
+    address: str | None
+    address_key: str | None
+    address_numbers: tuple[str, ...]
+    unit: str | None
+    rank: str | None
+    roles: tuple[str, ...]
+    vetting_level: str | None
+    vetting_expiry: str | None
+    history: tuple[tuple[str, str], ...]  # (first day or "", status), by first day
+    line: int
+
+    def status_on(self, day: str) -> str:
+        """Status effective on ISO `day`; before any recorded change a listed person is active."""
+        status = "active"
+        for first_day, value in self.history:
+            if first_day > day:
+                break
+            status = value
+        return status
+
+    def status_row_on(self, day: str) -> tuple[str, str] | None:
+        found = None
+        for row in self.history:
+            if row[0] > day:
+                break
+            found = row
+        return found
+
+    def display(self) -> str:
+        p = self.person
+        name = " ".join(x for x in (p.forenames, (p.surname or "").upper()) if x)
+        return f"{self.staff_id} {name}".strip()
+
+    def entry(self) -> dict[str, object]:
+        p = self.person
+        return {
+            "staff_id": self.staff_id, "surname": p.surname, "forenames": p.forenames, "dob": p.dob,
+            "person_id": p.person_id, "postcode": self.postcode, "address": self.address,
+            "unit": self.unit, "rank": self.rank, "roles": list(self.roles),
+            "vetting_level": self.vetting_level, "vetting_expiry": self.vetting_expiry,
+            "status_history": [{"from": d or None, "status": s} for d, s in self.history],
+            "line": self.line,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPerson:
+    """A watchlist entry or a declared associate."""
+
+    person: Person
+    staff_id: str | None  # who declared (associates)
+    category: str | None
+    reason: str | None  # watchlist reason, or the declared relationship
+    declared_on: str | None
+    line: int
+
+    def display(self) -> str:
+        p = self.person
+        name = " ".join(x for x in (p.forenames, (p.surname or "").upper()) if x) or p.person_id or "?"
+        return f"{name} (DOB {p.dob})" if p.dob else name
+
+    def entry(self) -> dict[str, object]:
+        p = self.person
+        out: dict[str, object] = {"surname": p.surname, "forenames": p.forenames, "dob": p.dob,
+                                  "person_id": p.person_id, "line": self.line}
+        if self.staff_id is not None:
+            out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on)
+        else:
+            out.update(category=self.category, reason=self.reason)
+        return out
+
+
+class Assignment(NamedTuple):
+    staff_id: str
+    case_ref: str
+    first_day: str  # "" = no start date
+    last_day: str  # OPEN_END = still assigned
+    role: str
+    line: int
+
+    def covers(self, day: str) -> bool:
+        return self.first_day <= day <= self.last_day
+
+    def entry(self) -> dict[str, object]:
+        return {"staff_id": self.staff_id, "case_ref": self.case_ref, "from": self.first_day or None,
+                "to": None if self.last_day == OPEN_END else self.last_day, "role": self.role or None,
+                "line": self.line}
+
+    def period(self) -> str:
+        start = self.first_day or "the start"
+        end = "open-ended" if self.last_day == OPEN_END else f"to {self.last_day}"
+        return f"from {start} {end}"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """What every table knows about the export it came from."""
+
+    kind: str
+    source: str  # the export's path
+    as_of: str  # ISO date of the export (file modification time, UTC)
+    rows: int  # rows loaded
+
+
+@dataclass(frozen=True, slots=True)
+class StaffTable(Table):
+    by_id: Mapping[str, StaffEntry]
+    by_person: Mapping[str, tuple[str, ...]]  # person id -> staff ids
+    by_name_dob: Mapping[str, tuple[str, ...]]  # name_dob_key -> staff ids
+    surname_counts: Mapping[str, int]  # folded surname -> staff bearing it
+
+
+@dataclass(frozen=True, slots=True)
+class ListTable(Table):
+    """Watchlist (by person/name) or integrity register (by declaring staff id)."""
+
+    by_person: Mapping[str, tuple[ListedPerson, ...]]
+    by_name_dob: Mapping[str, tuple[ListedPerson, ...]]
+    by_name: Mapping[str, tuple[ListedPerson, ...]]  # watchlist entries without a DOB only
+    by_staff: Mapping[str, tuple[ListedPerson, ...]]  # associates only
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentTable(Table):
+    by_staff: Mapping[str, Mapping[str, tuple[Assignment, ...]]]  # staff -> case -> assignments
+    by_case: Mapping[str, tuple[Assignment, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLinkTable(Table):
+    # person/record id -> flat (case_ref, role, case_ref, role, ...) of interned strings: compact
+    by_person: Mapping[str, tuple[str, ...]]
+    by_record: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Shifts:
+    starts: array[float]  # sorted
+    ends: array[float]
+    max_end: array[float]  # running maximum of ends: a shift covering t exists iff max_end[i] >= t
+    lines: array[int]
+
+    def covering(self, at: float, grace: float) -> int | None:
+        """Index of a shift covering `at` (± grace), or None."""
+        i = bisect_right(self.starts, at + grace) - 1
+        if i < 0 or self.max_end[i] < at - grace:
+            return None
+        while self.ends[i] < at - grace:  # max_end says one exists at or before i
+            i -= 1
+        return i
+
+
+@dataclass(frozen=True, slots=True)
+class RosterTable(Table):
+    by_staff: Mapping[str, Shifts]
+
+
+@dataclass(frozen=True, slots=True)
+class SurnameTable(Table):
+    counts: Mapping[str, float]
+    max_count: float
+
+
+# ---------------------------------------------------------------------------------------------
+# builders: (source, rows) -> table
+
+
+Rows = Iterable[tuple[int, dict[str, Any]]]
+
+
+def build_table(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
+    builder = _BUILDERS[source.kind]
+    return builder(source, cfg, rows, as_of, problems)
+
+
+def _staff(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+    grouped: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    count = 0
+    for line, row in rows:
+        status = row.get("status")
+        if status:
+            known = _STATUS_WORDS.get(status)
+            if known is None:
+                problems.add(line, "status", f"unknown status {status!r} (known: {', '.join(STATUSES)}; "
+                             "map others with `normalise: {status: {map: ...}}`)", skipped=False)
+            row["status"] = known or status
+        grouped.setdefault(row["staff_id"], []).append((line, row))
+        count += 1
+    by_id: dict[str, StaffEntry] = {}
+    by_person: dict[str, list[str]] = {}
+    by_name_dob: dict[str, list[str]] = {}
+    surname_counts: dict[str, int] = {}
+    for sid, versions in grouped.items():
+        versions.sort(key=lambda v: v[1].get("status_from") or "")  # stable: file order breaks ties
+        line, row = versions[-1]
+        history = tuple(sorted(
+            {(r.get("status_from") or "", r.get("status") or "active") for _, r in versions}
+        ))
+        person = _person(row)
+        address_key, numbers = address_parts(row.get("address"))
+        entry = StaffEntry(
+            sid, person, row.get("postcode"), row.get("address"), address_key, numbers,
+            row.get("unit"), row.get("rank"), row.get("roles") or (), row.get("vetting_level"),
+            row.get("vetting_expiry"), history, line,
+        )
+        by_id[sid] = entry
+        if person.person_id:
+            by_person.setdefault(person.person_id, []).append(sid)
+        if person.name_dob_key:
+            by_name_dob.setdefault(person.name_dob_key, []).append(sid)
+        if person.surname_fold:
+            surname_counts[person.surname_fold] = surname_counts.get(person.surname_fold, 0) + 1
+    return StaffTable(
+        "staff", source.path, as_of, count, by_id, _tuples(by_person), _tuples(by_name_dob), surname_counts
+    )
+
+
+def _listed(kind: str) -> Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Table]:
+    def build(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+        by_person: dict[str, list[ListedPerson]] = {}
+        by_name_dob: dict[str, list[ListedPerson]] = {}
+        by_name: dict[str, list[ListedPerson]] = {}
+        by_staff: dict[str, list[ListedPerson]] = {}
+        count = 0
+        for line, row in rows:
+            person = _person(row)
+            if not (person.person_id or person.name_dob_key or person.name_key):
+                problems.add(line, "surname", "needs a person id, or a surname and forenames", skipped=True)
+                continue
+            associate = kind == "associates"
+            listed = ListedPerson(
+                person, row.get("staff_id") if associate else None, row.get("category"),
+                row.get("relationship") if associate else row.get("reason"), row.get("declared_on"), line,
+            )
+            count += 1
+            if associate:
+                by_staff.setdefault(row["staff_id"], []).append(listed)
+                continue
+            if person.person_id:
+                by_person.setdefault(person.person_id, []).append(listed)
+            if person.name_dob_key:
+                by_name_dob.setdefault(person.name_dob_key, []).append(listed)
+            elif person.name_key and not person.dob:
+                by_name.setdefault(person.name_key, []).append(listed)
+        return ListTable(kind, source.path, as_of, count, _tuples(by_person), _tuples(by_name_dob),
+                         _tuples(by_name), _tuples(by_staff))
+
+    return build
+
+
+def _assignments(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
+    by_staff: dict[str, dict[str, list[Assignment]]] = {}
+    by_case: dict[str, list[Assignment]] = {}
+    intern = sys.intern
+    count = 0
+    for line, row in rows:
+        first, last = row.get("from") or "", row.get("to") or OPEN_END
+        if last < first:
+            problems.add(line, "to", f"ends ({last}) before it starts ({first})", skipped=True)
+            continue
+        case = intern(row["case_ref"])
+        item = Assignment(intern(row["staff_id"]), case, first, last, intern(row.get("role") or ""), line)
+        by_staff.setdefault(item.staff_id, {}).setdefault(case, []).append(item)
+        by_case.setdefault(case, []).append(item)
+        count += 1
+    frozen = {sid: _tuples(cases) for sid, cases in by_staff.items()}
+    return AssignmentTable("assignments", source.path, as_of, count, frozen, _tuples(by_case))
+
+
+def _case_links(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
+    by_person: dict[str, Any] = {}
+    by_record: dict[str, Any] = {}
+    intern = sys.intern
+    count = 0
+    for _line, row in rows:
+        case, role = intern(row["case_ref"]), intern(row.get("role") or "")
+        for key, index in ((row.get("person_id"), by_person), (row.get("record_id"), by_record)):
+            if key:
+                found = index.get(key)
+                if found is None:
+                    index[key] = (case, role)  # most ids have one link: a 2-tuple, no list
+                elif isinstance(found, tuple):
+                    index[key] = [*found, case, role]
+                else:
+                    found += (case, role)
+        count += 1
+    for index in (by_person, by_record):
+        for key, value in index.items():
+            if isinstance(value, list):
+                index[key] = tuple(value)
+    return CaseLinkTable("case_links", source.path, as_of, count, by_person, by_record)
+
+
+def _roster(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+    zone = source.timezone or cfg.timezone
+    parse_ts = compile_timestamp(list(source.timestamp_formats), zone)
+    parse_iso = compile_timestamp(["iso8601"], zone)
+    parse_date = compile_date(list(source.date_formats))
+    shifts: dict[str, list[tuple[float, float, int]]] = {}
+    count = 0
+    for line, row in rows:
+        start_text, end_text, day_text = row["start"], row["end"], row.get("date")
+        if day_text:
+            day = parse_date(day_text)
+            if day is None:
+                problems.add(line, "date", f"{day_text!r} is not a date in {' or '.join(source.date_formats)}",
+                             skipped=True)
+                continue
+            start, end = _time_on(parse_iso, day, start_text), _time_on(parse_iso, day, end_text)
+            if start is not None and end is not None and end <= start:  # crosses midnight
+                end = _time_on(parse_iso, _next_day(day), end_text)
+        else:
+            start, end = parse_ts(start_text), parse_ts(end_text)
+        bad = "start" if start is None else "end" if end is None else None
+        if bad is not None:
+            problems.add(line, bad, f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
+                         skipped=True)
+            continue
+        assert start is not None and end is not None
+        if end <= start:
+            problems.add(line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})",
+                         skipped=True)
+            continue
+        shifts.setdefault(sys.intern(row["staff_id"]), []).append((start, end, line))
+        count += 1
+    by_staff: dict[str, Shifts] = {}
+    for sid, items in shifts.items():
+        items.sort()
+        running, max_end = float("-inf"), array("d")
+        for _, end, _ in items:
+            running = max(running, end)
+            max_end.append(running)
+        by_staff[sid] = Shifts(array("d", (i[0] for i in items)), array("d", (i[1] for i in items)), max_end,
+                               array("q", (i[2] for i in items)))
+    return RosterTable("roster", source.path, as_of, count, by_staff)
+
+
+def _time_on(parse_iso: Callable[[str], float | None], day: str, text: str) -> float | None:
+    match = _TIME.fullmatch(text)
+    if match is None:
+        return None
+    hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+    if hour == 24 and minute == 0 and second == 0:  # "24:00" ends the day
+        return parse_iso(f"{_next_day(day)}T00:00:00")
+    return parse_iso(f"{day}T{hour:02d}:{minute:02d}:{second:02d}")
+
+
+def _next_day(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def _surnames(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+    counts: dict[str, float] = {}
+    for _line, row in rows:
+        folded = fold_name(row["surname"])
+        if folded:
+            counts[folded] = counts.get(folded, 0.0) + float(row["count"])
+    return SurnameTable("surnames", source.path, as_of, len(counts), counts, max(counts.values(), default=0.0))
+
+
+_BUILDERS: Final[dict[str, Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Table]]] = {
+    "staff": _staff,
+    "watchlist": _listed("watchlist"),
+    "associates": _listed("associates"),
+    "assignments": _assignments,
+    "case_links": _case_links,
+    "roster": _roster,
+    "surnames": _surnames,
+}
+
+
+def _tuples(index: Mapping[str, list[Any]]) -> dict[str, tuple[Any, ...]]:
+    return {key: tuple(values) for key, values in index.items()}

@@ -1,0 +1,91 @@
+"""Shared fixtures: one real Elasticsearch per test session, started only when a test asks for it.
+
+- `es_server`: the session's cluster (a `LocalElasticsearch`, or the already running one named by
+  env AUDITWATCH_ES_URL, with optional AUDITWATCH_ES_CA_CERTS: the "noproc" variant).
+- `es_client`: a session-scoped `elasticsearch.Elasticsearch` for it; `es_url`: its URL.
+- `index_prefix`: a unique lowercase prefix per test (`awt-<hex>`); indices and templates whose
+  names start with it are deleted after the test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from auditwatch.testing.elasticsearch import ElasticsearchServer
+
+_INTEGRATION_DIR = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration with `integration`."""
+    for item in items:
+        if _INTEGRATION_DIR in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def es_server() -> Iterator[ElasticsearchServer]:
+    """The session's Elasticsearch: started once, lazily, and stopped at the end of the session."""
+    # imported here so that pure unit sessions never load the harness or the client
+    from auditwatch.testing.elasticsearch import ExternalElasticsearch, LocalElasticsearch
+
+    external = ExternalElasticsearch.from_env()
+    if external is not None:
+        yield external
+        return
+    server = LocalElasticsearch()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def es_url(es_server: ElasticsearchServer) -> str:
+    """URL of the session's Elasticsearch."""
+    return es_server.url
+
+
+@pytest.fixture(scope="session")
+def es_client(es_server: ElasticsearchServer) -> Iterator[Elasticsearch]:
+    """A client for the session's Elasticsearch."""
+    client = es_server.client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def index_prefix(es_client: Elasticsearch) -> Iterator[str]:
+    """A unique index name prefix for one test; its indices and templates are removed afterwards."""
+    prefix = f"awt-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    _delete_prefixed(es_client, prefix)
+
+
+def _delete_prefixed(client: Elasticsearch, prefix: str) -> None:
+    # names are resolved first and deleted explicitly, so this also works on clusters that keep
+    # action.destructive_requires_name: true (the noproc variant)
+    pattern = f"{prefix}*"
+    resolved = client.indices.resolve_index(name=pattern, expand_wildcards="all")
+    indices = [entry["name"] for entry in resolved.get("indices", [])]
+    if indices:
+        client.options(ignore_status=404).indices.delete(index=indices)
+    templates = client.options(ignore_status=404).indices.get_index_template(name=pattern)
+    names = [entry["name"] for entry in templates.get("index_templates", [])]
+    if names:
+        client.indices.delete_index_template(name=",".join(names))
+    components = client.options(ignore_status=404).cluster.get_component_template(name=pattern)
+    names = [entry["name"] for entry in components.get("component_templates", [])]
+    if names:
+        client.cluster.delete_component_template(name=",".join(names))

@@ -1,0 +1,128 @@
+"""The real-Elasticsearch harness: the session fixtures, restarts and security mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from elastic_transport import TlsError
+from elasticsearch import AuthorizationException, Elasticsearch
+
+from auditwatch.testing.elasticsearch import SUPERUSER, ElasticsearchServer, LocalElasticsearch
+
+_SECURED_INDEX = "awsec-events"
+_READER_ROLES = """
+aw_reader:
+  indices:
+    - names: ["awsec-*"]
+      privileges: ["read"]
+"""
+_REDACTED_ROLE = """
+aw_redacted:
+  indices:
+    - names: ["awsec-*"]
+      privileges: ["read"]
+      field_security:
+        grant: ["*"]
+        except: ["event.original"]
+"""
+_DOC = {"event": {"action": "view", "original": "2026-01-02 10:00 PC123 VIEW P-1"}, "user": {"id": "pc123"}}
+
+
+def _local_version(client: Elasticsearch) -> str:
+    nodes = client.nodes.info(node_id="_local")["nodes"]
+    (node,) = nodes.values()
+    version: str = node["version"]
+    return version
+
+
+def test_session_cluster_is_healthy(es_client: Elasticsearch) -> None:
+    """The session cluster answers cluster health with yellow or green."""
+    assert es_client.cluster.health()["status"] in {"yellow", "green"}
+
+
+def test_session_cluster_runs_requested_version(es_server: ElasticsearchServer, es_client: Elasticsearch) -> None:
+    """The node reports the version that was requested (AUDITWATCH_ES_VERSION or the default)."""
+    assert _local_version(es_client) == es_server.version
+
+
+def test_bulk_create_replay_gives_409_per_item(es_client: Elasticsearch, index_prefix: str) -> None:
+    """Replaying the same `create` bulk with fixed ids conflicts per item and adds nothing."""
+    index = f"{index_prefix}-events"
+    operations: list[dict[str, Any]] = []
+    for n in range(3):
+        operations += [{"create": {"_index": index, "_id": f"id-{n}"}}, {"n": n}]
+    first = es_client.bulk(operations=operations, refresh=True)
+    replay = es_client.bulk(operations=operations, refresh=True)
+    assert [item["create"]["status"] for item in first["items"]] == [201, 201, 201]
+    assert replay["errors"] is True
+    assert [item["create"]["status"] for item in replay["items"]] == [409, 409, 409]
+    assert es_client.count(index=index)["count"] == 3
+
+
+def test_index_prefix_is_unique_and_lowercase(index_prefix: str, es_url: str) -> None:
+    """Each test gets a lowercase `awt-` prefix usable in index names, and the URL is loopback."""
+    assert index_prefix.startswith("awt-")
+    assert index_prefix == index_prefix.lower()
+    assert es_url.startswith(("http://", "https://"))
+
+
+@pytest.fixture(scope="module")
+def secured() -> Iterator[LocalElasticsearch]:
+    """One secured instance for this module: TLS, trial licence, file users and file roles."""
+    server = LocalElasticsearch(security=True)
+    server.write_roles(_READER_ROLES)  # before start: read at boot
+    server.add_user("reader", "reader-password", ["aw_reader"])
+    server.start()
+    admin = server.client()
+    admin.index(index=_SECURED_INDEX, id="doc-1", document=_DOC, refresh=True)
+    admin.close()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_secured_client_with_ca_authenticates(secured: LocalElasticsearch) -> None:
+    """A client trusting the instance's CA connects over TLS as the harness superuser."""
+    client = secured.client()
+    assert secured.url.startswith("https://")
+    assert client.security.authenticate()["username"] == SUPERUSER
+
+
+def test_secured_client_without_ca_is_refused(secured: LocalElasticsearch) -> None:
+    """Without the instance's CA the TLS handshake fails."""
+    client = Elasticsearch(secured.url, basic_auth=secured.superuser, max_retries=0)
+    with pytest.raises(TlsError):
+        client.cluster.health()
+
+
+def test_read_only_file_role_can_search_but_not_write(secured: LocalElasticsearch) -> None:
+    """A file user with a read-only file role can search, and its writes get 403."""
+    reader = secured.client(basic_auth=("reader", "reader-password"))
+    assert reader.search(index=_SECURED_INDEX)["hits"]["total"]["value"] == 1
+    with pytest.raises(AuthorizationException) as refused:
+        reader.index(index=_SECURED_INDEX, id="doc-2", document=_DOC)
+    assert refused.value.meta.status == 403
+
+
+def test_field_security_hides_event_original(secured: LocalElasticsearch) -> None:
+    """A role reloaded at runtime with `field_security.except: [event.original]` hides that field."""
+    secured.write_roles(_READER_ROLES + _REDACTED_ROLE)
+    secured.add_user("redacted", "redacted-password", ["aw_redacted"])
+    redacted = secured.client(basic_auth=("redacted", "redacted-password"))
+    (hit,) = redacted.search(index=_SECURED_INDEX)["hits"]["hits"]
+    assert hit["_source"] == {"event": {"action": "view"}, "user": {"id": "pc123"}}
+    (full,) = secured.client().search(index=_SECURED_INDEX)["hits"]["hits"]
+    assert full["_source"]["event"]["original"] == _DOC["event"]["original"]  # type: ignore[index]
+
+
+def test_stop_then_start_keeps_port_and_data(secured: LocalElasticsearch) -> None:
+    """After stop() and start() the node listens on the same port and still has its documents."""
+    port, url = secured.port, secured.url
+    secured.stop()
+    assert not secured.running
+    secured.start()
+    assert (secured.port, secured.url) == (port, url)
+    assert secured.client().get(index=_SECURED_INDEX, id="doc-1")["_source"] == _DOC
