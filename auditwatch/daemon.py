@@ -18,7 +18,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +32,9 @@ from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.errors import ConfigError
 from auditwatch.indexing import BulkIndexer, DeliveryInterrupted, make_client
 from auditwatch.logsetup import problems_for_log
-from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
-from auditwatch.parsing import CompiledParser, load_parsers
-from auditwatch.parsing.normalise import iso_utc
+from auditwatch.model import AccessEvent, Alert, DeadLetter
+from auditwatch.parsing import load_parsers
+from auditwatch.pipeline import Pipeline
 from auditwatch.reference import ReferenceHolder
 from auditwatch.schema import IndexNames
 from auditwatch.sources.tail import Tailer
@@ -42,6 +42,7 @@ from auditwatch.sources.tail import Tailer
 log = structlog.get_logger(__name__)
 
 DETECTION_STATE = "detection"
+_IDLE_ROUNDS_TO_EXIT = 2  # with --until-idle: empty reads, everything delivered, before exiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,9 +147,11 @@ class Daemon:
     def _main_loop(
         self, tailer: Tailer, engine: DetectionEngine, offsets: dict[str, int], *, until_idle: bool
     ) -> None:
-        pipeline = self.config.pipeline
+        settings = self.config.pipeline
+        pipeline = Pipeline(self.config.inputs, self._parsers, engine)
         last_checkpoint = time.monotonic()
         dirty = False  # records read since the last checkpoint batch
+        idle_rounds = 0
         reference = self._reference.current
         while not self.stop.is_set():
             self._raise_if_delivery_failed()
@@ -158,15 +161,16 @@ class Daemon:
             if self._reference.current is not reference:
                 reference = self._reference.current
                 engine.set_reference(reference)
-            raws = tailer.read(pipeline.batch_max_records, pipeline.batch_max_bytes)
+            raws = tailer.read(settings.batch_max_records, settings.batch_max_bytes)
             if raws:
-                events, dead = self._parse(raws)
-                alerts = engine.process(events)
+                idle_rounds = 0
+                done = pipeline.process(raws)
+                events, dead, alerts = done.events, done.dead, done.alerts
                 for raw in raws:
                     offsets[raw.file_key] = raw.end
                 dirty = True
                 now = time.monotonic()
-                if now - last_checkpoint >= pipeline.checkpoint_interval:
+                if now - last_checkpoint >= settings.checkpoint_interval:
                     self._put(Batch(events, dead, alerts, len(raws), dict(offsets), engine.snapshot()))
                     last_checkpoint, dirty = now, False
                 else:
@@ -178,32 +182,10 @@ class Daemon:
                 last_checkpoint, dirty = time.monotonic(), False
             if until_idle:
                 self._drain()
-                if not tailer.read(1):  # still nothing once everything is delivered
+                idle_rounds += 1
+                if idle_rounds >= _IDLE_ROUNDS_TO_EXIT:
                     return
-                continue
-            tailer.wait(pipeline.idle_wait)
-
-    def _parse(self, raws: list[RawLine]) -> tuple[list[AccessEvent], list[DeadLetter]]:
-        ingested = iso_utc(time.time())
-        by_source: dict[str, list[RawLine]] = {}
-        for raw in raws:
-            by_source.setdefault(raw.source, []).append(raw)
-        events: list[AccessEvent] = []
-        dead: list[DeadLetter] = []
-        for source, group in by_source.items():
-            parser = self._parser_for(source)
-            parsed, failed = parser.parse_batch(group, ingested)
-            events.extend(parsed)
-            dead.extend(failed)
-        if len(by_source) > 1:
-            events.sort(key=_event_time)  # detection sees a batch in event-time order
-        return events, dead
-
-    def _parser_for(self, source: str) -> CompiledParser:
-        for item in self.config.inputs:
-            if item.name == source:
-                return self._parsers[item.parser]
-        raise KeyError(f"record from unknown input '{source}'")
+            tailer.wait(settings.idle_wait)
 
     def _count(
         self, records: int, events: list[AccessEvent], dead: list[DeadLetter], alerts: list[Alert]
@@ -318,12 +300,8 @@ class Daemon:
             self.reload_rules()
 
     def _heartbeat(self, tailer: Tailer) -> None:
-        behind = sum(s.bytes_behind for s in tailer.status())
+        behind = sum(s.behind for s in tailer.status())
         log.info("heartbeat", bytes_behind=behind, queued_batches=self._queue.qsize(), **_counter_fields(self.counters))
-
-
-def _event_time(event: AccessEvent) -> float:
-    return event.timestamp
 
 
 def _counter_fields(c: Counters) -> dict[str, object]:
@@ -350,5 +328,3 @@ def _dir_signature(dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
             entries.append((str(path), st.st_mtime_ns, st.st_size))
     return tuple(entries)
 
-
-SignalHandler = Callable[[int, object], None]

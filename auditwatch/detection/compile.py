@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditwatch.detection import nodes as n
 from auditwatch.detection.context import WEEKDAYS, EvalContext, Getter, LocalClock, Predicate
@@ -76,15 +76,12 @@ def compile_condition(node: n.Node, scope: Scope) -> Predicate:
 # -- operands ---------------------------------------------------------------------------------
 
 
-def _literal_of(operand: n.Operand, scope: Scope) -> n.Operand:
-    """Bare weekday names (`weekday == sat`) are text, not fields."""
-    if isinstance(operand, n.Field) and operand.name in WEEKDAYS and not _known_field(operand.name, scope):
+def bare_text(operand: n.Operand) -> n.Operand:
+    """On the right of a comparison a bare word without a dot is text: `event.action == person_view`,
+    `weekday == sat` (every field name has a dot)."""
+    if isinstance(operand, n.Field) and "." not in operand.name and not operand.name.startswith("@"):
         return n.Literal(operand.name)
     return operand
-
-
-def _known_field(name: str, scope: Scope) -> bool:
-    return name in EVENT_FIELDS or name in scope.values
 
 
 def field_getter(name: str, scope: Scope, loc: int = 0) -> Getter:
@@ -104,7 +101,6 @@ def field_getter(name: str, scope: Scope, loc: int = 0) -> Getter:
 
 
 def _getter(operand: n.Operand, scope: Scope) -> Getter:
-    operand = _literal_of(operand, scope)
     if isinstance(operand, n.Literal):
         value = operand.value
         return lambda c: value
@@ -190,7 +186,7 @@ def _num(value: object) -> float | None:
     return None
 
 
-def _ordered(op: Callable[[object, object], bool]) -> _Binary:
+def _ordered(op: Callable[[Any, Any], bool]) -> _Binary:
     def compare(a: object, b: object) -> bool:
         if isinstance(b, int | float) and not isinstance(b, bool):
             x = _num(a)
@@ -237,7 +233,18 @@ def _any_pair(fn: _Binary, a: object, b: object) -> bool:
 def _compare(node: n.Compare, scope: Scope) -> Predicate:
     op = node.op
     get = _getter(node.left, scope)
-    right = _literal_of(node.right, scope)
+    right = bare_text(node.right)
+    if isinstance(node.left, n.Call) and node.left.func == "weekday":
+        days = (
+            right.items
+            if isinstance(right, n.ListLiteral)
+            else (right.value,)
+            if isinstance(right, n.Literal)
+            else ()
+        )
+        for day in days:
+            if day not in WEEKDAYS:
+                scope.error(node.loc, f"'{day}' is not a weekday; use {', '.join(WEEKDAYS)}")
     if op == "in":
         return _membership(get, right, scope)
     if op == "matches":
@@ -256,8 +263,8 @@ def _compare(node: n.Compare, scope: Scope) -> Predicate:
             scope.error(node.loc, "compare with null using exists(field) / not exists(field)")
         if op == "==" and isinstance(lit, str):  # the common case, kept to one call
             return lambda c: (v := get(c)) == lit or (isinstance(v, _SEQ) and lit in v)
-        return lambda c: (v := get(c)) is not None and (
-            _any_pair(fn, v, lit) if isinstance(v, _SEQ) else fn(v, lit)
+        return lambda c: (
+            (v := get(c)) is not None and (_any_pair(fn, v, lit) if isinstance(v, _SEQ) else fn(v, lit))
         )
     other = _getter(right, scope)
     return lambda c: _any_pair(fn, get(c), other(c))
@@ -319,7 +326,8 @@ def _regex(get: Getter, right: n.Regex, scope: Scope) -> Predicate:
 
 
 def _between(node: n.Between, scope: Scope) -> Predicate:
-    get, low, high = _getter(node.value, scope), _getter(node.low, scope), _getter(node.high, scope)
+    get = _getter(node.value, scope)
+    low, high = _getter(bare_text(node.low), scope), _getter(bare_text(node.high), scope)
     ge, le = _BINARY[">="], _BINARY["<="]
     return lambda c: (v := get(c)) is not None and ge(v, low(c)) and le(v, high(c))
 
@@ -336,17 +344,17 @@ def prefilter(node: n.Node, values: Collection[str]) -> tuple[str, frozenset[str
     for part in conjuncts:
         if not isinstance(part, n.Compare) or not isinstance(part.left, n.Field):
             continue
-        name = part.left.name
+        name, right = part.left.name, bare_text(part.right)
         if name not in EVENT_FIELDS or name in values:
             continue
-        if part.op == "==" and isinstance(part.right, n.Literal) and isinstance(part.right.value, str):
-            found[name] = frozenset((part.right.value,))
+        if part.op == "==" and isinstance(right, n.Literal) and isinstance(right.value, str):
+            found[name] = frozenset((right.value,))
         elif (
             part.op == "in"
-            and isinstance(part.right, n.ListLiteral)
-            and all(isinstance(i, str) for i in part.right.items)
+            and isinstance(right, n.ListLiteral)
+            and all(isinstance(i, str) for i in right.items)
         ):
-            found[name] = frozenset(i for i in part.right.items if isinstance(i, str))
+            found[name] = frozenset(i for i in right.items if isinstance(i, str))
     if not found:
         return None
     for name in PREFILTER_PREFERENCE:

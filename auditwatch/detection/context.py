@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-if TYPE_CHECKING:
-    from auditwatch.model import AccessEvent
-    from auditwatch.reference.enrich import EventView, ReferenceSnapshot
+from auditwatch.model import AccessEvent
+from auditwatch.reference.enrich import EventView
+from auditwatch.reference.snapshot import ReferenceSnapshot
 
 
 class EvalContext:
@@ -27,8 +26,6 @@ class EvalContext:
     def view(self) -> EventView:
         view = self._view
         if view is None:
-            from auditwatch.reference.enrich import EventView
-
             view = self._view = EventView(self._ref, self.f, self.ts)
         return view
 

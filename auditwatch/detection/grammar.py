@@ -1,15 +1,15 @@
 """The rule condition language: a pyparsing grammar that builds `nodes` trees. Load time only.
 
-    condition  := or-expression of `not`, `and`, `or` and parentheses over comparisons
-    comparison := operand (== | != | < | <= | > | >=) operand
-                | operand in [literal, ...]  |  operand in list(name)
-                | operand (contains | startswith | endswith) operand
-                | operand matches /regex/flags
-                | operand between operand and operand
-                | operand                      (true when the value is true: exists(x), match(x), a flag)
-    operand    := "string" | 'string' | number | true | false | field.name
-                | exists(field) | fold(field) | match(name) | allowlist(name)
-                | hour | hour(Area/Zone) | weekday | weekday(Area/Zone)
+condition  := or-expression of `not`, `and`, `or` and parentheses over comparisons
+comparison := operand (== | != | < | <= | > | >=) operand
+            | operand in [literal, ...]  |  operand in list(name)
+            | operand (contains | startswith | endswith) operand
+            | operand matches /regex/flags
+            | operand between operand and operand
+            | operand                      (true when the value is true: exists(x), match(x), a flag)
+operand    := "string" | 'string' | number | true | false | field.name
+            | exists(field) | fold(field) | match(name) | allowlist(name)
+            | hour | hour(Area/Zone) | weekday | weekday(Area/Zone)
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def _nary(cls: type[n.And] | type[n.Or]) -> Any:
     return lambda t: cls(tuple(t[0][0::2]))
 
 
-condition = pp.infix_notation(
+condition = pp.infix_notation(  # type: ignore[no-untyped-call]  # pyparsing leaves it untyped
     comparison,
     [
         (NOT, 1, pp.OpAssoc.RIGHT, _unary),

@@ -1,14 +1,14 @@
 """Named lists (`x in list(name)`) and allow-lists (`allowlist(name)`), one YAML file each.
 
-    name: bulk_check_units            name: approved_colleague_checks
-    description: ...                  description: ...
-    items: [INTEL-BULK, CONTROL]      entries:
-                                        - user: MP000123        # and/or subject (person or record id)
-                                          subject: P-778
-                                          rule: colleague-lookup  # optional: only for this rule
-                                          reason: PSD vetting review of team
-                                          approver: DI Example
-                                          expires: 2027-03-31  # applies up to and including this day (UTC)
+name: bulk_check_units            name: approved_colleague_checks
+description: ...                  description: ...
+items: [INTEL-BULK, CONTROL]      entries:
+                                    - user: MP000123        # and/or subject (person or record id)
+                                      subject: P-778
+                                      rule: colleague-lookup  # optional: only for this rule
+                                      reason: PSD vetting review of team
+                                      approver: DI Example
+                                      expires: 2027-03-31  # applies up to and including this day (UTC)
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ class TestCase:
     events: tuple[TestEvent, ...]
     reference: Mapping[str, object] | None  # rows handed to the reference factory
     alerts: int | None  # exact number of alerts expected, when given
+    severity: str | None  # severity every alert must have, when given
     line: int | None
 
 

@@ -32,6 +32,7 @@ from auditwatch.detection.rule import (
 )
 from auditwatch.detection.templates import Template, compile_template
 from auditwatch.errors import ConfigError, Problem
+from auditwatch.reference.config import KINDS as REFERENCE_KINDS
 from auditwatch.reference.enrich import MATCHES, VALUES
 from auditwatch.schema import EVENT_FIELDS
 from auditwatch.yamlsource import PathKey, YamlDocument, dotted, load_yaml_file
@@ -112,7 +113,7 @@ class _RuleReader:
             text = item
         elif isinstance(item, dict):
             r = Reader(self.doc, path, self.problems)
-            text = r.required("when", str)
+            when: str | None = r.required("when", str)
             label = r.required("label", str)
             down = r.section("downgrade")
             if r.has("downgrade"):
@@ -120,9 +121,9 @@ class _RuleReader:
                 downgrade_risk = down.optional("risk_score", int, None, _risk)
             down.done()
             r.done()
-            if text is None:
+            if when is None:
                 return None
-            path = (*path, "when")
+            text, path = when, (*path, "when")
         else:
             self.problem(path, "an explanation is a name, a condition, or a mapping with 'when' and 'label'")
             return None
@@ -160,20 +161,35 @@ class _RuleReader:
 
     def tests(self) -> tuple[TestCase, ...]:
         section = self.r.section("tests")
+        shared = self.reference_rows(section)
         cases: list[TestCase] = []
         for key, fire in (("should_fire", True), ("should_not_fire", False)):
             for case in section.sections(key):
-                built = self.test_case(case, fire)
+                built = self.test_case(case, fire, shared)
                 if built is not None:
                     cases.append(built)
         section.done()
         return tuple(cases)
 
-    def test_case(self, r: Reader, fire: bool) -> TestCase | None:
-        name = r.required("name", str)
+    def reference_rows(self, r: Reader) -> dict[str, object]:
+        """`reference:` rows per reference kind, checked against the kinds the loader knows."""
+        rows = r.optional("reference", dict, {}) or {}
+        for kind, items in rows.items():
+            if kind not in REFERENCE_KINDS:
+                known = ", ".join(REFERENCE_KINDS)
+                self.problem(
+                    (*r.path, "reference", kind), f"unknown reference kind '{kind}' (known: {known})"
+                )
+            elif not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                self.problem((*r.path, "reference", kind), "reference rows are a list of mappings")
+        return dict(rows)
+
+    def test_case(self, r: Reader, fire: bool, shared: dict[str, object]) -> TestCase | None:
+        name: str | None = r.required("name", str)
         start = r.optional("start", object, TEST_BASE_TIME, _absolute_time)
-        reference = r.optional("reference", dict, None)
+        reference = {**shared, **self.reference_rows(r)}
         alerts = r.optional("alerts", int, None)
+        severity = r.optional("severity", str, None, _severity)
         events: list[TestEvent] = []
         at = start if isinstance(start, float) else TEST_BASE_TIME
         for index, raw in enumerate(r.data.get("events") or []):
@@ -200,7 +216,7 @@ class _RuleReader:
         r.done()
         if name is None:
             return None
-        return TestCase(name, fire, tuple(events), reference, alerts, self.doc.line_of(r.path))
+        return TestCase(name, fire, tuple(events), reference, alerts, severity, self.doc.line_of(r.path))
 
     # -- the rule -----------------------------------------------------------------------------
 
@@ -247,12 +263,32 @@ class _RuleReader:
             return None
         node, predicate = compiled
         return Rule(
-            id=rule_id, title=title, description=description, severity=severity, risk_score=risk,
-            tags=tags, category=category, owner=owner, status=status, version=version, triage=triage,
-            file=self.doc.file, line=self.doc.line_of(()), condition_text=cond_text,
-            condition=predicate, prefilter=prefilter(node, VALUES), unless=unless, raises=raises,
-            reasons=reasons, spec=spec, group_getters=group_getters, distinct_getter=distinct_getter,
-            suppress=suppress, suppress_getters=suppress_getters, signals=tuple(self.signals), tests=tests,
+            id=rule_id,
+            title=title,
+            description=description,
+            severity=severity,
+            risk_score=risk,
+            tags=tags,
+            category=category,
+            owner=owner,
+            status=status,
+            version=version,
+            triage=triage,
+            file=self.doc.file,
+            line=self.doc.line_of(()),
+            condition_text=cond_text,
+            condition=predicate,
+            prefilter=prefilter(node, VALUES),
+            unless=unless,
+            raises=raises,
+            reasons=reasons,
+            spec=spec,
+            group_getters=group_getters,
+            distinct_getter=distinct_getter,
+            suppress=suppress,
+            suppress_getters=suppress_getters,
+            signals=tuple(self.signals),
+            tests=tests,
         )
 
     def reasons(self) -> tuple[Template, ...]:
@@ -267,9 +303,7 @@ class _RuleReader:
             out.append(template)
         return tuple(out)
 
-    def window_spec(
-        self, kind: str, group_by: tuple[str, ...]
-    ) -> tuple[WindowSpec | None, Getter | None]:
+    def window_spec(self, kind: str, group_by: tuple[str, ...]) -> tuple[WindowSpec | None, Getter | None]:
         r = self.r
         needs = {
             "window": ("threshold", "repeat"),

@@ -94,8 +94,11 @@ class DefinitionError(ValueError):
 
 
 class _Compiler:
-    def __init__(self, definitions: Mapping[str, str], loose_whitespace: bool) -> None:
+    def __init__(
+        self, definitions: Mapping[str, str], regexes: Mapping[str, str], loose_whitespace: bool
+    ) -> None:
         self.definitions = definitions
+        self.regexes = regexes
         self.loose = loose_whitespace
         self.parsed: dict[str, tuple[Node, ...]] = {}
         self.groups: list[tuple[str, str, Callable[[str | None], str | None] | None]] = []
@@ -134,12 +137,14 @@ class _Compiler:
                 cycle = " -> ".join((*stack[stack.index(ref.name) :], ref.name))
                 raise DefinitionError(ref.name, f"definitions refer to each other in a cycle: {cycle}")
             body = self.nodes(self.definition_nodes(ref.name), (*stack, ref.name))
+        elif ref.name in self.regexes:
+            body = f"(?:{self.regexes[ref.name]})"
         elif ref.name in PRIMITIVES:
             body = PRIMITIVES[ref.name]
             if ref.name in _QUOTED_PRIMITIVES:
                 post = unquote
         else:
-            known = ", ".join(sorted(set(PRIMITIVES) | set(self.definitions)))
+            known = ", ".join(sorted(set(PRIMITIVES) | set(self.definitions) | set(self.regexes)))
             message = f"unknown pattern name '{ref.name}' (known: {known})"
             if stack:
                 raise DefinitionError(stack[-1], f"column {ref.column}: {message}")
@@ -151,12 +156,28 @@ class _Compiler:
         return f"(?P<{group}>{body})"
 
 
+def check_regex_definition(regex: str) -> str:
+    """`regex` if it compiles and captures nothing (captures are named in patterns); else ValueError."""
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        raise ValueError(f"invalid regex: {exc}") from None
+    if compiled.groups:
+        raise ValueError("a regex definition must not capture: write (?:...) instead of (...)")
+    return regex
+
+
 def compile_pattern(
-    pattern: str, definitions: Mapping[str, str], loose_whitespace: bool = True
+    pattern: str,
+    definitions: Mapping[str, str],
+    loose_whitespace: bool = True,
+    regexes: Mapping[str, str] | None = None,
 ) -> CompiledPattern:
-    """Compile `pattern` (matched against the whole record); PatternSyntaxError / DefinitionError."""
+    """Compile `pattern` (matched against the whole record); PatternSyntaxError / DefinitionError.
+
+    `definitions` are named sub-patterns in the pattern language, `regexes` named plain regexes."""
     nodes = parse_pattern(pattern)
-    compiler = _Compiler(definitions, loose_whitespace)
+    compiler = _Compiler(definitions, regexes or {}, loose_whitespace)
     body = compiler.nodes(nodes, ())
     by_field: dict[str, list[tuple[str, Callable[[str | None], str | None] | None]]] = {}
     for group, field, post in compiler.groups:

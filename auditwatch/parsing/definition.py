@@ -14,7 +14,12 @@ from typing import Any, Final
 
 from auditwatch import schema
 from auditwatch.configspec import Reader
-from auditwatch.parsing.compile import CompiledPattern, DefinitionError, compile_pattern
+from auditwatch.parsing.compile import (
+    CompiledPattern,
+    DefinitionError,
+    check_regex_definition,
+    compile_pattern,
+)
 from auditwatch.parsing.normalise import Normaliser, build_normaliser
 from auditwatch.parsing.pattern import PatternSyntaxError, parse_pattern
 from auditwatch.parsing.timestamps import TimestampParser
@@ -210,31 +215,44 @@ def _kv_options(section: Reader) -> KvOptions:
     return KvOptions(value_sep or "=", pair_sep or " ", quotes if quotes is not None else "\"'")
 
 
-def _definitions(top: Reader) -> dict[str, str]:
+def _definitions(top: Reader) -> tuple[dict[str, str], dict[str, str]]:
+    """(pattern definitions, regex definitions): a string is a pattern, ``{regex: ...}`` a plain regex."""
     section = top.section("definitions")
-    out: dict[str, str] = {}
+    patterns: dict[str, str] = {}
+    regexes: dict[str, str] = {}
     for key in list(section.data):
+        where = (*section.path, key)
+        if not (key[:1].isalpha() or key[:1] == "_") or not key.replace("_", "a").isalnum():
+            section.optional(key, object, None)
+            section.problem(where, "a definition name uses letters, digits and '_'")
+            continue
+        if isinstance(section.data[key], dict):
+            inner = section.section(key)
+            regex = inner.required("regex", str, check_regex_definition)
+            inner.done()
+            if regex is not None:
+                regexes[key] = regex
+            continue
         value: str | None = section.required(key, str)
         if value is None:
-            continue
-        if not (key[:1].isalpha() or key[:1] == "_") or not key.replace("_", "a").isalnum():
-            section.problem((*section.path, key), "a definition name uses letters, digits and '_'")
             continue
         try:
             parse_pattern(value)
         except PatternSyntaxError as exc:
-            section.problem((*section.path, key), str(exc))
+            section.problem(where, str(exc))
             continue
-        out[key] = value
-    return out
+        patterns[key] = value
+    return patterns, regexes
 
 
-def _pattern(reader: Reader, key: str, definitions: dict[str, str], loose: bool) -> CompiledPattern | None:
+def _pattern(
+    reader: Reader, key: str, definitions: tuple[dict[str, str], dict[str, str]], loose: bool
+) -> CompiledPattern | None:
     text: str | None = reader.required(key, str)
     if text is None:
         return None
     try:
-        return compile_pattern(text, definitions, loose)
+        return compile_pattern(text, definitions[0], loose, definitions[1])
     except PatternSyntaxError as exc:
         reader.problem((*reader.path, key), str(exc))
     except DefinitionError as exc:

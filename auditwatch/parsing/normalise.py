@@ -42,6 +42,7 @@ NORMALISERS: Final[Mapping[str, str]] = {
     "uk_postcode": "UK postcode, upper-case with one space before the inward code; None if not one",
     "date": "a date in one of several formats -> YYYY-MM-DD (option: formats, a list)",
     "map": "look the trimmed value up in a table (options: values, a mapping; default, else unchanged)",
+    "unquote": "remove one pair of surrounding quotes; doubled or backslash-escaped quotes inside undone",
     "null_if": "treat the listed values as missing (option: values, a list; compared trimmed, any case)",
     "replace": "regex substitution (options: pattern, with)",
 }
@@ -114,6 +115,14 @@ def _fold(value: str) -> str | None:
     return fold_name(value) or None
 
 
+def _unquote(value: str) -> str | None:
+    text = value.strip()
+    if len(text) >= 2 and text[0] in "\"'" and text[-1] == text[0]:
+        quote = text[0]
+        text = text[1:-1].replace("\\" + quote, quote).replace(quote * 2, quote)
+    return text or None
+
+
 def _options(name: str, options: Any, allowed: set[str]) -> dict[str, Any]:
     if options is None:
         return {}
@@ -129,7 +138,7 @@ def _options(name: str, options: Any, allowed: set[str]) -> dict[str, Any]:
 def _build_one(name: str, raw_options: Any) -> Normaliser:
     simple: dict[str, Normaliser] = {
         "trim": _trim, "upper": _upper, "lower": _lower, "collapse": _collapse, "fold_name": _fold,
-        "uk_postcode": uk_postcode,
+        "uk_postcode": uk_postcode, "unquote": _unquote,
     }
     if name in simple:
         _options(name, raw_options, set())

@@ -26,6 +26,7 @@ case, spaces, underscores and hyphens, so `Staff ID`, `staff_id` and `STAFF-ID` 
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,8 +290,6 @@ def _check_format(value: str) -> str:
 
 
 def _check_encoding(value: str) -> str:
-    import codecs
-
     try:
         codecs.lookup(value)
     except LookupError as exc:

@@ -24,7 +24,6 @@ from auditwatch.parsing.normalise import fold_name, uk_postcode
 from auditwatch.parsing.timestamps import iso_utc
 from auditwatch.reference.snapshot import ReferenceSnapshot
 from auditwatch.reference.tables import (
-    OPEN_END,
     Assignment,
     AssignmentTable,
     ListedPerson,
@@ -291,7 +290,8 @@ class EventView:
         """(case ref, how the case is linked, link role, links table) for the subject and record."""
         pid, record = self._pid(), self._record()
         if record:
-            yield self._ref.normalise_case_ref(record) or record, f"record {record} is the case itself", "", None
+            case = self._ref.normalise_case_ref(record) or record
+            yield case, f"record {record} is the case itself", "", None
         for links in self._ref.case_links:
             for key, index, what in ((pid, links.by_person, "person"), (record, links.by_record, "record")):
                 flat = index.get(key) if key else None
@@ -376,9 +376,9 @@ def _dob(entry: StaffEntry) -> str:
 def _subject_is_staff(view: EventView) -> Evidence | None:
     sid = view._sid()
     for entry, table, how in view._subject_staff():
-        if entry.staff_id != sid and not view._is_self():
-            return _staff_evidence(entry, table, f"subject matches staff member {entry.display()}{_dob(entry)} "
-                                   f"by {how}")
+        if entry.staff_id != sid:
+            text = f"subject matches staff member {entry.display()}{_dob(entry)} by {how}"
+            return _staff_evidence(entry, table, text)
     return None
 
 
@@ -394,7 +394,8 @@ def _subject_is_self(view: EventView) -> Evidence | None:
         how = "name and date of birth"
     else:
         return None
-    return _staff_evidence(entry, table, f"subject is the user {entry.display()}{_dob(entry)} themselves, by {how}")
+    text = f"subject is the user {entry.display()}{_dob(entry)} themselves, by {how}"
+    return _staff_evidence(entry, table, text)
 
 
 def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str] | None:
@@ -427,9 +428,9 @@ def _listed_evidence(kind: str, listed: ListedPerson, table: ListTable, text: st
 
 def _on_watchlist(view: EventView) -> Evidence | None:
     for table in view._ref.watchlists:
-        hit = view._once(f"_watch:{table.source}", lambda t=table: _watchlist_hit(t, view))  # type: ignore[misc]
+        hit = _watchlist_hit(table, view)
         if hit is not None:
-            listed, how = hit  # type: ignore[misc]
+            listed, how = hit
             category = f" ({listed.category})" if listed.category else ""
             return _listed_evidence("watchlist", listed, table,
                                     f"subject matches watchlist entry {listed.display()}{category} by {how}")
@@ -525,7 +526,9 @@ def _vetting_lapsed(view: EventView) -> Evidence | None:
                            f"{entry.vetting_expiry} (access on {view._day()})")
 
 
-def _assignment_evidence(item: Assignment, table: AssignmentTable, text: str, link: dict[str, object]) -> Evidence:
+def _assignment_evidence(
+    item: Assignment, table: AssignmentTable, text: str, link: dict[str, object]
+) -> Evidence:
     entry = item.entry()
     if link:
         entry["link"] = link
@@ -595,13 +598,21 @@ def _same_unit_case(view: EventView) -> Evidence | None:
             for item in table.by_case.get(case, ()):
                 if item.staff_id == sid or not item.covers(day):
                     continue
-                colleague = next((t.by_id[item.staff_id] for t in view._ref.staff if item.staff_id in t.by_id),
-                                 None)
+                colleague = _staff_by_id(view, item.staff_id)
                 if colleague is not None and colleague.unit == unit:
-                    link = {"case_ref": case, "linked": how, "role": role or None, "unit": unit}
+                    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None,
+                                               "unit": unit}
                     return _assignment_evidence(
                         item, table, f"{colleague.display()} of the user's unit {unit} was assigned to case "
                         f"{case} ({item.period()}), which links {how}", link)
+    return None
+
+
+def _staff_by_id(view: EventView, sid: str) -> StaffEntry | None:
+    for table in view._ref.staff:
+        entry = table.by_id.get(sid)
+        if entry is not None:
+            return entry
     return None
 
 
@@ -621,5 +632,5 @@ _MATCH_FUNCS: Final[dict[str, Callable[[EventView], Evidence | None]]] = {
     "subject_in_same_unit_case": _same_unit_case,
 }
 
-assert set(_MATCH_FUNCS) == set(MATCHES) and set(_VALUE_FUNCS) == set(VALUES)
-_ = OPEN_END
+assert set(_MATCH_FUNCS) == set(MATCHES)
+assert set(_VALUE_FUNCS) == set(VALUES)

@@ -141,7 +141,8 @@ class _CsvRows(ExportRows):
                 if not any(c.strip() for c in cells):
                     continue  # blank line
                 # the cell count is wrong: the values would land in the wrong columns
-                yield start, _BadRow(f"has {len(cells)} cells where the header has {width} (an unquoted delimiter?)")
+                message = f"has {len(cells)} cells where the header has {width} (an unquoted delimiter?)"
+                yield start, _BadRow(message)
                 continue
             yield start, [cells[p] for p in positions]
 

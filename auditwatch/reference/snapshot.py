@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, tzinfo
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -52,9 +52,23 @@ class ReferenceSnapshot:
     """All reference data at one moment; never changes after it is built (a reload builds a new one)."""
 
     __slots__ = (
-        "assignments", "associates", "case_links", "config", "loaded_at", "normalise_case_ref",
-        "normalise_person_id", "normalise_record_id", "normalise_staff_id", "rarity",
-        "roster_grace", "rosters", "sources", "staff", "watchlists", "_day_cache", "_zone",
+        "_day_cache",
+        "_zone",
+        "assignments",
+        "associates",
+        "case_links",
+        "config",
+        "loaded_at",
+        "normalise_case_ref",
+        "normalise_person_id",
+        "normalise_record_id",
+        "normalise_staff_id",
+        "rarity",
+        "roster_grace",
+        "rosters",
+        "sources",
+        "staff",
+        "watchlists",
     )
 
     config: ReferenceConfig
@@ -72,6 +86,8 @@ class ReferenceSnapshot:
     normalise_person_id: Normaliser
     normalise_record_id: Normaliser
     normalise_case_ref: Normaliser
+    _day_cache: dict[int, str]
+    _zone: tzinfo
 
     def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:
         tables = [s.table for s in sources]
@@ -102,7 +118,7 @@ class ReferenceSnapshot:
             freq, max(freq.values(), default=0.0) if freq else 0.0,
             staff_counts, sum(len(s.by_id) for s in self.staff),
         ))
-        put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else timezone.utc)
+        put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
         put(self, "_day_cache", {})
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -145,7 +161,7 @@ def load_reference(
 
     Exports unchanged since `previous` (same settings, same file version) are reused.
     """
-    reusable = {(s.config, s.fingerprint): s for s in previous.sources} if previous is not None else {}
+    reusable = previous.sources if previous is not None else ()
     loaded: list[LoadedSource] = []
     warnings: list[Problem] = []
     errors: list[Problem] = []
@@ -165,13 +181,15 @@ def load_reference(
         warnings.extend(problems)
     if errors:
         raise ConfigError(errors)
-    now = clock() if clock is not None else datetime.now(timezone.utc).timestamp()
+    now = clock() if clock is not None else datetime.now(UTC).timestamp()
     return ReferenceSnapshot(cfg, tuple(loaded), now), warnings
 
 
-def _find(reusable: dict[Any, LoadedSource], source: SourceConfig, fingerprint: Fingerprint) -> LoadedSource | None:
-    for (config, print_), loaded in reusable.items():
-        if print_ == fingerprint and config == source:
+def _find(
+    reusable: tuple[LoadedSource, ...], source: SourceConfig, fingerprint: Fingerprint
+) -> LoadedSource | None:
+    for loaded in reusable:
+        if loaded.fingerprint == fingerprint and loaded.config == source:
             return loaded
     return None
 
@@ -184,14 +202,18 @@ def _fingerprint(source: SourceConfig) -> Fingerprint:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _load_one(source: SourceConfig, cfg: ReferenceConfig, fingerprint: Fingerprint) -> tuple[Table, list[Problem]]:
-    as_of = datetime.fromtimestamp(fingerprint[2] / 1e9, timezone.utc).date().isoformat()
+def _load_one(
+    source: SourceConfig, cfg: ReferenceConfig, fingerprint: Fingerprint
+) -> tuple[Table, list[Problem]]:
+    as_of = datetime.fromtimestamp(fingerprint[2] / 1e9, UTC).date().isoformat()
     problems = RowProblems(source, cfg.max_reported_rows)
     export = open_rows(source)
     rows = convert_rows(source, cfg, _columns_of(export), export, problems)
     table = build_table(source, cfg, rows, as_of, problems)
     total = table.rows + problems.skipped
-    limit = source.max_bad_rows_percent if source.max_bad_rows_percent is not None else cfg.max_bad_rows_percent
+    limit = source.max_bad_rows_percent
+    if limit is None:
+        limit = cfg.max_bad_rows_percent
     reason = None
     if total and problems.skipped * 100.0 > limit * total:
         reason = f"{problems.skipped} of {total} rows are bad (more than {limit:g}%)"
@@ -200,12 +222,13 @@ def _load_one(source: SourceConfig, cfg: ReferenceConfig, fingerprint: Fingerpri
     if reason is not None:
         raise BrokenExport(Problem(source.path, None, "", f"export rejected: {reason}"), problems.reported)
     summary = []
-    if problems.skipped or problems.warnings:
+    flagged = problems.skipped + problems.warnings
+    if flagged:
+        listed = f" (first {len(problems.reported)} listed)" if len(problems.reported) < flagged else ""
         summary.append(Problem(
             source.path, None, "",
-            f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, {problems.warnings} values ignored"
-            + (f" (first {len(problems.reported)} listed)" if len(problems.reported) < problems.skipped
-               + problems.warnings else ""),
+            f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, "
+            f"{problems.warnings} values ignored{listed}",
         ))
     return table, [*problems.reported, *summary]
 

@@ -19,6 +19,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, Final, NamedTuple
 
 from auditwatch.errors import Problem
@@ -455,6 +456,7 @@ class SurnameTable(Table):
 
 
 Rows = Iterable[tuple[int, dict[str, Any]]]
+Builder = Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Table]
 
 
 def build_table(
@@ -464,7 +466,9 @@ def build_table(
     return builder(source, cfg, rows, as_of, problems)
 
 
-def _staff(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+def _staff(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
     grouped: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     count = 0
     for line, row in rows:
@@ -506,8 +510,10 @@ def _staff(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, p
     )
 
 
-def _listed(kind: str) -> Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Table]:
-    def build(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+def _listed(kind: str) -> Builder:
+    def build(
+        source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+    ) -> Table:
         by_person: dict[str, list[ListedPerson]] = {}
         by_name_dob: dict[str, list[ListedPerson]] = {}
         by_name: dict[str, list[ListedPerson]] = {}
@@ -586,10 +592,12 @@ def _case_links(
     return CaseLinkTable("case_links", source.path, as_of, count, by_person, by_record)
 
 
-def _roster(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+def _roster(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
     zone = source.timezone or cfg.timezone
     parse_ts = compile_timestamp(list(source.timestamp_formats), zone)
-    parse_iso = compile_timestamp(["iso8601"], zone)
+    parse_iso = compile_timestamp(["%Y-%m-%dT%H:%M:%S"], zone)  # local wall-clock time
     parse_date = compile_date(list(source.date_formats))
     shifts: dict[str, list[tuple[float, float, int]]] = {}
     count = 0
@@ -598,8 +606,8 @@ def _roster(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, 
         if day_text:
             day = parse_date(day_text)
             if day is None:
-                problems.add(line, "date", f"{day_text!r} is not a date in {' or '.join(source.date_formats)}",
-                             skipped=True)
+                formats = " or ".join(source.date_formats)
+                problems.add(line, "date", f"{day_text!r} is not a date in {formats}", skipped=True)
                 continue
             start, end = _time_on(parse_iso, day, start_text), _time_on(parse_iso, day, end_text)
             if start is not None and end is not None and end <= start:  # crosses midnight
@@ -611,7 +619,8 @@ def _roster(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, 
             problems.add(line, bad, f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
                          skipped=True)
             continue
-        assert start is not None and end is not None
+        assert start is not None
+        assert end is not None
         if end <= start:
             problems.add(line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})",
                          skipped=True)
@@ -641,21 +650,22 @@ def _time_on(parse_iso: Callable[[str], float | None], day: str, text: str) -> f
 
 
 def _next_day(day: str) -> str:
-    from datetime import date, timedelta
-
     return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
 
 
-def _surnames(source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems) -> Table:
+def _surnames(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
     counts: dict[str, float] = {}
     for _line, row in rows:
         folded = fold_name(row["surname"])
         if folded:
             counts[folded] = counts.get(folded, 0.0) + float(row["count"])
-    return SurnameTable("surnames", source.path, as_of, len(counts), counts, max(counts.values(), default=0.0))
+    top = max(counts.values(), default=0.0)
+    return SurnameTable("surnames", source.path, as_of, len(counts), counts, top)
 
 
-_BUILDERS: Final[dict[str, Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Table]]] = {
+_BUILDERS: Final[dict[str, Builder]] = {
     "staff": _staff,
     "watchlist": _listed("watchlist"),
     "associates": _listed("associates"),

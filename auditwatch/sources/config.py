@@ -59,10 +59,10 @@ def _regex(value: str) -> re.Pattern[bytes]:
         raise ValueError(f"invalid regular expression: {exc}") from exc
 
 
-def _start_at(value: str) -> str:
+def _start_at(value: str) -> Literal["beginning", "end"]:
     if value not in ("beginning", "end"):
         raise ValueError("must be 'beginning' or 'end'")
-    return value
+    return "end" if value == "end" else "beginning"
 
 
 def _read_multiline(reader: Reader) -> MultilineSpec | None:
@@ -93,7 +93,9 @@ def read_input_config(reader: Reader) -> InputConfig:
         reader.problem(reader.path, "missing required key 'paths' (a glob or a list of globs)")
     exclude = reader.string_list("exclude")
     parser = reader.required("parser", str) or ""
-    start_at = reader.optional("start_at", str, "beginning", _start_at) or "beginning"
+    start_at: Literal["beginning", "end"] = (
+        reader.optional("start_at", str, "beginning", _start_at) or "beginning"
+    )
     max_line_bytes = reader.optional("max_line_bytes", int, MIB, _positive_int) or MIB
     multiline = None
     if reader.has("multiline"):

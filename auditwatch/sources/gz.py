@@ -44,8 +44,7 @@ class GzSource:
                 if len(data) < size:
                     data += self._gz.read(size - len(data))
                 else:
-                    data = data[:size]
-                    return data  # served from the cache; keep it as is
+                    return data[:size]  # served from the cache; keep the cache as is
         except (EOFError, OSError, zlib.error) as exc:
             raise GzIncompleteError(f"{self.path}: {exc}") from exc
         self._buf, self._buf_at = data, pos

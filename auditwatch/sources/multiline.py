@@ -46,7 +46,9 @@ class Assembler:
     def idle_since(self) -> float:
         return self._last_add
 
-    def add(self, offset: int, end: int, data: bytes, full_size: int, now: float, out: list[Record]) -> None:
+    def add(
+        self, offset: int, end: int, data: bytes, full_size: int, *, now: float, out: list[Record]
+    ) -> None:
         """Add one physical line; finished records are appended to `out`."""
         spec = self._spec
         if self._count:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 from auditwatch.model import RawLine
 from auditwatch.sources.config import InputConfig
@@ -21,14 +22,16 @@ ReadAt = Callable[[int, int], bytes]  # (offset, size) -> bytes; short or empty 
 # object.__setattr__ per field). Writing the slots through their member descriptors builds an
 # equal object in ~0.5 µs; this is the per-line hot path, so it is worth the indirection.
 _new = object.__new__
-_set_source = RawLine.source.__set__  # type: ignore[attr-defined]
-_set_path = RawLine.path.__set__  # type: ignore[attr-defined]
-_set_key = RawLine.file_key.__set__  # type: ignore[attr-defined]
-_set_offset = RawLine.offset.__set__  # type: ignore[attr-defined]
-_set_end = RawLine.end.__set__  # type: ignore[attr-defined]
-_set_data = RawLine.data.__set__  # type: ignore[attr-defined]
-_set_size = RawLine.full_size.__set__  # type: ignore[attr-defined]
-_set_sha = RawLine.full_sha1.__set__  # type: ignore[attr-defined]
+
+
+def _setter(name: str) -> Callable[[RawLine, Any], None]:
+    setter: Callable[[RawLine, Any], None] = vars(RawLine)[name].__set__
+    return setter
+
+
+_set_source, _set_path, _set_key, _set_offset, _set_end, _set_data, _set_size, _set_sha = (
+    _setter(f) for f in ("source", "path", "file_key", "offset", "end", "data", "full_size", "full_sha1")
+)
 
 
 def _sha1(data: bytes) -> str:
@@ -155,7 +158,7 @@ class RecordReader:
         for line in lines:
             end = off + len(line) + 1
             data = line[:-1] if line[-1:] == b"\r" else line
-            add(off, end, data[:cap], len(data), now, recs)
+            add(off, end, data[:cap], len(data), now=now, out=recs)
             if recs:
                 self._out_records(out)
                 if len(out) >= limit:
@@ -165,7 +168,11 @@ class RecordReader:
 
     def _out_records(self, out: list[RawLine]) -> None:
         for r in self._recs:
-            out.append(RawLine(self.source, self.path, self.file_key, r.offset, r.end, r.data, r.full_size, r.full_sha1))
+            out.append(
+                RawLine(
+                    self.source, self.path, self.file_key, r.offset, r.end, r.data, r.full_size, r.full_sha1
+                )
+            )
         self._recs.clear()
 
     def _extend(self, piece: bytes) -> None:
@@ -209,15 +216,15 @@ class RecordReader:
 
     def _finish_partial(self, end: int, out: list[RawLine], now: float) -> None:
         start, data, size, sha = self._take_partial(terminated=True)
-        self._one(start, end, data, size, sha, out, now)
+        self._one(start, end, data, size, sha, out=out, now=now)
 
     def _one(
-        self, off: int, end: int, data: bytes, size: int, sha: str | None, out: list[RawLine], now: float
+        self, off: int, end: int, data: bytes, size: int, sha: str | None, *, out: list[RawLine], now: float
     ) -> None:
         if self._asm is None:
             out.append(RawLine(self.source, self.path, self.file_key, off, end, data, size, sha))
         else:
-            self._asm.add(off, end, data, size, now, self._recs)
+            self._asm.add(off, end, data, size, now=now, out=self._recs)
             self._out_records(out)
 
     def flush_idle(self, now: float, idle: float, out: list[RawLine]) -> None:
@@ -230,7 +237,7 @@ class RecordReader:
         """The file will not grow again: emit its unterminated last line and any pending record."""
         if self._psize:
             start, data, size, sha = self._take_partial(terminated=False)
-            self._one(start, self.pos, data, size, sha, out, now)
+            self._one(start, self.pos, data, size, sha, out=out, now=now)
         if self._asm is not None and self._asm.pending:
             self._recs.append(self._asm.flush())
             self._out_records(out)

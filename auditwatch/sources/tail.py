@@ -14,7 +14,9 @@ memory, never skipped: after a crash those bytes are read again from the checkpo
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,7 +27,7 @@ import structlog
 from auditwatch.model import RawLine
 from auditwatch.sources import discovery
 from auditwatch.sources.config import InputConfig
-from auditwatch.sources.fingerprint import ReadAt, fingerprint
+from auditwatch.sources.fingerprint import fingerprint
 from auditwatch.sources.gz import GzIncompleteError, GzSource, gz_isize
 from auditwatch.sources.reader import RecordReader
 from auditwatch.sources.watch import DirWatcher
@@ -91,9 +93,20 @@ class _Inode:
 class _Ident:
     """One content stream (file_key) and where it is read from."""
 
-    __slots__ = ("base", "cfg", "dev_ino", "finished", "gone_since", "last_growth", "reader", "rotated", "size", "src")
+    __slots__ = (
+        "base",
+        "cfg",
+        "dev_ino",
+        "finished",
+        "gone_since",
+        "last_growth",
+        "reader",
+        "rotated",
+        "size",
+        "src",
+    )
 
-    def __init__(self, key: str, base: str, cfg: InputConfig, pos: int, path: str, now: float) -> None:
+    def __init__(self, key: str, base: str, cfg: InputConfig, *, pos: int, path: str, now: float) -> None:
         self.base = base  # the fingerprint (key without a dev/inode suffix)
         self.cfg = cfg
         self.reader = RecordReader(cfg, key, pos, path)
@@ -135,6 +148,9 @@ class Tailer:
         self._by_path: dict[str, DevIno] = {}
         self._hot: dict[str, None] = {}  # keys that may have unread data, in round-robin order
         self._warned_paths: set[str] = set()
+        self._globs = re.compile(
+            "|".join(fnmatch.translate(p) for c in self._inputs for p in c.paths) or "(?!)"
+        )
         self._warned_collisions: set[str] = set()
 
     # -- public -------------------------------------------------------------------------------
@@ -148,7 +164,8 @@ class Tailer:
         for path in modified:
             ino = self._inodes.get(self._by_path.get(path, (-1, -1)))
             if ino is None or ino.key is None:
-                rescan = True  # e.g. a new file whose first line is now complete
+                # a new file whose first line may now be complete (other files are ignored)
+                rescan = rescan or self._globs.match(path) is not None
             elif self._idents[ino.key].dev_ino == ino.dev_ino:
                 self._hot[ino.key] = None
         if rescan:
@@ -163,9 +180,16 @@ class Tailer:
                 self._hot.pop(key, None)
                 continue
             try:
-                nread, eof = ident.reader.read(src.read_at, out, max_records - len(out), max_bytes - used, now)
+                nread, eof = ident.reader.read(
+                    src.read_at, out, max_records - len(out), max_bytes - used, now
+                )
             except GzIncompleteError as exc:
                 _log.info("gzip file not complete yet", path=ident.reader.path, error=str(exc))
+                self._close_src(ident)
+                self._hot.pop(key, None)
+                continue
+            except OSError as exc:
+                _log.warning("read failed", path=ident.reader.path, error=str(exc))
                 self._close_src(ident)
                 self._hot.pop(key, None)
                 continue
@@ -191,7 +215,7 @@ class Tailer:
     def status(self) -> list[FileStatus]:
         """Every file currently followed."""
         result = []
-        for ident in self._idents.values():
+        for ident in tuple(self._idents.values()):  # may be called from another thread
             if ident.dev_ino is None and ident.src is None:
                 continue
             pos = ident.reader.pos
@@ -228,11 +252,13 @@ class Tailer:
         # larger first: while a copytruncate copy and its original coexist, the original
         # (the larger, still growing one) is the one followed
         for di, (path, cfg, st) in sorted(found.items(), key=lambda kv: -kv[1][2].st_size):
-            ino = self._inodes.get(di)
-            if ino is None:
+            known = self._inodes.get(di)
+            if known is None:
                 ino = self._inodes[di] = _Inode(di, path, cfg, fresh=not self._initial)
                 _log.info("file discovered", path=path, input=cfg.name)
-            elif ino.path != path:
+            else:
+                ino = known
+            if ino.path != path:
                 _log.info("file renamed", old=ino.path, path=path)
                 ino.path = path
                 ident = self._bound(ino)
@@ -240,6 +266,10 @@ class Tailer:
                     ident.reader.path = path
                     ident.rotated = True
             self._visit(ino, st, now, out)
+        for ino in self._inodes.values():  # copies whose original went away during this scan
+            owner = self._idents.get(ino.key) if ino.key is not None else None
+            if owner is not None and owner.dev_ino is None:
+                self._adopt_copy(owner, ino, now)
         if self._initial:
             self._initial = False
             for ino in self._inodes.values():
@@ -264,37 +294,58 @@ class Tailer:
                 return
             ident.size = st.st_size
             if st.st_size < ident.reader.pos:
-                _log.warning("file truncated", path=ino.path, file_key=ident.key, size=st.st_size, offset=ident.reader.pos)
+                _log.warning(
+                    "file truncated",
+                    path=ino.path,
+                    file_key=ident.key,
+                    size=st.st_size,
+                    offset=ident.reader.pos,
+                )
                 self._unbind(ident)
                 ino.key, ino.old_key, ino.fresh, ino.unready_sig = None, ident.base, True, None
-            elif changed and ident.src is None and not self._same_file(ident, ino):
-                _log.info("file replaced on a reused inode", path=ino.path, file_key=ident.key)
-                ident.reader.flush_final(now, out)
+            elif changed and not self._same_file(ident, ino):
+                # rewritten in place (while open), or another file on a reused inode (while closed)
+                _log.warning("file content replaced", path=ino.path, file_key=ident.key)
+                was_open = ident.src is not None
+                if not was_open:
+                    ident.reader.flush_final(now, out)
                 self._unbind(ident)
-                ino.key, ino.old_key, ino.fresh, ino.unready_sig = None, None, True, None
+                ino.key, ino.fresh, ino.unready_sig = None, True, None
+                ino.old_key = ident.base if was_open else None
             else:
                 if st.st_size > ident.reader.pos:
                     self._hot[ident.key] = None
                 return
         if ino.key is not None:  # a copy of an identity bound elsewhere
             owner = self._idents.get(ino.key)
-            if owner is not None and owner.dev_ino is None:
-                self._bind(owner, ino, None, now)
-            return
+            if owner is not None:
+                self._adopt_copy(owner, ino, now)
+                return
+            ino.key = None
         if ino.unready_sig == sig:
             return
         self._identify(ino, st, now)
 
+    def _adopt_copy(self, owner: _Ident, ino: _Inode, now: float) -> None:
+        """Follow the copy once the file it copies is gone (truncated, deleted, closed)."""
+        if owner.dev_ino is not None or ino.done_sig == ino.sig:
+            return
+        if ino.gz:
+            if not self._finished_gz(owner, ino):
+                self._bind(owner, ino, None, now)
+        elif not owner.finished or ino.sig[0] > owner.reader.pos:
+            self._bind(owner, ino, None, now)
+
     def _same_file(self, ident: _Ident, ino: _Inode) -> bool:
-        """Is the (closed) file at the inode still the content this identity was read from?"""
-        src = self._open(ino)
+        """Does the file at the inode still begin with the lines this identity was read from?"""
+        src = ident.src or self._open(ino)
         if src is None:
             return False
         try:
-            same = fingerprint(src.read_at, ident.cfg.fingerprint_lines) == ident.base
+            return fingerprint(src.read_at, ident.cfg.fingerprint_lines) == ident.base
         finally:
-            src.close()
-        return same
+            if src is not ident.src:
+                src.close()
 
     def _open(self, ino: _Inode) -> _Source | None:
         try:
@@ -337,7 +388,7 @@ class Tailer:
         ident = self._idents.get(key)
         if ident is None:
             pos = self._start_position(key, ino, src, st)
-            ident = self._idents[key] = _Ident(key, fp, ino.cfg, pos, ino.path, now)
+            ident = self._idents[key] = _Ident(key, fp, ino.cfg, pos=pos, path=ino.path, now=now)
             if ino.gz and self._finished_gz(ident, ino):
                 src.close()
                 return
@@ -350,8 +401,11 @@ class Tailer:
         if fp not in self._warned_collisions:
             self._warned_collisions.add(fp)
             _log.warning(
-                "fingerprint collision, using dev/inode in the file key", path=ino.path, file_key=qualified,
-                reason=why, hint="raise fingerprint_lines for files that share a header",
+                "fingerprint collision, using dev/inode in the file key",
+                path=ino.path,
+                file_key=qualified,
+                reason=why,
+                hint="raise fingerprint_lines for files that share a header",
             )
         return qualified
 
@@ -378,7 +432,9 @@ class Tailer:
         saved = self._saved.pop(key, None)
         if saved is not None:
             if not ino.gz and saved > st.st_size:
-                _log.warning("file shorter than its checkpoint, reading it again", path=ino.path, file_key=key)
+                _log.warning(
+                    "file shorter than its checkpoint, reading it again", path=ino.path, file_key=key
+                )
                 return 0
             return saved
         if ino.fresh or not self._first_start or ino.cfg.start_at == "beginning":
@@ -484,7 +540,11 @@ class Tailer:
         for key, ident in list(self._idents.items()):
             inactive = now - ident.last_growth >= ident.cfg.close_inactive
             if ident.dev_ino is None and ident.src is None:
-                if inactive and not ident.finished and (ident.reader.partial_bytes or ident.reader.record_pending):
+                if (
+                    inactive
+                    and not ident.finished
+                    and (ident.reader.partial_bytes or ident.reader.record_pending)
+                ):
                     ident.reader.flush_final(now, out)
                     ident.finished = True
                 if ident.gone_since is None:

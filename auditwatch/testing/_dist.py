@@ -155,8 +155,10 @@ def _jdk_info(home: Path) -> tuple[int, bool]:
     """(feature release, has jdk.incubator.vector) of the JDK at `home`; (0, False) if unusable."""
     java = str(home / "bin" / "java")
     try:
-        modules = subprocess.run([java, "--list-modules"], capture_output=True, text=True, timeout=60)
-        probe = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+        modules = subprocess.run(
+            [java, "--list-modules"], capture_output=True, text=True, timeout=60, check=False
+        )
+        probe = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return 0, False
     match = re.search(r'version "(\d+)', probe.stderr)

@@ -129,10 +129,8 @@ def _members(pgid: int) -> set[int]:
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _wait_group(pgid: int, leader: subprocess.Popen[bytes] | None, timeout: float) -> bool:

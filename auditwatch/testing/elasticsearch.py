@@ -30,25 +30,25 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
+
+from elasticsearch import Elasticsearch
 
 from auditwatch.testing import _proc, _security
 from auditwatch.testing._dist import (
     DEFAULT_VERSION,
     DistributionError,
+    cache_dir,
     default_version,
     ensure_distribution,
     find_java,
 )
-
-if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
+from auditwatch.yamlsource import load_yaml_text
 
 __all__ = [
     "DEFAULT_VERSION",
@@ -65,7 +65,7 @@ __all__ = [
 SUPERUSER: Final = "auditwatch-admin"
 _CLUSTER: Final = "auditwatch-test"
 _STATE: Final = "state.json"
-_MARKER_ROLE: Final = "auditwatch_reload_marker_"
+_MARKER_ROLE: Final = "auditwatch_reload_marker"
 
 
 class StartError(RuntimeError):
@@ -101,8 +101,6 @@ class ExternalElasticsearch:
         return cls(url.rstrip("/"), default_version(), os.environ.get("AUDITWATCH_ES_CA_CERTS") or None)
 
     def client(self, **kwargs: Any) -> Elasticsearch:
-        from elasticsearch import Elasticsearch
-
         options: dict[str, Any] = {"request_timeout": 30}
         if self.ca_certs:
             options["ca_certs"] = self.ca_certs
@@ -136,6 +134,7 @@ class LocalElasticsearch:
         self._port: int | None = port or saved.get("port")
         self._transport_port: int | None = saved.get("transport_port")
         self._password: str = saved.get("password") or secrets.token_urlsafe(18)
+        self._password_known = bool(saved.get("password"))  # else (re)create the superuser
         self._process: subprocess.Popen[bytes] | None = None
         self._home: Path | None = None
         self._java: Path | None = None
@@ -244,8 +243,6 @@ class LocalElasticsearch:
 
     def client(self, **kwargs: Any) -> Elasticsearch:
         """An `elasticsearch.Elasticsearch` for this node (CA and superuser when secured)."""
-        from elasticsearch import Elasticsearch
-
         options: dict[str, Any] = {"request_timeout": 30}
         if self._security:
             options["ca_certs"] = str(self.ca_certs)
@@ -256,7 +253,9 @@ class LocalElasticsearch:
         """Add a file-realm user; when running, return once it can authenticate."""
         self._require_security()
         self._prepare()
-        _security.add_user(self._es_home, self._config, self._env(), name, password, roles)
+        _security.add_user(
+            self._es_home, self._config, self._env(), name=name, password=password, roles=roles
+        )
         if self.running:
             self._poll(
                 lambda: self._request("/_security/_authenticate", (name, password)) is not None,
@@ -265,33 +264,28 @@ class LocalElasticsearch:
             )
 
     def write_roles(self, text: str, timeout: float = 30.0) -> None:
-        """Replace config/roles.yml; when running, return once Elasticsearch has reloaded it."""
-        from auditwatch.yamlsource import load_yaml_text
-
+        """Replace config/roles.yml with `text`; when running, return once it has been reloaded."""
         self._require_security()
-        self._prepare()
-        parsed = load_yaml_text(text, "roles.yml").data or {}
-        if not isinstance(parsed, dict):
+        parsed = load_yaml_text(text, "roles.yml").data
+        if parsed is not None and not isinstance(parsed, dict):
             raise ValueError("roles.yml must be a mapping of role name to role descriptor")
-        # The only reload signal is the number of file roles, so successive writes alternate
-        # between one and two empty marker roles: the count always changes when a write lands.
-        self._roles_revision += 1
-        markers = "".join(f"{_MARKER_ROLE}{n}:\n  cluster: []\n" for n in range(self._roles_revision % 2 + 1))
-        expected = len(parsed) + self._roles_revision % 2 + 1
+        self._prepare()
+        token = self._write_roles_file(text)
+        if self.running:
+            self._poll(lambda: token in json.dumps(self._request("/_security/user/_privileges")), timeout,
+                       "roles.yml to be reloaded")  # fmt: skip
+
+    def _write_roles_file(self, text: str) -> str:
+        # The harness superuser also holds a marker role naming a fresh index on every write; its
+        # privileges show that name once Elasticsearch has loaded this very file.
+        token = f"auditwatch-reload-{secrets.token_hex(8)}"
+        marker = f'{_MARKER_ROLE}:\n  indices:\n    - names: ["{token}"]\n      privileges: ["read"]\n'
         target = self._config / "roles.yml"
         staging = target.with_suffix(".tmp")
-        staging.write_text(f"{text.rstrip()}\n{markers}", encoding="utf-8")
+        staging.write_text(f"{text.rstrip()}\n{marker}", encoding="utf-8")
         staging.chmod(0o644)
         staging.replace(target)
-        if self.running:
-            self._poll(lambda: self._file_role_count() == expected, timeout, "roles.yml to be reloaded")
-
-    def _file_role_count(self) -> int | None:
-        usage = self._request("/_xpack/usage")
-        try:
-            return int(usage["security"]["roles"]["file"]["size"]) if usage else None
-        except (KeyError, TypeError, ValueError):
-            return None
+        return token
 
     def _require_security(self) -> None:
         if not self._security:
@@ -339,11 +333,20 @@ class LocalElasticsearch:
                 for name in ("config", "data", "logs", "tmp"):  # not home/: its files are hard links
                     _proc.chown_tree(self._dir / name, uid, gid)
         if self._security:
-            _security.make_certificates(self._es_home, self._config, self._env())
-            if not _security.has_user(self._config, SUPERUSER) or fresh:
+            certs_cache = cache_dir() / f"tls-{self._version}"
+            _security.make_certificates(self._es_home, self._config, self._env(), certs_cache)
+            if not (self._password_known and _security.has_user(self._config, SUPERUSER)):
+                self._write_roles_file("")
+                roles = ["superuser", _MARKER_ROLE]
                 _security.add_user(
-                    self._es_home, self._config, self._env(), SUPERUSER, self._password, ["superuser"]
+                    self._es_home,
+                    self._config,
+                    self._env(),
+                    name=SUPERUSER,
+                    password=self._password,
+                    roles=roles,
                 )
+                self._password_known = True
 
     def _write_settings(self) -> None:
         if self._port is None:

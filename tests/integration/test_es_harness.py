@@ -42,7 +42,9 @@ def test_session_cluster_is_healthy(es_client: Elasticsearch) -> None:
     assert es_client.cluster.health()["status"] in {"yellow", "green"}
 
 
-def test_session_cluster_runs_requested_version(es_server: ElasticsearchServer, es_client: Elasticsearch) -> None:
+def test_session_cluster_runs_requested_version(
+    es_server: ElasticsearchServer, es_client: Elasticsearch
+) -> None:
     """The node reports the version that was requested (AUDITWATCH_ES_VERSION or the default)."""
     assert _local_version(es_client) == es_server.version
 
@@ -115,7 +117,7 @@ def test_field_security_hides_event_original(secured: LocalElasticsearch) -> Non
     (hit,) = redacted.search(index=_SECURED_INDEX)["hits"]["hits"]
     assert hit["_source"] == {"event": {"action": "view"}, "user": {"id": "pc123"}}
     (full,) = secured.client().search(index=_SECURED_INDEX)["hits"]["hits"]
-    assert full["_source"]["event"]["original"] == _DOC["event"]["original"]  # type: ignore[index]
+    assert full["_source"]["event"]["original"] == _DOC["event"]["original"]
 
 
 def test_stop_then_start_keeps_port_and_data(secured: LocalElasticsearch) -> None:

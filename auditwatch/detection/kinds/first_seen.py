@@ -38,7 +38,8 @@ class FirstSeenKind:
         return None
 
     def dump(self) -> Any:
-        return {"started": self.started, "seen": [[key_to_json(k), ts] for k, ts in sorted_by_key(self.seen.items())]}
+        seen = [[key_to_json(k), ts] for k, ts in sorted_by_key(self.seen.items())]
+        return {"started": self.started, "seen": seen}
 
     def load(self, data: Any) -> None:
         started = data["started"]

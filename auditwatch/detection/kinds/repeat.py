@@ -87,12 +87,11 @@ class RepeatKind:
         self.dirty = self.dirty or bool(stale)
 
     def dump(self) -> Any:
-        return {
-            "groups": [
-                [key_to_json(k), {"latest": s.latest, "days": [[d, ts, evidence_of(i)] for d, (ts, i) in s.days.items()]}]
-                for k, s in sorted_by_key(self.groups.items())
-            ]
-        }
+        groups = []
+        for k, s in sorted_by_key(self.groups.items()):
+            days = [[d, ts, evidence_of(i)] for d, (ts, i) in s.days.items()]
+            groups.append([key_to_json(k), {"latest": s.latest, "days": days}])
+        return {"groups": groups}
 
     def load(self, data: Any) -> None:
         self.groups = {}

@@ -85,4 +85,3 @@ class ThresholdKind:
             window.load(state)
             self.groups[key_from_json(key)] = window
         self.dirty = True
-

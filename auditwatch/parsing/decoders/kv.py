@@ -1,4 +1,8 @@
-"""key=value records: configurable separators, quoted values with backslash escapes."""
+"""key=value records: configurable separators, quoted values with backslash escapes.
+
+With the default blank pair separator a plain value runs to the next blank; with another pair
+separator (``;``) it runs to that separator and is trimmed, so it may contain blanks.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,18 @@ _ESCAPE = re.compile(r"\\(.)")
 
 def kv_decoder(value_separator: str = "=", pair_separator: str = " ", quotes: str = "\"'") -> Decoder:
     sep = re.escape(value_separator)
-    pair = r"\s+" if pair_separator.isspace() else rf"\s*{re.escape(pair_separator)}\s*"
+    blank_pairs = pair_separator.isspace()
+    literal_pair = re.escape(pair_separator.strip() or pair_separator)
+    pair = r"\s+" if blank_pairs else rf"\s*{literal_pair}\s*"
     quoted = "|".join(rf"{re.escape(q)}(?:[^{re.escape(q)}\\]|\\.)*{re.escape(q)}" for q in quotes)
-    plain = rf"(?:(?!{pair})[^\s])*" if not pair_separator.isspace() else r"\S*"
+    plain = r"\S*" if blank_pairs else rf"(?:(?!{literal_pair}).)*?"
+    if quotes:  # an opening quote must be closed: an unquoted value cannot start with one
+        plain = f"(?![{re.escape(quotes)}]){plain}"
     value = f"(?:{quoted})|{plain}" if quotes else plain
-    pair_rx = re.compile(rf"([^\s{sep}]+){sep}({value})(?:{pair}|\s*$)", re.DOTALL)
+    key = rf"[^\s{sep}{literal_pair if not blank_pairs else ''}]+"
+    around = "" if blank_pairs else r"\s*"  # blanks around the separator only when blanks don't split pairs
+    pair_rx = re.compile(rf"({key}){around}{sep}{around}({value})(?:{pair}|\s*$)", re.DOTALL)
+    opening = re.compile(rf"({key}){around}{sep}{around}[{re.escape(quotes)}]") if quotes else None
     quote_chars = frozenset(quotes)
 
     def decode_kv(text: str) -> tuple[int, dict[str, Any]]:
@@ -28,13 +39,20 @@ def kv_decoder(value_separator: str = "=", pair_separator: str = " ", quotes: st
         while pos < end:
             match = pair_rx.match(text, pos)
             if match is None:
+                unclosed = opening.match(text, pos) if opening is not None else None
+                if unclosed is not None:
+                    raise DecodeError(
+                        f"kv: the quoted value of '{unclosed.group(1)}' at column {pos + 1} is not closed"
+                    )
                 raise DecodeError(f"kv: expected key{value_separator}value at column {pos + 1}")
-            key, val = match.group(1), match.group(2)
+            name, val = match.group(1), match.group(2)
             if val and val[0] in quote_chars and len(val) >= 2 and val[-1] == val[0]:
                 val = val[1:-1]
                 if "\\" in val:
                     val = _ESCAPE.sub(r"\1", val)
-            out[key] = val
+            elif not blank_pairs:
+                val = val.strip()
+            out[name] = val
             pos = match.end()
         return 0, out
 

@@ -1,0 +1,168 @@
+"""Build the alert document: who, what, when, why (reasons, explanations tried, matches) and evidence."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from auditwatch.detection.context import EvalContext
+from auditwatch.detection.evidence import evidence_of
+from auditwatch.detection.kinds.base import Trigger
+from auditwatch.detection.rule import SEVERITIES, Rule
+from auditwatch.model import Alert
+from auditwatch.reference.enrich import VALUES
+from auditwatch.schema import EVENT_FIELDS
+
+RULESET = "auditwatch"
+_SUBJECT_PREFIX = "auditwatch.subject."
+_CONTEXT = (
+    "user.unit",
+    "user.rank",
+    "user.status",
+    "user.roles",
+    "subject.staff_id",
+    "subject.watchlist_category",
+)
+_CONTEXT_VALUES = tuple(name for name in _CONTEXT if name in VALUES)
+
+
+def alert_id(rule_id: str, group: tuple[object, ...], anchor: str) -> str:
+    """base64url SHA-1 of (rule id, group key, anchor event): a replay yields the same id."""
+    payload = orjson.dumps([rule_id, [list(g) if isinstance(g, tuple) else g for g in group], anchor])
+    return base64.urlsafe_b64encode(hashlib.sha1(payload).digest()).rstrip(b"=").decode()
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
+    f = c.f
+    severity, risk = rule.severity, rule.risk_score
+    adjustments: list[dict[str, Any]] = []
+    for raise_ in rule.raises:
+        if raise_.test(c):
+            severity = max(severity, raise_.severity, key=SEVERITIES.index)
+            risk = max(risk, raise_.risk_score)
+            adjustments.append({"label": raise_.label, "severity": raise_.severity, "risk_score": risk})
+    tried: list[dict[str, Any]] = []
+    for explanation in rule.unless:
+        held = explanation.test(c)
+        if held and explanation.downgrade_severity is not None:
+            severity = min(severity, explanation.downgrade_severity, key=SEVERITIES.index)
+            if explanation.downgrade_risk is not None:
+                risk = min(risk, explanation.downgrade_risk)
+            result = f"holds, so severity lowered to {severity} rather than silenced"
+            adjustments.append({"label": explanation.label, "severity": severity, "risk_score": risk})
+        else:
+            result = "holds" if held else explanation.no_match_text
+        label = explanation.label
+        tried.append({"name": explanation.name, "label": label, "matched": held, "result": result})
+    matches = _matches(rule, c)
+    summaries = {m["name"]: m["summary"] for m in matches}
+    window = {
+        "start": iso(trigger.start),
+        "end": iso(trigger.end),
+        "count": trigger.total,
+        "distinct": trigger.distinct,
+        "days": trigger.days,
+    }
+
+    def lookup(name: str) -> object:
+        if name.startswith("match."):
+            return summaries.get(name[6:])
+        if name.startswith("window."):
+            return window.get(name[7:])
+        return _value(c, name)
+
+    user_id = f.get("user.id")
+    group = f"user:{user_id}" if user_id is not None else f"{rule.id}:" + "/".join(map(str, trigger.group))
+    doc: dict[str, Any] = {
+        "@timestamp": f.get("@timestamp") or iso(c.ts),
+        "event": {
+            "kind": "alert",
+            "severity": SEVERITIES.index(severity) + 1,
+            "risk_score": risk,
+            "category": ["database"],
+            "type": ["info"],
+        },
+        "rule": {
+            "id": rule.id,
+            "name": rule.title,
+            "description": rule.description,
+            "version": str(rule.version),
+            "category": rule.category,
+            "ruleset": RULESET,
+            "author": [rule.owner] if rule.owner else [],
+        },
+        "tags": list(rule.tags),
+        "user": {"id": user_id, "name": f.get("user.name")},
+        "auditwatch": {
+            "subject": {k[len(_SUBJECT_PREFIX) :]: v for k, v in f.items() if k.startswith(_SUBJECT_PREFIX)},
+            "record": {"type": f.get("auditwatch.record.type"), "id": f.get("auditwatch.record.id")},
+            "alert": {
+                "kind": rule.spec.kind,
+                "severity_label": severity,
+                "reasons": [t.render(lookup) for t in rule.reasons],
+                "explanations_tried": tried,
+                "adjustments": adjustments,
+                "matches": matches,
+                "context": _context(c),
+                "evidence": [evidence_of(item) for item in trigger.evidence],
+                "evidence_total": trigger.total,
+                "group": group,
+                "group_key": [list(g) if isinstance(g, tuple) else g for g in trigger.group],
+                "window": window,
+                "triage_guide": rule.triage,
+            },
+            "triage": {"status": "new", "assignee": None, "notes": [], "history": []},
+        },
+    }
+    return Alert(alert_id(rule.id, trigger.group, trigger.anchor), c.ts, rule.id, doc)
+
+
+def _value(c: EvalContext, name: str) -> object:
+    value = c.f.get(name) if name in EVENT_FIELDS else None
+    if value is None and name in VALUES:
+        value = c.view().value(name)
+    return value
+
+
+def _matches(rule: Rule, c: EvalContext) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name in rule.signals:
+        evidence = c.view().match(name)
+        if evidence is not None:
+            out.append(
+                {
+                    "name": name,
+                    "kind": evidence.kind,
+                    "source": evidence.source,
+                    "as_of": evidence.as_of,
+                    "summary": evidence.summary,
+                    "entry": _json_ready(evidence.entry),
+                }
+            )
+    return out
+
+
+def _context(c: EvalContext) -> dict[str, Any]:
+    if not _CONTEXT_VALUES:
+        return {}
+    view = c.view()
+    return {name: _json_ready(view.value(name)) for name in _CONTEXT_VALUES}
+
+
+def _json_ready(value: object) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        return [_json_ready(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

@@ -1,0 +1,223 @@
+"""The detection engine: runs compiled rules over events in event-time order and returns alerts.
+
+Per event, one dict lookup on the values of the rules' prefilter fields (usually `event.action`)
+gives the rules that can possibly match; each runs its compiled condition, then its kind (windows,
+repeats, first sightings), then suppression; only then is an alert document built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from auditwatch.detection.alerts import build_alert
+from auditwatch.detection.context import EvalContext
+from auditwatch.detection.kinds import KIND_STATES, KindState
+from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
+from auditwatch.detection.suppress import Suppressor
+from auditwatch.model import AccessEvent, Alert
+from auditwatch.reference.snapshot import ReferenceSnapshot
+
+SNAPSHOT_VERSION = 1
+SWEEP_EVERY = 60.0  # seconds of event time between sweeps of idle groups and lapsed suppressions
+_CACHE_LIMIT = 4096
+
+
+class _Runtime:
+    """A rule plus its mutable state."""
+
+    __slots__ = ("cache", "explained", "kind", "rule", "suppressor")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.kind: KindState = KIND_STATES[rule.spec.kind](rule)
+        self.suppressor = Suppressor(rule.suppress, rule.suppress_getters) if rule.suppress else None
+        self.explained = _explainer(rule)
+        self.cache: orjson.Fragment | None = None  # serialised state, valid while nothing changed
+
+    def dump(self) -> orjson.Fragment:
+        suppressor = self.suppressor
+        if self.cache is None or self.kind.dirty or (suppressor is not None and suppressor.dirty):
+            body = {
+                "spec": _spec_json(self.rule.spec),
+                "kind": self.kind.dump(),
+                "suppress": _suppress_json(self.rule) if suppressor else None,
+                "until": suppressor.dump() if suppressor else [],
+            }
+            self.cache = orjson.Fragment(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+            self.kind.dirty = False
+            if suppressor is not None:
+                suppressor.dirty = False
+        return self.cache
+
+    def load(self, data: dict[str, Any], same_suppression: bool) -> None:
+        self.kind.load(data["kind"])
+        if self.suppressor is not None and same_suppression:
+            self.suppressor.load(data["until"])
+
+
+def _explainer(rule: Rule) -> Callable[[EvalContext], bool]:
+    tests = tuple(e.test for e in rule.unless if e.downgrade_severity is None)
+    if not tests:
+        return lambda c: False
+    if len(tests) == 1:
+        return tests[0]
+    return lambda c: any(t(c) for t in tests)
+
+
+def _spec_json(spec: WindowSpec) -> list[Any]:
+    return [
+        spec.kind,
+        list(spec.group_by),
+        spec.window,
+        spec.threshold,
+        spec.distinct,
+        spec.days,
+        spec.learning,
+        spec.timezone,
+    ]
+
+
+def _suppress_json(rule: Rule) -> list[Any] | None:
+    return None if rule.suppress is None else [list(rule.suppress.by), rule.suppress.duration]
+
+
+class DetectionEngine:
+    """Stateful detection over a stream of events; state can be snapshotted with the offsets."""
+
+    def __init__(self, rules: RuleSet, reference: ReferenceSnapshot) -> None:
+        self._reference = reference
+        self._runtimes: tuple[_Runtime, ...] = ()
+        self._watermark = float("-inf")
+        self._next_sweep = float("-inf")
+        self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0}
+        self._install(rules, {})
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def _install(self, rules: RuleSet, previous: dict[str, _Runtime]) -> None:
+        runtimes = []
+        for rule in rules:
+            if rule.status == "deprecated":
+                continue
+            runtime = _Runtime(rule)
+            old = previous.get(rule.id)
+            if old is not None and old.rule.spec == rule.spec:
+                state = orjson.loads(orjson.dumps(old.dump()))
+                runtime.load(state, _suppress_json(old.rule) == _suppress_json(rule))
+            runtimes.append(runtime)
+        self._runtimes = tuple(runtimes)
+        fields: list[str] = []
+        for runtime in runtimes:
+            pf = runtime.rule.prefilter
+            if pf is not None and pf[0] not in fields:
+                fields.append(pf[0])
+        self._key_fields = tuple(fields)
+        self._candidates: dict[object, tuple[_Runtime, ...]] = {}
+
+    def replace_rules(self, rules: RuleSet) -> None:
+        """Swap in a new rule set; rules with the same id and window definition keep their state."""
+        self._install(rules, {r.rule.id: r for r in self._runtimes})
+
+    def set_reference(self, reference: ReferenceSnapshot) -> None:
+        self._reference = reference
+
+    # -- the per-event path -------------------------------------------------------------------
+
+    def _key(self, fields: Any) -> object:
+        key_fields = self._key_fields
+        if len(key_fields) == 1:
+            value = fields.get(key_fields[0])
+            return tuple(value) if isinstance(value, list) else value
+        return tuple(tuple(v) if isinstance(v := fields.get(k), list) else v for k in key_fields)
+
+    def _select(self, key: object) -> tuple[_Runtime, ...]:
+        values = (key,) if len(self._key_fields) == 1 else key
+        assert isinstance(values, tuple)
+        position = {name: i for i, name in enumerate(self._key_fields)}
+        chosen = []
+        for runtime in self._runtimes:
+            pf = runtime.rule.prefilter
+            if pf is not None:
+                value = values[position[pf[0]]]
+                present = value if isinstance(value, tuple) else (value,)
+                if not any(v in pf[1] for v in present if isinstance(v, str)):
+                    continue
+            chosen.append(runtime)
+        return tuple(chosen)
+
+    def process(self, events: Sequence[AccessEvent]) -> list[Alert]:
+        """Alerts raised by `events` (expected in event-time order; a little disorder is tolerated)."""
+        alerts: list[Alert] = []
+        reference = self._reference
+        cache = self._candidates
+        for event in events:
+            ts = event.timestamp
+            if ts > self._watermark:
+                self._watermark = ts
+                if ts >= self._next_sweep:
+                    self._sweep(ts)
+            key = self._key(event.fields)
+            try:
+                runtimes = cache.get(key)
+            except TypeError:  # an unhashable value: decide without the cache
+                runtimes = self._select(key)
+            if runtimes is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                runtimes = cache[key] = self._select(key)
+            if not runtimes:
+                continue
+            c = EvalContext(event, reference)
+            for runtime in runtimes:
+                if not runtime.rule.condition(c):
+                    continue
+                trigger = runtime.kind.observe(c, runtime.explained)
+                if trigger is None:
+                    continue
+                suppressor = runtime.suppressor
+                if suppressor is not None:
+                    if suppressor.suppressed(c):
+                        self.stats["suppressed"] += 1
+                        continue
+                    suppressor.record(c)
+                alerts.append(build_alert(runtime.rule, trigger, c))
+        self.stats["events"] += len(events)
+        self.stats["alerts"] += len(alerts)
+        return alerts
+
+    def _sweep(self, now: float) -> None:
+        for runtime in self._runtimes:
+            runtime.kind.sweep(now)
+            if runtime.suppressor is not None:
+                runtime.suppressor.sweep(now)
+        self._next_sweep = now + SWEEP_EVERY
+
+    # -- state --------------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Window, suppression, repeat and first-seen state as deterministic JSON bytes."""
+        body = {
+            "version": SNAPSHOT_VERSION,
+            "watermark": self._watermark if self._watermark != float("-inf") else None,
+            "rules": {r.rule.id: r.dump() for r in self._runtimes},
+        }
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+    def restore(self, data: bytes) -> None:
+        """Load a snapshot; state of rules whose window or suppression definition changed is dropped."""
+        body = orjson.loads(data)
+        if body.get("version") != SNAPSHOT_VERSION:
+            return
+        saved = body.get("rules", {})
+        for runtime in self._runtimes:
+            state = saved.get(runtime.rule.id)
+            if state is None or state["spec"] != _spec_json(runtime.rule.spec):
+                continue
+            runtime.load(state, state["suppress"] == _suppress_json(runtime.rule))
+            runtime.cache = None
+        if body.get("watermark") is not None:
+            self._watermark = float(body["watermark"])
+            self._next_sweep = self._watermark + SWEEP_EVERY
