@@ -13,6 +13,7 @@ import argparse
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 from auditwatch.detection import DetectionEngine, load_ruleset, reference_from_rows
 from auditwatch.model import AccessEvent, RawLine
@@ -21,7 +22,7 @@ from auditwatch.reference.snapshot import empty_reference
 BASE = 1_767_600_000.0  # 2026-01-05
 
 
-def reference_rows(staff: int, rng: random.Random) -> dict[str, list[dict[str, object]]]:
+def reference_rows(staff: int, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
     units = ["Response North", "Response South", "CID", "Custody", "Intel", "Vetting", "Control Room"]
     hr = [
         {
@@ -123,8 +124,8 @@ def main() -> None:
         snap_ms = (time.perf_counter() - t1) * 1000
         print(
             f"{label}: {len(rules)} rules, {len(stream)} events: {len(stream) / cpu:,.0f} events/s "
-            f"({cpu / len(stream) * 1e6:.2f} µs/event CPU), {alerts} alerts, snapshot {len(snap) / 1024:.0f} KiB "
-            f"in {snap_ms:.1f} ms"
+            f"({cpu / len(stream) * 1e6:.2f} µs/event CPU), {alerts} alerts, "
+            f"snapshot {len(snap) / 1024:.0f} KiB in {snap_ms:.1f} ms"
         )
 
 

@@ -33,8 +33,12 @@ SURNAMES = ["SMITH", "JONES", "O'BRIEN", "WILLIAMS", "TAYLOR", "BROWN", "DAVIES"
 FORENAMES = ["JOHN", "MARY ANN", "SEAN", "AISHA", "PIOTR", "CHLOE", "DAVID", "SIOBHAN"]
 
 
+# a force's active users: a few thousand staff numbers, each written a few different ways
+STAFF = [n * 7 + 1000 for n in range(3000)]
+
+
 def _staff(rng: random.Random) -> str:
-    number = rng.randint(1, 99999)
+    number = rng.choice(STAFF)
     return rng.choice([f"MP{number:06d}", f"mp {number}", f"{number}", f"MP{number:06d}"])
 
 
@@ -105,7 +109,7 @@ def _pgaudit(rng: random.Random, i: int) -> str:
     )
     return (
         f"2026-11-25 {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d} "
-        f"UTC [{rng.randint(1000, 99999)}] user{rng.randint(1, 300)}@policedb LOG:  AUDIT: SESSION,{i},1,{klass},"
+        f"UTC [{rng.randint(1000, 99999)}] user{rng.choice(STAFF)}@policedb LOG:  AUDIT: SESSION,{i},1,{klass},"
         f"{command},TABLE,public.{table},{sql},<not logged>"
     )
 
@@ -164,18 +168,18 @@ def _raws(lines: Sequence[str]) -> list[RawLine]:
 
 def _time_parser(parser: CompiledParser, raws: list[RawLine]) -> tuple[float, int]:
     dead = 0
-    start = time.perf_counter()
+    start = time.process_time()
     for i in range(0, len(raws), 1000):
         _, bad = parser.parse_batch(raws[i : i + 1000], INGESTED)
         dead += len(bad)
-    return time.perf_counter() - start, dead
+    return time.process_time() - start, dead
 
 
 def _time_peer(peer: Callable[[str], object], raws: list[RawLine]) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     for raw in raws:
         peer(raw.data.decode())
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def run(lines: int = 200_000, profile: str = "") -> dict[str, dict[str, float]]:

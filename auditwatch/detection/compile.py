@@ -128,7 +128,7 @@ def _call(call: n.Call, scope: Scope) -> Getter:
         scope.uses_reference = True
         if arg not in scope.used_matches:
             scope.used_matches.append(arg)
-        return lambda c: c.view().match(arg) is not None
+        return lambda c: c.view().match(arg) is not None  # the reference view memoises per event
     if func == "allowlist":
         allow = scope.allowlists.get(arg)
         if allow is None:
@@ -158,8 +158,19 @@ def _fold(value: object) -> object:
 
 
 def _truthy(operand: n.Operand, scope: Scope) -> Predicate:
+    if isinstance(operand, n.Field) and operand.name in scope.matches:  # `assigned_to_linked_case or ...`
+        operand = n.Call("match", operand.name, operand.loc)
+    if isinstance(operand, n.Call) and operand.func == "exists" and _event_only(operand.arg, scope):
+        name = operand.arg  # the common case: one dict lookup
+        return lambda c: c.f.get(name) is not None
+    if isinstance(operand, n.Call) and operand.func in ("match", "allowlist"):
+        return _call(operand, scope)  # type: ignore[return-value]  # already a bool-valued predicate
     get = _getter(operand, scope)
     return lambda c: _is_true(get(c))
+
+
+def _event_only(name: str, scope: Scope) -> bool:
+    return name in EVENT_FIELDS and name not in scope.values
 
 
 def _is_true(value: object) -> bool:
@@ -246,7 +257,7 @@ def _compare(node: n.Compare, scope: Scope) -> Predicate:
             if day not in WEEKDAYS:
                 scope.error(node.loc, f"'{day}' is not a weekday; use {', '.join(WEEKDAYS)}")
     if op == "in":
-        return _membership(get, right, scope)
+        return _membership(node.left, get, right, scope)
     if op == "matches":
         assert isinstance(right, n.Regex)
         return _regex(get, right, scope)
@@ -262,6 +273,10 @@ def _compare(node: n.Compare, scope: Scope) -> Predicate:
         if lit is None:
             scope.error(node.loc, "compare with null using exists(field) / not exists(field)")
         if op == "==" and isinstance(lit, str):  # the common case, kept to one call
+            left = node.left
+            if isinstance(left, n.Field) and _event_only(left.name, scope):
+                name = left.name
+                return lambda c: (v := c.f.get(name)) == lit or (isinstance(v, _SEQ) and lit in v)
             return lambda c: (v := get(c)) == lit or (isinstance(v, _SEQ) and lit in v)
         return lambda c: (
             (v := get(c)) is not None and (_any_pair(fn, v, lit) if isinstance(v, _SEQ) else fn(v, lit))
@@ -284,7 +299,7 @@ def _contains(get: Getter, right: n.Operand, scope: Scope) -> Predicate:
     return contains
 
 
-def _membership(get: Getter, right: n.Operand, scope: Scope) -> Predicate:
+def _membership(left_node: n.Operand, get: Getter, right: n.Operand, scope: Scope) -> Predicate:
     if isinstance(right, n.ListLiteral):
         items: frozenset[object] = frozenset(right.items)
     elif isinstance(right, n.Call) and right.func == "list":
@@ -298,6 +313,21 @@ def _membership(get: Getter, right: n.Operand, scope: Scope) -> Predicate:
         return lambda c: False
     if any(not isinstance(i, str) for i in items):  # numbers: compare by value, "5" in [5]
         return lambda c: _any_pair(_eq, get(c), tuple(items))
+
+    if (
+        isinstance(left_node, n.Field)
+        and left_node.name in EVENT_FIELDS
+        and left_node.name not in scope.values
+    ):
+        left = left_node.name
+
+        def member_field(c: EvalContext) -> bool:
+            v = c.f.get(left)
+            if isinstance(v, _SEQ):
+                return any(x in items for x in v)
+            return v in items
+
+        return member_field
 
     def member(c: EvalContext) -> bool:
         v = get(c)

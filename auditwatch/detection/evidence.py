@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditwatch.model import AccessEvent
+from auditwatch.parsing.timestamps import iso_utc
 
 Item = AccessEvent | Mapping[str, Any]  # live event, or its evidence restored from a snapshot
 
@@ -30,3 +31,30 @@ def evidence_of(item: Item) -> dict[str, Any]:
 
 def event_id_of(item: Item) -> str:
     return item.id if isinstance(item, AccessEvent) else str(item.get("event_id", ""))
+
+
+def pack(item: Item) -> list[Any]:
+    """Compact evidence for a state snapshot: [event id, file, offset, hash]. The raw line is not
+    kept: the events index holds it under that id, and file + offset + hash locate and verify it."""
+    if isinstance(item, AccessEvent):
+        f = item.fields
+        return [
+            item.id,
+            f.get("log.file.path", item.raw.path),
+            f.get("log.offset", item.raw.offset),
+            f.get("event.hash"),
+        ]
+    return [item.get("event_id"), item.get("file"), item.get("offset"), item.get("hash")]
+
+
+def unpack(ts: float, packed: list[Any]) -> dict[str, Any]:
+    """Evidence restored from a snapshot (no raw line; see `pack`)."""
+    event_id, file, offset, digest = packed
+    return {
+        "event_id": event_id,
+        "@timestamp": iso_utc(ts),
+        "file": file,
+        "offset": offset,
+        "hash": digest,
+        "restored": True,
+    }

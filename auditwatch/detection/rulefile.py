@@ -313,7 +313,7 @@ class _RuleReader:
             "learning": ("first_seen",),
         }
         for key, kinds in needs.items():
-            if r.has(key) and kind not in kinds:
+            if r.data.get(key) is not None and kind not in kinds:
                 r.problem((key,), f"'{key}' applies to kind {' or '.join(kinds)}, not '{kind}'")
         window = r.optional("window", str, None, parse_duration)
         threshold = r.optional("threshold", int, None, _positive)
@@ -333,7 +333,7 @@ class _RuleReader:
         return spec, distinct_getter
 
     def suppression(self) -> tuple[Suppression | None, tuple[Getter, ...]]:
-        if not self.r.has("suppress"):
+        if self.r.data.get("suppress") is None:
             self.r.section("suppress")
             return None, ()
         s = self.r.section("suppress")

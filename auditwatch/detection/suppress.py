@@ -10,12 +10,13 @@ from auditwatch.detection.state_codec import key_from_json, key_to_json, sorted_
 
 
 class Suppressor:
-    __slots__ = ("dirty", "duration", "getters", "until")
+    __slots__ = ("dirty", "duration", "getters", "next_sweep", "until")
 
     def __init__(self, spec: Suppression, getters: tuple[Getter, ...]) -> None:
         self.duration = spec.duration
         self.getters = getters
         self.until: dict[tuple[object, ...], float] = {}
+        self.next_sweep = float("-inf")
         self.dirty = True
 
     def key(self, c: EvalContext) -> tuple[object, ...]:
@@ -30,6 +31,9 @@ class Suppressor:
         self.dirty = True
 
     def sweep(self, now: float) -> None:
+        if now < self.next_sweep:  # scan once per duration: amortised O(1) per alert
+            return
+        self.next_sweep = now + max(self.duration, 60.0)
         stale = [k for k, until in self.until.items() if until <= now]
         for k in stale:
             del self.until[k]

@@ -11,7 +11,7 @@ from collections import OrderedDict, deque
 from collections.abc import Hashable
 from typing import Any
 
-from auditwatch.detection.evidence import Item, evidence_of
+from auditwatch.detection.evidence import Item, pack, unpack
 
 
 class CountWindow:
@@ -58,11 +58,11 @@ class CountWindow:
         return self.latest < horizon
 
     def dump(self) -> dict[str, Any]:
-        return {"latest": self.latest, "entries": [[ts, None, evidence_of(i)] for ts, i in self.entries]}
+        return {"latest": self.latest, "entries": [[ts, None, pack(i)] for ts, i in self.entries]}
 
     def load(self, data: dict[str, Any]) -> None:
         self.latest = float(data["latest"])
-        self.entries = deque((float(ts), item) for ts, _, item in data["entries"])
+        self.entries = deque((float(ts), unpack(ts, item)) for ts, _, item in data["entries"])
 
 
 class DistinctWindow:
@@ -123,13 +123,15 @@ class DistinctWindow:
     def dump(self) -> dict[str, Any]:
         return {
             "latest": self.latest,
-            "entries": [[ts, _plain(v), evidence_of(i)] for v, (ts, i) in self.values.items()],
+            "entries": [[ts, _plain(v), pack(i)] for v, (ts, i) in self.values.items()],
             "times": list(self.times),
         }
 
     def load(self, data: dict[str, Any]) -> None:
         self.latest = float(data["latest"])
-        self.values = OrderedDict((_hashable(v), (float(ts), item)) for ts, v, item in data["entries"])
+        self.values = OrderedDict(
+            (_hashable(v), (float(ts), unpack(ts, item))) for ts, v, item in data["entries"]
+        )
         self.times = deque(float(t) for t in data["times"])
 
 

@@ -69,20 +69,15 @@ def _trim(value: str | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Capture:
-    """One captured parsed field: which regex group(s) hold it and how to post-process it."""
-
-    field: str
-    groups: tuple[str, ...]
-    post: Callable[[str | None], str | None] | None
-
-
-@dataclass(frozen=True, slots=True)
 class CompiledPattern:
+    """One record type's regex. ``match.groupdict()`` is the parsed record once `renames` (extra or
+    non-identifier group names -> field) and `posts` (trim fixed widths, unquote) are applied."""
+
     regex: re.Pattern[str]
-    captures: tuple[Capture, ...]
+    renames: tuple[tuple[str, str], ...]
+    posts: tuple[tuple[str, Callable[[str | None], str | None]], ...]
     prefix: str  # literal text every match starts with ("" when none): a cheap pre-filter
-    simple: bool  # every group name is its field name and needs no fixing up: groupdict() is the answer
+    fields: tuple[str, ...]
 
 
 class DefinitionError(ValueError):
@@ -102,6 +97,7 @@ class _Compiler:
         self.loose = loose_whitespace
         self.parsed: dict[str, tuple[Node, ...]] = {}
         self.groups: list[tuple[str, str, Callable[[str | None], str | None] | None]] = []
+        self.optional_depth = 0  # inside [ ... ] a group may not take part in a match (None)
 
     def definition_nodes(self, name: str) -> tuple[Node, ...]:
         if name not in self.parsed:
@@ -124,14 +120,17 @@ class _Compiler:
                 )
             return re.escape(node.text)
         if isinstance(node, Opt):
-            return f"(?:{self.nodes(node.items, stack)})?"
+            self.optional_depth += 1
+            inner = self.nodes(node.items, stack)
+            self.optional_depth -= 1
+            return f"(?:{inner})?"
         return self.ref(node, stack)
 
     def ref(self, ref: Ref, stack: tuple[str, ...]) -> str:
         post: Callable[[str | None], str | None] | None = None
         if ref.width:
             body = f".{{{ref.width}}}"
-            post = _trim
+            post = _trim if self.optional_depth else str.strip  # type: ignore[assignment]
         elif ref.name in self.definitions:
             if ref.name in stack:
                 cycle = " -> ".join((*stack[stack.index(ref.name) :], ref.name))
@@ -179,26 +178,17 @@ def compile_pattern(
     nodes = parse_pattern(pattern)
     compiler = _Compiler(definitions, regexes or {}, loose_whitespace)
     body = compiler.nodes(nodes, ())
-    by_field: dict[str, list[tuple[str, Callable[[str | None], str | None] | None]]] = {}
+    renames: list[tuple[str, str]] = []
+    posts: dict[str, Callable[[str | None], str | None]] = {}
+    named: set[str] = set()
     for group, field, post in compiler.groups:
-        by_field.setdefault(field, []).append((group, post))
-    simple = all(
-        len(entries) == 1 and entries[0][1] is None and _GROUP_SAFE.fullmatch(field)
-        for field, entries in by_field.items()
-    )
-    renames = {}
-    if simple:  # name the groups after their fields so the match's groupdict() is the parsed record
-        renames = {entries[0][0]: field for field, entries in by_field.items()}
-        for old, new in renames.items():
-            body = body.replace(f"(?P<{old}>", f"(?P<{new}>", 1)
-    captures = tuple(
-        Capture(
-            field,
-            tuple(renames.get(group, group) for group, _ in entries),
-            entries[0][1],
-        )
-        for field, entries in by_field.items()
-    )
+        if field not in named and _GROUP_SAFE.fullmatch(field) and not field.startswith("_g"):
+            body = body.replace(f"(?P<{group}>", f"(?P<{field}>", 1)
+        else:
+            renames.append((group, field))
+        named.add(field)
+        if post is not None:
+            posts.setdefault(field, post)
     prefix = nodes[0].text if isinstance(nodes[0], Text) and not nodes[0].text.isspace() else ""
     if loose_whitespace:
         prefix = re.split(r"\s", prefix, maxsplit=1)[0]
@@ -206,4 +196,4 @@ def compile_pattern(
         regex = re.compile(body + r"\s*", re.DOTALL)
     except re.error as exc:  # e.g. a definition that is fine alone but not in this position
         raise PatternSyntaxError(1, f"compiles to an invalid regex: {exc}") from None
-    return CompiledPattern(regex, captures, prefix, simple)
+    return CompiledPattern(regex, tuple(renames), tuple(posts.items()), prefix, tuple(sorted(named)))

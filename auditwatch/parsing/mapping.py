@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from auditwatch import schema
@@ -47,6 +48,65 @@ def constant(spec: FieldDef) -> Any:
     return str(value)
 
 
+def is_plain_copy(spec: FieldDef) -> bool:
+    """True when the field is an optional keyword copied as it is: the runtime inlines these."""
+    return (
+        spec.source is not None
+        and not spec.required
+        and spec.normaliser is None
+        and spec.table is None
+        and not spec.has_default
+        and spec.kind == schema.KEYWORD
+        and spec.target not in schema.LIST_FIELDS
+    )
+
+
+def to_keyword(value: Any) -> Any:
+    """A non-string parsed value as a keyword: lists element-wise, booleans lower-case."""
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None] or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+_MEMO_LIMIT: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class MemoField:
+    """A field whose value is a pure function of one parsed string: the runtime looks the string up
+    in `cache` inline and calls `fill` (compute, store, return; FieldError is not cached) on a miss;
+    `getter` handles values that are not strings."""
+
+    target: str
+    source: str
+    cache: dict[str, Any]
+    fill: Callable[[str], Any]
+    getter: Getter
+
+
+def is_memoisable(spec: FieldDef) -> bool:
+    """Every non-date field read from a parsed field maps a string to its value purely."""
+    return spec.source is not None and spec.timestamp is None
+
+
+def compile_memo(spec: FieldDef) -> MemoField:
+    getter = compile_getter(spec)
+    assert spec.source is not None
+    source = spec.source
+    cache: dict[str, Any] = {}
+
+    def fill(value: str) -> Any:
+        out = getter({source: value}, 0.0)
+        if len(cache) >= _MEMO_LIMIT:
+            cache.clear()
+        cache[value] = out
+        return out
+
+    return MemoField(spec.target, source, cache, fill, getter)
+
+
 def compile_getter(spec: FieldDef) -> Getter:
     """The closure that reads `spec.target` from a parsed record (FieldError when it must fail)."""
     source = spec.source
@@ -59,6 +119,8 @@ def compile_getter(spec: FieldDef) -> Getter:
     table = spec.table
     convert = _converter(spec)
     missing = f"field {target}: missing (from '{source}')"
+    if spec.timestamp is not None and normaliser is None and table is None and not has_default:
+        return _timestamp_getter(spec, missing)
 
     if normaliser is None and table is None and not has_default and spec.kind == schema.KEYWORD and (
         target not in schema.LIST_FIELDS
@@ -74,13 +136,15 @@ def compile_getter(spec: FieldDef) -> Getter:
 
         return plain
 
+    keyword = spec.kind == schema.KEYWORD and target not in schema.LIST_FIELDS
+
     def general(parsed: dict[str, Any], reference: float) -> Any:
         value = parsed.get(source)
         if value is None or value in ("", []):
             value = default if has_default else None
         else:
             if normaliser is not None:
-                value = _normalise(normaliser, value)
+                value = normaliser(value) if value.__class__ is str else _normalise(normaliser, value)
             if table is not None and value is not None:
                 key = value if isinstance(value, str) else str(value)
                 if key in table:
@@ -91,6 +155,8 @@ def compile_getter(spec: FieldDef) -> Getter:
             if required:
                 raise FieldError(missing)
             return None
+        if keyword and value.__class__ is str:
+            return value
         if required:
             return convert(value, reference)
         try:
@@ -99,6 +165,30 @@ def compile_getter(spec: FieldDef) -> Getter:
             return None
 
     return general
+
+
+def _timestamp_getter(spec: FieldDef, missing: str) -> Getter:
+    """Date fields, the hot one being @timestamp: one closure straight to the compiled formats."""
+    source, target, required, parse = spec.source, spec.target, spec.required, spec.timestamp
+    assert parse is not None
+    assert source is not None
+    as_epoch = target == "@timestamp"
+
+    def timestamp(parsed: dict[str, Any], reference: float) -> Any:
+        value = parsed.get(source)
+        if value is None or value == "":
+            if required:
+                raise FieldError(missing)
+            return None
+        text = value if value.__class__ is str else str(value)
+        epoch = parse(text, reference)
+        if epoch is None:
+            if required:
+                raise FieldError(f"field {target}: {parse.explain(text, reference)}")
+            return None
+        return epoch if as_epoch else iso_utc(epoch)
+
+    return timestamp
 
 
 def _normalise(normaliser: Callable[[str], str | None], value: Any) -> Any:
@@ -135,9 +225,9 @@ def _converter(spec: FieldDef) -> Callable[[Any, float], Any]:
     if kind == schema.LONG:
 
         def to_long(value: Any, reference: float) -> Any:
-            if isinstance(value, int) and not isinstance(value, bool):
+            if value.__class__ is int:
                 return value
-            if isinstance(value, str) and _INT.fullmatch(value):
+            if value.__class__ is str and _INT.fullmatch(value):
                 return int(value)
             if isinstance(value, float) and value.is_integer():
                 return int(value)
@@ -145,12 +235,12 @@ def _converter(spec: FieldDef) -> Callable[[Any, float], Any]:
 
         return to_long
     if kind == schema.BOOLEAN:
-        needles = spec.contains_any
+        pattern = "|".join(map(re.escape, spec.contains_any))
+        needles = re.compile(pattern).search if pattern else None
 
         def to_bool(value: Any, reference: float) -> Any:
-            if needles:
-                text = value if isinstance(value, str) else str(value)
-                return any(n in text for n in needles)
+            if needles is not None:
+                return needles(value if value.__class__ is str else str(value)) is not None
             if isinstance(value, bool):
                 return value
             folded = str(value).strip().lower()
@@ -171,11 +261,7 @@ def _converter(spec: FieldDef) -> Callable[[Any, float], Any]:
 
         return to_ip
 
-    def to_keyword(value: Any, reference: float) -> Any:
-        if isinstance(value, list):
-            return [str(v) for v in value if v is not None] or None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
+    def keyword(value: Any, reference: float) -> Any:
+        return to_keyword(value)
 
-    return to_keyword
+    return keyword

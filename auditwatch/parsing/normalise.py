@@ -123,6 +123,25 @@ def _unquote(value: str) -> str | None:
     return text or None
 
 
+_MEMO_LIMIT: Final = 50_000
+_MISSING: Final = object()
+
+
+def _memo(function: Normaliser) -> Normaliser:
+    """`function` with a bounded cache: identifiers and names repeat a lot in audit logs."""
+    cache: dict[str, str | None] = {}
+
+    def cached(value: str) -> str | None:
+        hit = cache.get(value, _MISSING)
+        if hit is _MISSING:
+            if len(cache) >= _MEMO_LIMIT:
+                cache.clear()
+            hit = cache[value] = function(value)
+        return hit  # type: ignore[return-value]
+
+    return cached
+
+
 def _options(name: str, options: Any, allowed: set[str]) -> dict[str, Any]:
     if options is None:
         return {}
@@ -137,8 +156,8 @@ def _options(name: str, options: Any, allowed: set[str]) -> dict[str, Any]:
 
 def _build_one(name: str, raw_options: Any) -> Normaliser:
     simple: dict[str, Normaliser] = {
-        "trim": _trim, "upper": _upper, "lower": _lower, "collapse": _collapse, "fold_name": _fold,
-        "uk_postcode": uk_postcode, "unquote": _unquote,
+        "trim": _trim, "upper": _upper, "lower": _lower, "collapse": _collapse, "fold_name": _memo(_fold),
+        "uk_postcode": _memo(uk_postcode), "unquote": _unquote,
     }
     if name in simple:
         _options(name, raw_options, set())
@@ -155,7 +174,7 @@ def _build_one(name: str, raw_options: Any) -> Normaliser:
         def normalise_staff_id(value: str) -> str | None:
             return staff_id(value, prefix, digits)
 
-        return normalise_staff_id
+        return _memo(normalise_staff_id)
     if name == "date":
         opts = _options(name, raw_options, {"formats"})
         formats = opts.get("formats")
@@ -204,7 +223,7 @@ def _build_one(name: str, raw_options: Any) -> Normaliser:
         def normalise_replace(value: str) -> str | None:
             return regex.sub(replacement, value) or None
 
-        return normalise_replace
+        return _memo(normalise_replace)
     raise ValueError(f"unknown normaliser '{name}' (known: {', '.join(sorted(NORMALISERS))})")
 
 
@@ -233,5 +252,5 @@ def build_normaliser(spec: str | Mapping[str, Any] | Sequence[Any]) -> Normalise
                 current = step(current)
             return current
 
-        return chain
+        return _memo(chain)
     raise ValueError(f"a normaliser spec must be a name, a mapping or a list, not {type(spec).__name__}")

@@ -8,8 +8,9 @@ closures, hashes the line and derives the deterministic id. Nothing here raises 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -22,13 +23,25 @@ from auditwatch.parsing.decoders.kv import kv_decoder
 from auditwatch.parsing.decoders.pattern import pattern_decoder
 from auditwatch.parsing.decoders.syslog import split_syslog
 from auditwatch.parsing.definition import ParserDefinition
-from auditwatch.parsing.mapping import FieldError, Getter, compile_getter, constant
+from auditwatch.parsing.mapping import (
+    FieldError,
+    Getter,
+    MemoField,
+    compile_getter,
+    compile_memo,
+    constant,
+    is_memoisable,
+    is_plain_copy,
+    to_keyword,
+)
 from auditwatch.parsing.timestamps import TimestampParser, iso_utc
 
 _sha1 = hashlib.sha1
-_b64 = base64.urlsafe_b64encode
+_b64 = binascii.b2a_base64
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _DEFAULTS: Final[dict[str, Any]] = {"event.category": ["database"], "event.type": ["access"]}
 _ISO = TimestampParser(["iso8601"])
+_MISS: Final = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +49,8 @@ class _Record:
     name: str
     static: dict[str, Any]  # copied into every document of this record type
     timestamp: Getter
+    copies: tuple[tuple[str, str], ...]  # (target, parsed field) of optional keywords copied as they are
+    memos: tuple[tuple[str, str, dict[str, Any], Callable[[str], Any], Getter], ...]
     getters: tuple[tuple[str, Getter], ...]
     sets_related_user: bool
 
@@ -50,10 +65,16 @@ def _record(definition: ParserDefinition, index: int) -> _Record:
         **_DEFAULTS,
     }
     getters: list[tuple[str, Getter]] = []
+    copies: list[tuple[str, str]] = []
+    memos: list[MemoField] = []
     timestamp: Getter | None = None
     for spec in record.fields:
         if spec.source is None:
             static[spec.target] = constant(spec)
+        elif is_plain_copy(spec):
+            copies.append((spec.target, spec.source))
+        elif is_memoisable(spec):
+            memos.append(compile_memo(spec))
         elif spec.target == "@timestamp":
             timestamp = compile_getter(spec)
         else:
@@ -64,9 +85,16 @@ def _record(definition: ParserDefinition, index: int) -> _Record:
         record.name,
         static,
         timestamp,
+        tuple(copies),
+        tuple((m.target, m.source, m.cache, m.fill, m.getter) for m in memos),
         tuple(getters),
         any(spec.target == "related.user" for spec in record.fields),
     )
+
+
+def _url_id(key: bytes) -> str:
+    """URL-safe base64 of SHA-1(key), 27 characters, no padding: a deterministic Elasticsearch _id."""
+    return _b64(_sha1(key).digest())[:27].translate(_URLSAFE).decode()
 
 
 def _constant_timestamp(text: str) -> Getter:
@@ -207,6 +235,25 @@ class CompiledParser:
             epoch = record.timestamp(parsed, reference)
             doc = record.static.copy()
             doc["@timestamp"] = iso_utc(epoch)
+            for target, source in record.copies:
+                value = parsed.get(source)
+                if value.__class__ is str:
+                    if value:
+                        doc[target] = value
+                elif value is not None:
+                    value = to_keyword(value)
+                    if value is not None:
+                        doc[target] = value
+            for target, source, cache, fill, getter in record.memos:
+                value = parsed.get(source)
+                if value.__class__ is str:
+                    value = cache.get(value, _MISS)
+                    if value is _MISS:
+                        value = fill(parsed[source])
+                else:
+                    value = getter(parsed, reference)
+                if value is not None:
+                    doc[target] = value
             for target, getter in record.getters:
                 value = getter(parsed, reference)
                 if value is not None:
@@ -217,11 +264,11 @@ class CompiledParser:
         audit_id = parsed.get(self._id_field) if self._id_field else None
         if audit_id is not None and audit_id != "":
             audit_text = audit_id if audit_id.__class__ is str else str(audit_id)
-            event_id = _b64(_sha1(self._id_prefix + audit_text.encode()).digest())[:27].decode()
+            event_id = _url_id(self._id_prefix + audit_text.encode())
             doc["event.id"] = audit_text
         else:
             key = f"{raw.file_key}\x00{raw.offset}\x00{line_hash}".encode()
-            event_id = _b64(_sha1(key).digest())[:27].decode()
+            event_id = _url_id(key)
             doc["event.id"] = event_id
         doc["event.ingested"] = ingested
         doc["event.original"] = text

@@ -192,14 +192,22 @@ class _Format:
     yearless: bool
     has_zone_offset: bool
     epoch_scale: float  # 0 for calendar formats, else the divisor for epoch formats
+    key_groups: tuple[int, ...]  # groups ending the "date + hour" prefix, last first
+    tail_groups: tuple[int, int, int, int]  # M, S, f, z (always present: empty when not in the format)
 
 
 def _compile_format(fmt: str) -> _Format:
     if fmt in ("epoch", "epoch_ms"):
-        return _Format(fmt, _EPOCH_RX, False, False, 1.0 if fmt == "epoch" else 1000.0)
-    regex = re.compile(r"\s*" + format_to_regex(fmt) + r"\s*")
+        return _Format(fmt, _EPOCH_RX, False, False, 1.0 if fmt == "epoch" else 1000.0, (), (0, 0, 0, 0))
+    body = format_to_regex(fmt)
+    # groups the format lacks match the empty string up front, so the hot path reads all four at once
+    missing = "".join(f"(?P<{g}>)" for g in ("M", "S", "f", "z") if f"(?P<{g}>" not in body)
+    regex = re.compile(missing + r"\s*" + body + r"\s*")
     names = set(regex.groupindex)
-    return _Format(fmt, regex, not names & {"Y", "y"}, "z" in names, 0.0)
+    index = regex.groupindex
+    key_groups = tuple(sorted((index[g] for g in _HOUR_KEY_GROUPS if g in index), reverse=True))
+    tail = (index["M"], index["S"], index["f"], index["z"])
+    return _Format(fmt, regex, not names & {"Y", "y"}, "(?P<z>" in body, 0.0, key_groups, tail)
 
 
 class TimestampParser:
@@ -213,9 +221,51 @@ class TimestampParser:
         self._zone = _zone(timezone)
         self._compiled = tuple(_compile_format(f) for f in formats)
         self._hour_cache: dict[tuple[int, str], float] = {}
+        self._fast = tuple(
+            (f.regex.fullmatch, f.key_groups, f.tail_groups, self._hour_cache, index)
+            for index, f in enumerate(self._compiled)
+            if not f.yearless and not f.epoch_scale
+        )
+        self._all_fast = len(self._fast) == len(self._compiled)
         self._offset_cache: dict[tuple[int, int, int, int], int | None] = {}
 
     def __call__(self, text: str, reference: float | None = None) -> float | None:
+        if self._all_fast:  # the hot path: the hour's epoch is cached by the text up to the hour
+            for fullmatch, key_groups, tail, cache, index in self._fast:
+                match = fullmatch(text)
+                if match is None:
+                    continue
+                end = -1
+                for group in key_groups:
+                    end = match.end(group)
+                    if end >= 0:
+                        break
+                base = cache.get((index, text[:end]))
+                if base is None or math.isnan(base):
+                    break  # not cached yet, an invalid date, or an hour with a zone change: slow path
+                minute, second, frac, zone = match.group(*tail)
+                value = base
+                if minute:
+                    m = int(minute)
+                    if m > 59:
+                        return None
+                    value += m * 60
+                if second:
+                    s = int(second)
+                    if s > 60:
+                        return None
+                    value += s
+                if frac:
+                    value += int(frac) / 10 ** len(frac)
+                if zone:
+                    try:
+                        value -= _offset_seconds(zone)
+                    except ValueError:
+                        return None
+                return value
+        return self._slow(text, reference)
+
+    def _slow(self, text: str, reference: float | None) -> float | None:
         for index, fmt in enumerate(self._compiled):
             match = fmt.regex.fullmatch(text)
             if match is None:
@@ -383,6 +433,8 @@ def compile_date(formats: Sequence[str]) -> Callable[[str], str | None]:
 
 _MISS: Final = object()
 _iso_hours: dict[int, str] = {}
+_TWO: Final = tuple(f"{i:02d}:" for i in range(60))
+_MILLIS: Final = tuple(f".{i:03d}Z" for i in range(1000))
 
 
 def iso_utc(epoch: float) -> str:
@@ -397,4 +449,4 @@ def iso_utc(epoch: float) -> str:
         _iso_hours[hour] = prefix
     minute, rest = divmod(rest, 60_000)
     second, milli = divmod(rest, 1000)
-    return f"{prefix}{minute:02d}:{second:02d}.{milli:03d}Z"
+    return prefix + _TWO[minute] + _TWO[second][:2] + _MILLIS[milli]

@@ -188,116 +188,120 @@ class EventView:
             found = memo[key] = compute(self)
         return found  # type: ignore[return-value]
 
-    # --- memoised intermediate lookups ---------------------------------------------------------
-
-    def _once(self, key: str, compute: Callable[[], object]) -> object:
-        memo = self._memo
-        found = memo.get(key, _MISS)
-        if found is _MISS:
-            found = memo[key] = compute()
-        return found
+    # --- memoised intermediate lookups (inline memo code: no closure per call) ----------------
 
     def _day(self) -> str:
-        return self._once("_day", lambda: self._ref.local_day(self._at))  # type: ignore[return-value]
+        found = self._memo.get("_day", _MISS)
+        if found is _MISS:
+            found = self._memo["_day"] = self._ref.local_day(self._at)
+        return found  # type: ignore[return-value]
 
     def _sid(self) -> str | None:
-        def compute() -> str | None:
+        found = self._memo.get("_sid", _MISS)
+        if found is _MISS:
             raw = _text(self._fields, F_USER)
-            return self._ref.normalise_staff_id(raw) if raw else None
-
-        return self._once("_sid", compute)  # type: ignore[return-value]
+            found = self._memo["_sid"] = self._ref.staff_id_of(raw) if raw else None
+        return found  # type: ignore[return-value]
 
     def _user(self) -> tuple[StaffEntry, StaffTable] | None:
-        def compute() -> tuple[StaffEntry, StaffTable] | None:
+        found = self._memo.get("_user", _MISS)
+        if found is _MISS:
+            found = None
             sid = self._sid()
-            if sid is None:
-                return None
-            for table in self._ref.staff:
-                entry = table.by_id.get(sid)
-                if entry is not None:
-                    return entry, table
-            return None
-
-        return self._once("_user", compute)  # type: ignore[return-value]
+            if sid is not None:
+                for table in self._ref.staff:
+                    entry = table.by_id.get(sid)
+                    if entry is not None:
+                        found = (entry, table)
+                        break
+            self._memo["_user"] = found
+        return found  # type: ignore[return-value]
 
     def _user_attr(self, get: Callable[[StaffEntry], object]) -> object:
         user = self._user()
         return get(user[0]) if user is not None else None
 
     def _pid(self) -> str | None:
-        def compute() -> str | None:
+        found = self._memo.get("_pid", _MISS)
+        if found is _MISS:
             raw = _text(self._fields, F_PERSON)
-            return self._ref.normalise_person_id(raw) if raw else None
-
-        return self._once("_pid", compute)  # type: ignore[return-value]
+            found = self._memo["_pid"] = self._ref.normalise_person_id(raw) if raw else None
+        return found  # type: ignore[return-value]
 
     def _record(self) -> str | None:
-        def compute() -> str | None:
+        found = self._memo.get("_record", _MISS)
+        if found is _MISS:
             raw = _text(self._fields, F_RECORD)
-            return self._ref.normalise_record_id(raw) if raw else None
-
-        return self._once("_record", compute)  # type: ignore[return-value]
+            found = self._memo["_record"] = self._ref.normalise_record_id(raw) if raw else None
+        return found  # type: ignore[return-value]
 
     def _names(self) -> tuple[str | None, str | None, str | None]:
         """(folded surname, folded forenames, DOB) of the subject."""
-
-        def compute() -> tuple[str | None, str | None, str | None]:
+        found = self._memo.get("_names", _MISS)
+        if found is _MISS:
             surname = _text(self._fields, F_SURNAME)
             forenames = _text(self._fields, F_FORENAMES)
             dob = _text(self._fields, F_DOB)
-            return (_fold(surname) if surname else None, _fold(forenames) if forenames else None,
-                    dob.strip() if dob else None)
-
-        return self._once("_names", compute)  # type: ignore[return-value]
+            found = self._memo["_names"] = (
+                _fold(surname) if surname else None, _fold(forenames) if forenames else None,
+                dob.strip() if dob else None,
+            )
+        return found  # type: ignore[return-value]
 
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
         """Staff the subject matches: (entry, table, how)."""
-
-        def compute() -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
-            pid = self._pid()
-            key = name_dob_key(*self._names())
-            found: list[tuple[StaffEntry, StaffTable, str]] = []
-            seen: set[str] = set()
-            for table in self._ref.staff:
-                for ids, how in ((table.by_person.get(pid) if pid else None, f"person id {pid}"),
-                                 (table.by_name_dob.get(key) if key else None, "name and date of birth")):
-                    for sid in ids or ():
-                        if sid not in seen:
-                            seen.add(sid)
-                            found.append((table.by_id[sid], table, how))
-            return tuple(found)
-
-        return self._once("_subject_staff", compute)  # type: ignore[return-value]
+        memo = self._memo.get("_subject_staff", _MISS)
+        if memo is not _MISS:
+            return memo  # type: ignore[return-value]
+        pid = self._pid()
+        key = name_dob_key(*self._names())
+        found: list[tuple[StaffEntry, StaffTable, str]] = []
+        for table in self._ref.staff:
+            for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
+                               (table.by_name_dob.get(key) if key else None, False)):
+                for sid in ids or ():
+                    if all(sid != f[0].staff_id for f in found):
+                        how = f"person id {pid}" if by_id else "name and date of birth"
+                        found.append((table.by_id[sid], table, how))
+        result = self._memo["_subject_staff"] = tuple(found)
+        return result
 
     def _is_self(self) -> bool:
         return self.match("subject_is_self") is not None
 
     def _user_cases(self) -> tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...]:
-        def compute() -> tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...]:
+        found = self._memo.get("_user_cases", _MISS)
+        if found is _MISS:
             sid = self._sid()
-            if sid is None:
-                return ()
             out = []
-            for table in self._ref.assignments:
-                cases = table.by_staff.get(sid)
-                if cases:
-                    out.append((cases, table))
-            return tuple(out)
+            if sid is not None:
+                for table in self._ref.assignments:
+                    cases = table.by_staff.get(sid)
+                    if cases:
+                        out.append((cases, table))
+            found = self._memo["_user_cases"] = tuple(out)
+        return found  # type: ignore[return-value]
 
-        return self._once("_user_cases", compute)  # type: ignore[return-value]
-
-    def _linked_cases(self) -> Iterator[tuple[str, str, str, Table | None]]:
-        """(case ref, how the case is linked, link role, links table) for the subject and record."""
+    def _linked_cases(self) -> Iterator[tuple[str, str, str, str, Table | None]]:
+        """(case ref, "person"/"record"/"case", the id, link role, links table) for subject and record."""
         pid, record = self._pid(), self._record()
         if record:
-            case = self._ref.normalise_case_ref(record) or record
-            yield case, f"record {record} is the case itself", "", None
+            yield self._ref.case_ref_of(record) or record, "case", record, "", None
         for links in self._ref.case_links:
-            for key, index, what in ((pid, links.by_person, "person"), (record, links.by_record, "record")):
-                flat = index.get(key) if key else None
+            if pid:
+                flat = links.by_person.get(pid)
                 if flat:
                     for i in range(0, len(flat), 2):
-                        yield flat[i], f"{what} {key}", flat[i + 1], links
+                        yield flat[i], "person", pid, flat[i + 1], links
+            if record:
+                flat = links.by_record.get(record)
+                if flat:
+                    for i in range(0, len(flat), 2):
+                        yield flat[i], "record", record, flat[i + 1], links
+
+
+def _how(what: str, key: str) -> str:
+    return f"record {key} is the case itself" if what == "case" else f"{what} {key}"
 
 
 # --- values ----------------------------------------------------------------------------------------
@@ -541,10 +545,11 @@ def _linked_case(view: EventView) -> Evidence | None:
     if not user_cases:
         return None
     day = view._day()
-    for case, how, role, links in view._linked_cases():
+    for case, what, key, role, links in view._linked_cases():
         for cases, table in user_cases:
             for item in cases.get(case, ()):
                 if item.covers(day):
+                    how = _how(what, key)
                     link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None}
                     if links is not None:
                         link.update(source=links.source, as_of=links.as_of)
@@ -556,7 +561,7 @@ def _linked_case(view: EventView) -> Evidence | None:
 
 def _case_ref(view: EventView) -> Evidence | None:
     raw = _text(view._fields, F_CASE_REF)
-    case = view._ref.normalise_case_ref(raw) if raw else None
+    case = view._ref.case_ref_of(raw) if raw else None
     if not case:
         return None
     day = view._day()
@@ -593,11 +598,12 @@ def _same_unit_case(view: EventView) -> Evidence | None:
     if not unit:
         return None
     sid, day = user[0].staff_id if user else None, view._day()
-    for case, how, role, _links in view._linked_cases():
+    for case, what, key, role, _links in view._linked_cases():
         for table in view._ref.assignments:
             for item in table.by_case.get(case, ()):
                 if item.staff_id == sid or not item.covers(day):
                     continue
+                how = _how(what, key)
                 colleague = _staff_by_id(view, item.staff_id)
                 if colleague is not None and colleague.unit == unit:
                     link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None,

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from auditwatch.errors import ConfigError, Problem
@@ -36,7 +36,8 @@ from auditwatch.reference.tables import (
 
 Fingerprint = tuple[int, int, int]  # inode, size, mtime (ns)
 T = TypeVar("T", bound=Table)
-_DAY_BUCKET: Final = 900  # every time zone's offset is a multiple of 15 minutes
+_DAY_BUCKET: Final = 900
+_MISS: Final = object()  # every time zone's offset is a multiple of 15 minutes
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ReferenceSnapshot:
 
     __slots__ = (
         "_day_cache",
+        "_id_cache",
         "_zone",
         "assignments",
         "associates",
@@ -87,6 +89,7 @@ class ReferenceSnapshot:
     normalise_record_id: Normaliser
     normalise_case_ref: Normaliser
     _day_cache: dict[int, str]
+    _id_cache: dict[str, str | None]
     _zone: tzinfo
 
     def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:
@@ -120,6 +123,7 @@ class ReferenceSnapshot:
         ))
         put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
         put(self, "_day_cache", {})
+        put(self, "_id_cache", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a ReferenceSnapshot is immutable")
@@ -135,6 +139,28 @@ class ReferenceSnapshot:
                 cache.clear()
             cache[bucket] = day
         return day
+
+    def staff_id_of(self, raw: str) -> str | None:
+        """`raw` normalised like HR staff numbers (cached: the same users act all day)."""
+        cache = self._id_cache
+        key = "s" + raw
+        found = cache.get(key, _MISS)
+        if found is _MISS:
+            if len(cache) > 200_000:
+                cache.clear()
+            found = cache[key] = self.normalise_staff_id(raw)
+        return found  # type: ignore[return-value]
+
+    def case_ref_of(self, raw: str) -> str | None:
+        """`raw` normalised like the exports' case references (cached)."""
+        cache = self._id_cache
+        key = "c" + raw
+        found = cache.get(key, _MISS)
+        if found is _MISS:
+            if len(cache) > 200_000:
+                cache.clear()
+            found = cache[key] = self.normalise_case_ref(raw)
+        return found  # type: ignore[return-value]
 
     def describe(self) -> list[dict[str, object]]:
         """One line per export, for status output."""

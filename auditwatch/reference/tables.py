@@ -104,6 +104,9 @@ class _Bad(Exception):
     pass
 
 
+_MISSING: Final = object()
+
+
 Converter = Callable[[object], object]
 
 
@@ -119,19 +122,37 @@ def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Conve
     custom = build_normaliser(spec) if spec is not None else None
 
     def pre(value: object) -> str | None:
-        text = _text(value).strip()
+        text = (value if value.__class__ is str else _text(value)).strip()
         if not text:
             return None
         return custom(text) if custom is not None else text
 
-    if kind_type in (ID, TEXT, TIMESTAMP):
-        collapse = kind_type == TEXT and custom is None
+    if kind_type == ID:
+        assert custom is not None
+        if column in ("person_id", "record_id"):
+            return pre  # mostly distinct values: a cache would only cost memory
+        # staff ids and case refs repeat across rows: a cache saves the normaliser and shares
+        # one string object per distinct id (less memory in the tables)
+        cache: dict[str, str | None] = {}
 
-        def plain(value: object) -> object:
+        def cached_id(value: object) -> object:
+            if value.__class__ is str:
+                found = cache.get(value, _MISSING)
+                if found is _MISSING:
+                    found = cache[value] = pre(value)
+                return found
+            return pre(value)
+
+        return cached_id
+    if kind_type in (TEXT, TIMESTAMP):
+        if kind_type == TIMESTAMP or custom is not None:
+            return pre
+
+        def collapsed(value: object) -> object:
             text = pre(value)
-            return " ".join(text.split()) if collapse and text else text
+            return " ".join(text.split()) if text else None
 
-        return plain
+        return collapsed
     if kind_type == TOKEN:
         return lambda value: token(text) if (text := pre(value)) else None
     if kind_type == LIST:
@@ -600,6 +621,14 @@ def _roster(
     parse_iso = compile_timestamp(["%Y-%m-%dT%H:%M:%S"], zone)  # local wall-clock time
     parse_date = compile_date(list(source.date_formats))
     shifts: dict[str, list[tuple[float, float, int]]] = {}
+    seen: dict[tuple[str, str], float | None] = {}  # rosters repeat a few dates and shift times
+
+    def time_on(day: str, text: str) -> float | None:
+        key = (day, text)
+        if key not in seen:
+            seen[key] = _time_on(parse_iso, day, text)
+        return seen[key]
+
     count = 0
     for line, row in rows:
         start_text, end_text, day_text = row["start"], row["end"], row.get("date")
@@ -609,9 +638,9 @@ def _roster(
                 formats = " or ".join(source.date_formats)
                 problems.add(line, "date", f"{day_text!r} is not a date in {formats}", skipped=True)
                 continue
-            start, end = _time_on(parse_iso, day, start_text), _time_on(parse_iso, day, end_text)
+            start, end = time_on(day, start_text), time_on(day, end_text)
             if start is not None and end is not None and end <= start:  # crosses midnight
-                end = _time_on(parse_iso, _next_day(day), end_text)
+                end = time_on(_next_day(day), end_text)
         else:
             start, end = parse_ts(start_text), parse_ts(end_text)
         bad = "start" if start is None else "end" if end is None else None

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -195,7 +196,7 @@ class LocalElasticsearch:
         with (logs / "console.log").open("ab") as console:
             self._process = subprocess.Popen(
                 _proc.command([str(self._es_home / "bin" / "elasticsearch"), "-q"], self._env()),
-                cwd=logs,  # the JVM writes gc.log and hs_err files to its working directory
+                cwd=logs,  # writable by the Elasticsearch user, whatever a JVM writes relative to it
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
@@ -378,6 +379,7 @@ class LocalElasticsearch:
         # JSON is valid YAML and quotes every path safely
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
         _write_readable(self._config / "elasticsearch.yml", "\n".join(lines) + "\n")
+        _localise_jvm_options(self._config / "jvm.options", self._dir / "logs")
         _write_readable(
             self._config / "jvm.options.d" / "auditwatch-heap.options",
             f"-Xms{self._heap}\n-Xmx{self._heap}\n",
@@ -460,6 +462,19 @@ def _write_readable(path: Path, text: str) -> None:
     path.chmod(0o644)
 
 
+def _localise_jvm_options(path: Path, logs: Path) -> None:
+    """Point GC logs, error files and heap dumps into the instance's logs dir.
+
+    The shipped paths are relative to a working directory that differs between versions (8.19:
+    the launcher's; 9.0: the home, which the Elasticsearch user cannot write to).
+    """
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"file=[^:\s]*gc\.log", lambda _: f"file={logs}/gc.log", text)
+    text = re.sub(r"-XX:ErrorFile=\S+", lambda _: f"-XX:ErrorFile={logs}/hs_err_pid%p.log", text)
+    text = re.sub(r"-XX:HeapDumpPath=\S+", lambda _: f"-XX:HeapDumpPath={logs}", text)
+    path.write_text(text, encoding="utf-8")
+
+
 def _free_port(avoid: int | None = None) -> int:
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -476,7 +491,7 @@ _LIVE: set[LocalElasticsearch] = set()
 def _stop_leftovers() -> None:
     """Never leave an Elasticsearch running after the Python process that started it exits."""
     for server in list(_LIVE):
-        server.stop(timeout=15.0)
+        server.close()
 
 
 # -- command line ---------------------------------------------------------------------------
@@ -529,6 +544,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"elasticsearch: {home}\njava: {find_java(args.version)}")
             return 0
         if args.command == "start":
+            state = _read_state_file(args.dir)
+            if isinstance(state.get("pid"), int) and _proc.group_alive(state["pid"]):
+                print(state["url"])  # already running from an earlier `start`
+                return 0
             args.dir.mkdir(parents=True, exist_ok=True)
             server = LocalElasticsearch(
                 args.dir, version=args.version, port=args.port, security=args.security, heap=args.heap

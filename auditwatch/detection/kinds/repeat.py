@@ -11,7 +11,7 @@ from collections import OrderedDict
 from typing import Any
 
 from auditwatch.detection.context import EvalContext, LocalClock
-from auditwatch.detection.evidence import Item, event_id_of, evidence_of
+from auditwatch.detection.evidence import Item, event_id_of, pack, unpack
 from auditwatch.detection.kinds.base import Explained, Trigger, group_key
 from auditwatch.detection.rule import Rule
 from auditwatch.detection.state_codec import key_from_json, key_to_json, sorted_by_key
@@ -36,6 +36,7 @@ class RepeatKind:
         self.clock = LocalClock(spec.timezone)
         self.groups: dict[tuple[object, ...], _Days] = {}
         self.late = 0
+        self.next_sweep = float("-inf")
         self.dirty = False
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
@@ -80,6 +81,9 @@ class RepeatKind:
         return trigger
 
     def sweep(self, now: float) -> None:
+        if now < self.next_sweep:  # scan once a day: amortised O(1) per event
+            return
+        self.next_sweep = now + 86400.0
         today = self.clock.day(now)
         stale = [k for k, s in self.groups.items() if s.latest <= today - self.period]
         for k in stale:
@@ -89,7 +93,7 @@ class RepeatKind:
     def dump(self) -> Any:
         groups = []
         for k, s in sorted_by_key(self.groups.items()):
-            days = [[d, ts, evidence_of(i)] for d, (ts, i) in s.days.items()]
+            days = [[d, ts, pack(i)] for d, (ts, i) in s.days.items()]
             groups.append([key_to_json(k), {"latest": s.latest, "days": days}])
         return {"groups": groups}
 
@@ -98,6 +102,6 @@ class RepeatKind:
         for key, raw in data["groups"]:
             state = _Days()
             state.latest = int(raw["latest"])
-            state.days = OrderedDict((int(d), (float(ts), item)) for d, ts, item in raw["days"])
+            state.days = OrderedDict((int(d), (float(ts), unpack(ts, item))) for d, ts, item in raw["days"])
             self.groups[key_from_json(key)] = state
         self.dirty = True

@@ -27,6 +27,7 @@ class ThresholdKind:
         self.distinct = rule.distinct_getter
         self.groups: dict[tuple[object, ...], CountWindow | DistinctWindow] = {}
         self.late = 0
+        self.next_sweep = float("-inf")
         self.dirty = False
 
     def _window(self) -> CountWindow | DistinctWindow:
@@ -69,6 +70,9 @@ class ThresholdKind:
         return trigger
 
     def sweep(self, now: float) -> None:
+        if now < self.next_sweep:  # scan once per window span: amortised O(1) per event
+            return
+        self.next_sweep = now + max(self.span, 60.0)
         horizon = now - self.span
         stale = [k for k, w in self.groups.items() if w.idle_since(horizon)]
         for k in stale:

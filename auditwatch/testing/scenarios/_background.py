@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from auditwatch.testing.scenarios._force import Force
+from auditwatch.testing.scenarios._force import LONDON, Force
 from auditwatch.testing.scenarios._model import CASE_WORKER_KINDS, Access, Shift, Staff
 from auditwatch.testing.scenarios._pick import search, terminal, time_in, view
 
@@ -20,7 +20,7 @@ def background(rng: random.Random, force: Force, *, per_shift: float, skip: set[
             if not force.start <= shift.day <= force.end:
                 continue
             if s.kind in CASE_WORKER_KINDS:
-                _case_work(rng, force, s, shift, per_shift, out)
+                _case_work(rng, force, s, shift, out, mean=per_shift)
             elif s.kind == "control_room":
                 _control_room(rng, force, s, shift, out)
             elif s.kind == "intelligence":
@@ -28,8 +28,16 @@ def background(rng: random.Random, force: Force, *, per_shift: float, skip: set[
     return out
 
 
-def _case_work(rng: random.Random, force: Force, s: Staff, shift: Shift, mean: float, out: list[Access]) -> None:
-    active = [a for a in force.active_assignments(s.number, shift.day) if a.case_ref not in force.special_cases]
+def _case_work(
+    rng: random.Random, force: Force, s: Staff, shift: Shift, out: list[Access], *, mean: float
+) -> None:
+    # a night shift runs into the next day: the case must still be assigned then
+    last_day = shift.end.astimezone(LONDON).date()
+    active = [
+        a
+        for a in force.active_assignments(s.number, shift.day)
+        if a.case_ref not in force.special_cases and (a.end is None or a.end >= last_day)
+    ]
     if not active:
         return
     focus = rng.sample(active, min(len(active), rng.randint(1, 3)))
@@ -45,12 +53,25 @@ def _case_work(rng: random.Random, force: Force, s: Staff, shift: Shift, mean: f
         if roll < 0.70:
             out.append(view(rng, s, when, person, ref, fmt=fmt, explained_by="assignment"))
         elif roll < 0.80:
-            out.append(view(rng, s, when, person, ref, explained_by="assignment", action="update", fmt="rms_json"))
+            out.append(
+                view(rng, s, when, person, ref, explained_by="assignment", action="update", fmt="rms_json")
+            )
         elif roll < 0.92:
             out.append(_occurrence(s, when, case.ref))
         else:
-            terms = f"{person.surname.upper()}/{person.forenames.upper()}/{person.dob:%d%m%Y}"
-            out.append(search(rng, s, when, terms, wildcard=False, case_ref=case.ref, explained_by="assignment"))
+            terms = f"{person.surname.upper()}, {person.forenames}"
+            out.append(
+                search(
+                    rng,
+                    s,
+                    when,
+                    terms,
+                    wildcard=False,
+                    case_ref=case.ref,
+                    explained_by="assignment",
+                    subject=person,
+                )
+            )
 
 
 def _occurrence(s: Staff, when: datetime, ref: str) -> Access:
@@ -61,7 +82,7 @@ def _occurrence(s: Staff, when: datetime, ref: str) -> Access:
 
 
 def _control_room(rng: random.Random, force: Force, s: Staff, shift: Shift, out: list[Access]) -> None:
-    """Call handlers check callers and addresses: broad remit, no assignment, an incident log number instead."""
+    """Call handlers check callers and addresses: broad remit, an incident log number, no case."""
     for when in sorted(time_in(rng, shift) for _ in range(rng.randint(1, 3))):
         person = force.persons[_plain_for(rng, force, s)]
         cad = f"CAD/{when:%d%m}/{rng.randrange(1, 999):04d}"
@@ -72,8 +93,16 @@ def _intelligence(rng: random.Random, force: Force, s: Staff, shift: Shift, out:
     """Analysts do a couple of checks a day; bulk batches are added as look-alikes by the scenarios."""
     for when in sorted(time_in(rng, shift) for _ in range(rng.randint(0, 2))):
         person = force.persons[_plain_for(rng, force, s)]
-        out.append(view(rng, s, when, person, f"INTEL/REQ/{rng.randrange(1, 9999):04d}",
-                        explained_by="role:intelligence_bulk"))
+        out.append(
+            view(
+                rng,
+                s,
+                when,
+                person,
+                f"INTEL/REQ/{rng.randrange(1, 9999):04d}",
+                explained_by="role:intelligence_bulk",
+            )
+        )
 
 
 def _plain_for(rng: random.Random, force: Force, s: Staff) -> str:

@@ -15,27 +15,63 @@ LONDON: Final = ZoneInfo("Europe/London")
 
 # kind -> (share of staff, minimum head count, unit names, ranks, HR duties, roster pattern)
 _KINDS: Final[dict[str, tuple[float, int, tuple[str, ...], tuple[str, ...], tuple[str, ...], str]]] = {
-    "response": (0.30, 8, ("Response Team A", "Response Team B", "Response Team C", "Response Team D"),
-                 ("PC", "PC", "PC", "PC", "PS"), (), "247"),
+    "response": (
+        0.30,
+        8,
+        ("Response Team A", "Response Team B", "Response Team C", "Response Team D"),
+        ("PC", "PC", "PC", "PC", "PS"),
+        (),
+        "247",
+    ),
     "investigator": (0.20, 6, ("CID", "Safeguarding Hub"), ("DC", "DC", "DS", "DI"), (), "days"),
     "custody": (0.08, 3, ("Custody",), ("PS", "Detention Officer", "Detention Officer"), (), "247"),
-    "mit": (0.06, 6, ("Major Investigation Team",), ("DC", "DC", "DS", "DI", "DCI"), ("major_incident",),
-            "days"),
-    "control_room": (0.08, 3, ("Force Control Room",), ("Call Handler", "Dispatcher", "Supervisor"),
-                     ("control_room",), "247"),
-    "intelligence": (0.05, 3, ("Intelligence Bureau",), ("Intelligence Analyst", "Researcher"),
-                     ("intelligence_bulk",), "days"),
+    "mit": (
+        0.06,
+        6,
+        ("Major Investigation Team",),
+        ("DC", "DC", "DS", "DI", "DCI"),
+        ("major_incident",),
+        "days",
+    ),
+    "control_room": (
+        0.08,
+        3,
+        ("Force Control Room",),
+        ("Call Handler", "Dispatcher", "Supervisor"),
+        ("control_room",),
+        "247",
+    ),
+    "intelligence": (
+        0.05,
+        3,
+        ("Intelligence Bureau",),
+        ("Intelligence Analyst", "Researcher"),
+        ("intelligence_bulk",),
+        "days",
+    ),
     "press": (0.02, 2, ("Corporate Communications",), ("Press Officer",), ("press_office",), "days"),
     "psd": (0.03, 2, ("Professional Standards",), ("DS", "DI", "Investigator"), ("psd", "vetting"), "days"),
     "vetting": (0.02, 1, ("Vetting Unit",), ("Vetting Officer",), ("vetting",), "days"),
-    "subject_access": (0.02, 2, ("Information Rights",), ("Disclosure Officer",), ("subject_access",), "days"),
+    "subject_access": (
+        0.02,
+        2,
+        ("Information Rights",),
+        ("Disclosure Officer",),
+        ("subject_access",),
+        "days",
+    ),
     "training": (0.02, 2, ("Learning and Development",), ("Trainer", "PS"), ("training",), "days"),
     "support": (0.12, 2, ("Business Support", "HR"), ("Admin Officer", "HR Adviser"), (), "days"),
 }
 # 24/7 teams work a ten-day cycle: two earlies, two lates, two nights, four rest days.
 _CYCLE: Final = ("E", "E", "L", "L", "N", "N", "", "", "", "")
-_TIMES: Final = {"E": ("07:00", "15:00"), "L": ("15:00", "23:00"), "N": ("22:00", "07:00"),
-                 "D": ("08:00", "17:00"), "OT": ("10:00", "18:00")}
+_TIMES: Final = {
+    "E": ("07:00", "15:00"),
+    "L": ("15:00", "23:00"),
+    "N": ("22:00", "07:00"),
+    "D": ("08:00", "17:00"),
+    "OT": ("10:00", "18:00"),
+}
 _LINK_ROLES: Final = ("suspect", "victim", "witness", "witness", "person_of_interest", "victim")
 
 
@@ -94,8 +130,11 @@ class Force:
         return case
 
     def active_assignments(self, number: int, day: date) -> list[Assignment]:
-        return [a for a in self.assignments
-                if a.staff == number and a.start <= day and (a.end is None or day <= a.end)]
+        return [
+            a
+            for a in self.assignments
+            if a.staff == number and a.start <= day and (a.end is None or day <= a.end)
+        ]
 
     def take_unlinked(self, rng: random.Random, avoid: Staff | None = None) -> Person:
         """A member of the public linked to no case, never handed out before (made up when none is left)."""
@@ -104,22 +143,41 @@ class Force:
             if avoid is None or (person.surname != avoid.surname and person.postcode != avoid.postcode):
                 return person
         surname = rng.choice([n for n, _ in names.COMMON_SURNAMES if avoid is None or n != avoid.surname])
-        return self.add_person(Person(self.new_person_id(rng), surname, rng.choice(names.FORENAMES),
-                                      _dob(rng, 18, 80, self.start), _address(rng),
-                                      _postcode(rng, names.OUTWARD_CODES[8:])))
+        return self.add_person(
+            Person(
+                self.new_person_id(rng),
+                surname,
+                rng.choice(names.FORENAMES),
+                _dob(rng, 18, 80, self.start),
+                _address(rng),
+                _postcode(rng, names.OUTWARD_CODES[8:]),
+            )
+        )
 
-    def new_public(self, rng: random.Random, *, surname: str | None = None, postcode: str | None = None,
-                   address: str | None = None) -> Person:
+    def new_public(
+        self,
+        rng: random.Random,
+        *,
+        surname: str | None = None,
+        postcode: str | None = None,
+        address: str | None = None,
+    ) -> Person:
         """A new member of the public (a relative, neighbour, associate or VIP) linked to no case."""
         common = [n for n, _ in names.COMMON_SURNAMES]
-        return self.add_person(Person(
-            self.new_person_id(rng), surname or rng.choice(common), rng.choice(names.FORENAMES),
-            _dob(rng, 18, 80, self.start), address or _address(rng),
-            postcode or _postcode(rng, names.OUTWARD_CODES[8:])))
+        return self.add_person(
+            Person(
+                self.new_person_id(rng),
+                surname or rng.choice(common),
+                rng.choice(names.FORENAMES),
+                _dob(rng, 18, 80, self.start),
+                address or _address(rng),
+                postcode or _postcode(rng, names.OUTWARD_CODES[8:]),
+            )
+        )
 
 
 def local_span(day: date, start_local: str, end_local: str) -> tuple[datetime, datetime]:
-    """UTC start and end of a shift given in local wall-clock times (an end at or before the start is next day)."""
+    """UTC span of a shift given in local wall-clock times (an end at or before the start: next day)."""
     sh, sm = map(int, start_local.split(":"))
     eh, em = map(int, end_local.split(":"))
     start = datetime.combine(day, time(sh, sm), LONDON)
@@ -141,7 +199,9 @@ def _dob(rng: random.Random, youngest: int, oldest: int, today: date) -> date:
     return today - timedelta(days=rng.randrange(youngest * 365, oldest * 365))
 
 
-def build_force(rng: random.Random, *, start: date, days: int, staff_count: int, people_per_staff: int) -> Force:
+def build_force(
+    rng: random.Random, *, start: date, days: int, staff_count: int, people_per_staff: int
+) -> Force:
     """The force's people, cases, assignments and rosters; special roles are added by the scenarios."""
     common = [n for n, _ in names.COMMON_SURNAMES]
     weights = [c for _, c in names.COMMON_SURNAMES]
@@ -156,7 +216,7 @@ def build_force(rng: random.Random, *, start: date, days: int, staff_count: int,
     kinds = _kind_list(staff_count)
     used_postcodes: set[str] = set()
     for i, (number, kind) in enumerate(zip(numbers, kinds, strict=True)):
-        share, minimum, units, ranks, duties, pattern = _KINDS[kind]
+        _share, _minimum, units, ranks, duties, _pattern = _KINDS[kind]
         if rng.random() < 0.25:
             surname = rare_pool.pop()
             force.staff_surnames_rare.add(surname)
@@ -166,13 +226,23 @@ def build_force(rng: random.Random, *, start: date, days: int, staff_count: int,
         while postcode in used_postcodes:
             postcode = _postcode(rng, staff_outward)
         used_postcodes.add(postcode)
-        force.staff.append(Staff(
-            number=number, surname=surname, forenames=rng.choice(names.FORENAMES),
-            dob=_dob(rng, 21, 60, start), address=_address(rng), postcode=postcode, kind=kind,
-            unit=rng.choice(units), rank=rng.choice(ranks), duties=duties,
-            vetting_level=rng.choice(("RV", "SC", "MV")), vetting_expiry=start + timedelta(days=rng.randrange(200, 1800)),
-            cycle_offset=i % len(_CYCLE),
-        ))
+        force.staff.append(
+            Staff(
+                number=number,
+                surname=surname,
+                forenames=rng.choice(names.FORENAMES),
+                dob=_dob(rng, 21, 60, start),
+                address=_address(rng),
+                postcode=postcode,
+                kind=kind,
+                unit=rng.choice(units),
+                rank=rng.choice(ranks),
+                duties=duties,
+                vetting_level=rng.choice(("RV", "SC", "MV")),
+                vetting_expiry=start + timedelta(days=rng.randrange(200, 1800)),
+                cycle_offset=i % len(_CYCLE),
+            )
+        )
     # About one in five staff also have a record of their own (victim, witness, licence check...).
     for idx, s in enumerate(force.staff):
         if rng.random() < 0.22:
@@ -184,9 +254,16 @@ def build_force(rng: random.Random, *, start: date, days: int, staff_count: int,
     public_rare = rare_pool[: max(20, staff_count // 5)]
     for _ in range(staff_count * people_per_staff):
         surname = rng.choice(public_rare) if rng.random() < 0.08 else rng.choices(common, weights)[0]
-        person = force.add_person(Person(
-            force.new_person_id(rng), surname, rng.choice(names.FORENAMES), _dob(rng, 14, 85, start),
-            _address(rng), _postcode(rng, public_outward)))
+        person = force.add_person(
+            Person(
+                force.new_person_id(rng),
+                surname,
+                rng.choice(names.FORENAMES),
+                _dob(rng, 14, 85, start),
+                _address(rng),
+                _postcode(rng, public_outward),
+            )
+        )
         (force.unlinked if rng.random() < 0.3 else force.plain).append(person.person_id)
 
     force.surname_counts = dict(names.COMMON_SURNAMES)

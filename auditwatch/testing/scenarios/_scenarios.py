@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Final
 
+from auditwatch.parsing.normalise import fold_name
 from auditwatch.testing.scenarios import _names as names
 from auditwatch.testing.scenarios._force import LONDON, Force, local_span, on_duty
 from auditwatch.testing.scenarios._model import (
-    CASE_WORKER_KINDS,
     Access,
     Assignment,
     Case,
@@ -30,20 +31,20 @@ from auditwatch.testing.scenarios._pick import search, time_in, view
 
 # Scenario name -> the rule id that must catch it (the shipped rule pack uses these ids).
 SCENARIOS: Final[dict[str, str]] = {
-    "colleague_lookup": "colleague_lookup",
-    "vip_lookup": "vip_lookup",
-    "declared_associate": "declared_associate",
-    "self_lookup": "self_lookup",
-    "family_surname": "family_surname",
-    "neighbour_lookup": "neighbour_lookup",
-    "unrelated_record": "unrelated_record",
-    "bulk_browsing": "bulk_browsing",
-    "repeat_subject": "repeat_subject",
-    "restricted_user": "restricted_user",
-    "vetting_lapsed": "vetting_lapsed",
-    "out_of_hours": "out_of_hours",
-    "fishing_search": "fishing_search",
-    "record_surge": "record_surge",
+    "colleague_lookup": "colleague-lookup",
+    "vip_lookup": "vip-watchlist",
+    "declared_associate": "declared-associate",
+    "self_lookup": "self-lookup",
+    "family_surname": "family-surname",
+    "neighbour_lookup": "neighbour-lookup",
+    "unrelated_record": "unrelated-record",
+    "bulk_browsing": "bulk-browsing",
+    "repeat_subject": "repeat-subject",
+    "restricted_user": "restricted-user",
+    "vetting_lapsed": "vetting-lapsed",
+    "out_of_hours": "out-of-hours",
+    "fishing_search": "fishing-search",
+    "record_surge": "record-surge",
 }
 UNRELATED: Final = "unrelated_record"
 _ALL_FORMATS: Final = ("rms_json", "pnc_mainframe", "custody_syslog", "intel_csv")
@@ -62,6 +63,7 @@ class Injector:
         self.accesses: list[Access] = []
         self.reserved: set[int] = set()  # staff whose whole activity is scripted (suspended, lapsed)
         self.restricted: dict[int, str] = {}  # staff -> look-alike id for their accesses before the change
+        self.incident_colleagues: set[int] = set()
         self.lapsed: dict[int, str] = {}  # staff -> incident id for their accesses after vetting expiry
         self._user_cycle: dict[str, list[Staff]] = {}
         self._pending: list[Callable[[], None]] = []
@@ -69,38 +71,119 @@ class Injector:
 
     # -- truth -------------------------------------------------------------------------------
 
-    def _entry(self, kind: str, scenario: str, variant: str, users: Sequence[Staff], subject: str | None,
-               record: str | None, **extra: object) -> TruthEntry:
+    def _entry(
+        self,
+        kind: str,
+        scenario: str,
+        variant: str,
+        users: Sequence[Staff],
+        *,
+        subject: str | None,
+        record: str | None,
+        expected_rules: Sequence[str] = (),
+        also_rules: Sequence[str] = (),
+        must_not_fire: Sequence[str] = (),
+        expect: str = "alert",
+        severity_below: str | None = None,
+    ) -> TruthEntry:
         prefix = "inc" if kind == "incident" else "lal"
         entry = TruthEntry(
-            id=f"{prefix}-{len(self.truth) + 1:04d}", kind=kind, scenario=scenario, variant=variant,
-            users=sorted({u.sid for u in users}), subject=subject, record=record,
-            start=datetime.max.replace(tzinfo=UTC), end=datetime.min.replace(tzinfo=UTC),
-            expected_rules=list(extra.pop("expected_rules", [])), **extra)  # type: ignore[arg-type]
+            id=f"{prefix}-{len(self.truth) + 1:04d}",
+            kind=kind,
+            scenario=scenario,
+            variant=variant,
+            users=sorted({u.sid for u in users}),
+            subject=subject,
+            record=record,
+            start=datetime.max.replace(tzinfo=UTC),
+            end=datetime.min.replace(tzinfo=UTC),
+            expected_rules=list(expected_rules),
+            also_rules=list(also_rules),
+            must_not_fire=list(must_not_fire),
+            expect=expect,
+            severity_below=severity_below,
+        )
         self.truth.append(entry)
         return entry
 
-    def incident(self, scenario: str, variant: str, users: Sequence[Staff], subject: str | None,
-                 record: str | None, *, also: Sequence[str] = ()) -> TruthEntry:
-        return self._entry("incident", scenario, variant, users, subject, record,
-                           expected_rules=[SCENARIOS[scenario]], also_rules=list(also))
+    def incident(
+        self,
+        scenario: str,
+        variant: str,
+        users: Sequence[Staff],
+        subject: str | None,
+        record: str | None,
+        *,
+        also: Sequence[str] = (),
+    ) -> TruthEntry:
+        return self._entry(
+            "incident",
+            scenario,
+            variant,
+            users,
+            subject=subject,
+            record=record,
+            expected_rules=[SCENARIOS[scenario]],
+            also_rules=[SCENARIOS[name] for name in also],
+        )
 
-    def lookalike(self, scenario: str, variant: str, users: Sequence[Staff], subject: str | None,
-                  record: str | None, *, must_not: Sequence[str], lower: bool = False) -> TruthEntry:
+    def lookalike(
+        self,
+        scenario: str,
+        variant: str,
+        users: Sequence[Staff],
+        subject: str | None,
+        record: str | None,
+        *,
+        must_not: Sequence[str],
+        lower: bool = False,
+    ) -> TruthEntry:
         self._lookalike_counts[f"{scenario}/{variant}"] += 1
         if lower:
-            return self._entry("lookalike", scenario, variant, users, subject, record, expect="lower_severity",
-                               expected_rules=[SCENARIOS[scenario]], severity_below=SCENARIOS[scenario])
-        return self._entry("lookalike", scenario, variant, users, subject, record, expect="silent",
-                           must_not_fire=list(must_not))
+            return self._entry(
+                "lookalike",
+                scenario,
+                variant,
+                users,
+                subject=subject,
+                record=record,
+                expect="lower_severity",
+                expected_rules=[SCENARIOS[scenario]],
+                severity_below=SCENARIOS[scenario],
+            )
+        return self._entry(
+            "lookalike",
+            scenario,
+            variant,
+            users,
+            subject=subject,
+            record=record,
+            expect="silent",
+            must_not_fire=[SCENARIOS[name] for name in must_not],
+        )
 
     def add(self, access: Access, entry: TruthEntry | None) -> None:
         if entry is not None:
-            access = replace(access, label=entry.id)
+            explained = access.explained_by
+            if entry.kind == "lookalike" and not explained:
+                explained = self.explanation(access)
+            access = replace(access, label=entry.id, explained_by=explained)
             entry.start = min(entry.start, access.when)
             entry.end = max(entry.end, access.when)
             entry.formats.add(access.fmt)
         self.accesses.append(access)
+
+    def explanation(self, access: Access) -> str:
+        """Why a benign access is legitimate: "assignment", "role:<duty>" or "" (unexplained)."""
+        day = access.when.astimezone(LONDON).date()
+        refs = {a.case_ref for a in self.force.active_assignments(access.user.number, day)}
+        if access.case_ref in refs:
+            return "assignment"
+        if access.subject is not None and any(
+            pid == access.subject.person_id for ref in refs for pid, _ in self.force.cases[ref].links
+        ):
+            return "assignment"
+        return f"role:{access.user.duties[0]}" if access.user.duties else ""
 
     # -- choosing people and times -----------------------------------------------------------
 
@@ -108,11 +191,20 @@ class Injector:
         """The next member of staff for `key`, cycling through a shuffled list so incidents spread out."""
         cycle = self._user_cycle.get(key)
         if not cycle:
-            pool = [s for s in self.force.staff
-                    if s.kind in kinds and s.number not in self.reserved and s.status == "active" and need(s)]
+            pool = [
+                s
+                for s in self.force.staff
+                if s.kind in kinds and s.number not in self.reserved and s.status == "active" and need(s)
+            ]
             if not pool:  # a small force may have nobody fitting in a small team: any officer will do
-                pool = [s for s in self.force.staff if s.kind in ("response", "investigator")
-                        and s.number not in self.reserved and s.status == "active" and need(s)]
+                pool = [
+                    s
+                    for s in self.force.staff
+                    if s.kind in ("response", "investigator")
+                    and s.number not in self.reserved
+                    and s.status == "active"
+                    and need(s)
+                ]
             if not pool:
                 raise ValueError(f"no member of staff fits scenario '{key}'")
             self.rng.shuffle(pool)
@@ -123,27 +215,40 @@ class Injector:
         """One of the user's rostered shifts inside the period (not the first or last day)."""
         lo = self.force.start + timedelta(days=first)
         hi = self.force.end - timedelta(days=1) if last is None else self.force.start + timedelta(days=last)
-        shifts = [sh for sh in self.force.shifts[s.number]
-                  if lo <= sh.day <= hi and sh.code != "OT" and (not weekday or sh.day.weekday() < 5)]
+        shifts = [
+            sh
+            for sh in self.force.shifts[s.number]
+            if lo <= sh.day <= hi and sh.code != "OT" and (not weekday or sh.day.weekday() < 5)
+        ]
         if not shifts:
             shifts = [sh for sh in self.force.shifts[s.number] if lo <= sh.day <= hi]
         if not shifts:
             raise ValueError(f"{s.sid} has no shift between {lo} and {hi}")
         return self.rng.choice(shifts)
 
-    def fmt_for(self, scenario: str, i: int, formats: Sequence[str] = _ALL_FORMATS) -> tuple[str, tuple[str, ...]]:
+    def fmt_for(
+        self, scenario: str, i: int, formats: Sequence[str] = _ALL_FORMATS
+    ) -> tuple[str, tuple[str, ...]]:
         """The i-th incident's source format and the staff kinds that use it."""
         fmt = formats[i % len(formats)]
         kinds = {"custody_syslog": ("custody",), "intel_csv": ("intelligence",)}.get(
-            fmt, ("response", "investigator"))
+            fmt, ("response", "investigator")
+        )
         return fmt, kinds
 
-    def new_case(self, staff: Sequence[Staff], links: Sequence[tuple[Person, str]], *, kind: str = "occurrence",
-                 special: bool = True) -> Case:
+    def new_case(
+        self,
+        staff: Sequence[Staff],
+        links: Sequence[tuple[Person, str]],
+        *,
+        kind: str = "occurrence",
+        special: bool = True,
+    ) -> Case:
         force = self.force
         opened = force.start - timedelta(days=self.rng.randrange(3, 40))
-        case = force.add_case(Case(force.new_case_ref(kind), kind, opened,
-                                   tuple((p.person_id, role) for p, role in links)))
+        case = force.add_case(
+            Case(force.new_case_ref(kind), kind, opened, tuple((p.person_id, role) for p, role in links))
+        )
         for s in staff:
             force.assignments.append(Assignment(s.number, case.ref, opened, None, "oic"))
         if special:
@@ -157,8 +262,22 @@ class Injector:
     # -- the two phases ----------------------------------------------------------------------
 
     def prepare(self) -> None:
-        for builder in (_restricted, _vetting, _colleague, _vip, _associate, _self, _family, _neighbour,
-                        _unrelated, _bulk, _repeat, _out_of_hours, _fishing, _surge):
+        for builder in (
+            _restricted,
+            _vetting,
+            _colleague,
+            _vip,
+            _associate,
+            _self,
+            _family,
+            _neighbour,
+            _unrelated,
+            _bulk,
+            _repeat,
+            _out_of_hours,
+            _fishing,
+            _surge,
+        ):
             builder(self)
 
     def inject(self, background: list[Access]) -> list[Access]:
@@ -190,24 +309,44 @@ class Injector:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+def _cad(rng: random.Random) -> str:
+    """A control-room incident log number (not a case anyone is assigned to)."""
+    return f"CAD/{rng.randrange(1000, 9999)}/{rng.randrange(1, 999):04d}"
+
+
 def _day_in(inj: Injector, lo: int, hi: int) -> date:
     return inj.force.start + timedelta(days=inj.rng.randrange(lo, hi))
 
 
 def _own_subject(inj: Injector, s: Staff, day: date) -> tuple[Person, str] | None:
     """A person linked to one of the user's ordinary active cases, with that case's reference."""
-    active = [a for a in inj.force.active_assignments(s.number, day) if a.case_ref not in inj.force.special_cases]
+    active = [
+        a for a in inj.force.active_assignments(s.number, day) if a.case_ref not in inj.force.special_cases
+    ]
     if not active:
         return None
     case = inj.force.cases[inj.rng.choice(active).case_ref]
     return inj.force.persons[inj.rng.choice(case.links)[0]], case.ref
 
 
-def _staff_persons(inj: Injector, other_than: Staff) -> Staff:
-    """A member of staff who has a person record, unrelated to `other_than` (other surname, other unit)."""
-    pool = [s for s in inj.force.staff if s.person_id and s.number != other_than.number
-            and s.surname != other_than.surname and s.unit != other_than.unit]
-    return inj.rng.choice(pool)
+def _staff_persons(inj: Injector, other_than: Staff, *, lookalike: bool = False) -> Staff:
+    """A member of staff who has a person record, unrelated to `other_than` (other surname, other unit).
+
+    Colleagues looked up in incidents are never used in look-alikes, so a look-alike's case can
+    never explain an incident."""
+    pool = [
+        s
+        for s in inj.force.staff
+        if s.person_id
+        and s.number != other_than.number
+        and s.surname != other_than.surname
+        and s.unit != other_than.unit
+        and not (lookalike and s.number in inj.incident_colleagues)
+    ]
+    chosen = inj.rng.choice(pool)
+    if not lookalike:
+        inj.incident_colleagues.add(chosen.number)
+    return chosen
 
 
 def _in_shift(inj: Injector, s: Staff, sh: Shift, count: int, spread_minutes: int) -> list[datetime]:
@@ -227,21 +366,27 @@ def _restricted(inj: Injector) -> None:
     statuses = ("suspended", "restricted", "left")
     for i in range(inj.n):
         s = inj.users("restricted", ("response", "investigator"))
-        change = _day_in(inj, 4, force.days - 3)
+        change = _day_in(inj, 3, max(4, force.days - 2))
         status = statuses[i % len(statuses)]
         idx = force.staff.index(s)
         s = force.staff[idx] = replace(s, status=status, status_from=change)
         inj.reserved.add(s.number)
-        force.shifts[s.number] = [sh for sh in force.shifts[s.number] if sh.day < change]
-        before = inj.lookalike("restricted_user", "status_effective_later", [s], None, None,
-                               must_not=["restricted_user"])
+        # no shift may run into the day the change applies (a night shift ends the next morning)
+        force.shifts[s.number] = [
+            sh for sh in force.shifts[s.number] if sh.end.astimezone(LONDON).date() < change
+        ]
+        before = inj.lookalike(
+            "restricted_user", "status_effective_later", [s], None, None, must_not=["restricted_user"]
+        )
         inj.restricted[s.number] = before.id
         entry = inj.incident("restricted_user", status, [s], None, None, also=["out_of_hours", UNRELATED])
 
         def act(s: Staff = s, change: date = change, entry: TruthEntry = entry) -> None:
-            day = change + timedelta(days=rng.randrange(0, max(1, force.days - (change - force.start).days - 1)))
+            day = change + timedelta(
+                days=rng.randrange(0, max(1, force.days - (change - force.start).days - 1))
+            )
             start, _ = local_span(day, "09:00", "17:00")
-            for k in range(rng.randint(1, 3)):
+            for _ in range(rng.randint(1, 3)):
                 when = start + timedelta(minutes=rng.randrange(0, 420))
                 got = _own_subject(inj, s, change - timedelta(days=1))
                 if got is None:
@@ -259,8 +404,11 @@ def _vetting(inj: Injector) -> None:
     force = inj.force
     for _ in range(inj.n):
         s = inj.users("vetting", ("response", "investigator", "custody"))
-        worked = [sh.day for sh in force.shifts[s.number]
-                  if force.start + timedelta(days=4) <= sh.day < force.end and sh.code != "OT"]
+        worked = [
+            sh.day
+            for sh in force.shifts[s.number]
+            if force.start + timedelta(days=4) <= sh.day < force.end and sh.code != "OT"
+        ]
         expiry = inj.rng.choice(worked) - timedelta(days=inj.rng.randint(1, 2))
         idx = force.staff.index(s)
         s = force.staff[idx] = replace(s, vetting_expiry=expiry)
@@ -279,26 +427,50 @@ def _colleague(inj: Injector) -> None:
         u = inj.users(f"colleague/{fmt}", kinds)
         c = _staff_persons(inj, u)
         entry = inj.incident("colleague_lookup", fmt, [u], c.person_id, c.person_id, also=[UNRELATED])
-        inj.later(lambda u=u, c=c, entry=entry, fmt=fmt: _lookup(inj, u, c.as_person(), fmt, entry))
-    for i in range(inj.n_like):
+        inj.later(partial(_lookup, inj, u, c.as_person(), entry, fmt=fmt))
+    for _ in range(inj.n_like):
         # the colleague is a witness on a case the user works
         u = inj.users("colleague/witness", ("response", "investigator"))
-        c = _staff_persons(inj, u)
+        c = _staff_persons(inj, u, lookalike=True)
         case = inj.new_case([u], [(c.as_person(), "witness"), (force.take_unlinked(rng, u), "suspect")])
-        like = inj.lookalike("colleague_lookup", "witness_on_assigned_case", [u], c.person_id, c.person_id,
-                             must_not=["colleague_lookup", UNRELATED])
-        inj.later(lambda u=u, c=c, like=like, ref=case.ref: _lookup(inj, u, c.as_person(), None, like, ref))
-    for i in range(inj.n_like):
+        like = inj.lookalike(
+            "colleague_lookup",
+            "witness_on_assigned_case",
+            [u],
+            c.person_id,
+            c.person_id,
+            must_not=["colleague_lookup", UNRELATED],
+        )
+        inj.later(partial(_lookup, inj, u, c.as_person(), like, ref=case.ref))
+    for _ in range(inj.n_like):
         u = inj.users("colleague/psd", ("psd", "vetting"))
-        c = _staff_persons(inj, u)
-        like = inj.lookalike("colleague_lookup", "psd_vetting_enquiry", [u], c.person_id, c.person_id,
-                             must_not=["colleague_lookup", UNRELATED])
-        inj.later(lambda u=u, c=c, like=like: _lookup(inj, u, c.as_person(), "rms_json", like,
-                                                      f"PSD/{rng.randrange(100, 999)}/26"))
+        c = _staff_persons(inj, u, lookalike=True)
+        like = inj.lookalike(
+            "colleague_lookup",
+            "psd_vetting_enquiry",
+            [u],
+            c.person_id,
+            c.person_id,
+            must_not=["colleague_lookup", UNRELATED],
+        )
+        inj.later(
+            partial(
+                _lookup, inj, u, c.as_person(), like, fmt="rms_json", ref=f"PSD/{rng.randrange(100, 999)}/26"
+            )
+        )
 
 
-def _lookup(inj: Injector, u: Staff, person: Person, fmt: str | None, entry: TruthEntry,
-            ref: str | None = None, *, weekday: bool = False, count: int | None = None) -> None:
+def _lookup(
+    inj: Injector,
+    u: Staff,
+    person: Person,
+    entry: TruthEntry,
+    *,
+    fmt: str | None = None,
+    ref: str | None = None,
+    weekday: bool = False,
+    count: int | None = None,
+) -> None:
     """One to three opens of one person's record during one of the user's shifts."""
     sh = inj.shift(u, weekday=weekday)
     for when in _in_shift(inj, u, sh, count or inj.rng.randint(1, 3), 20):
@@ -318,20 +490,27 @@ def _vip(inj: Injector) -> None:
         u = inj.users(f"vip/{fmt}", kinds)
         p = vips[i % len(vips)]
         entry = inj.incident("vip_lookup", fmt, [u], p.person_id, p.person_id, also=[UNRELATED])
-        inj.later(lambda u=u, p=p, entry=entry, fmt=fmt: _lookup(inj, u, p, fmt, entry))
+        inj.later(partial(_lookup, inj, u, p, entry, fmt=fmt))
     for i in range(inj.n_like):
         u = inj.users("vip/assigned", ("response", "investigator"))
         p = vips[i % len(vips)]
         case = inj.new_case([u], [(p, "victim")])
-        like = inj.lookalike("vip_lookup", "assigned_to_case", [u], p.person_id, p.person_id,
-                             must_not=["vip_lookup", UNRELATED])
-        inj.later(lambda u=u, p=p, like=like, ref=case.ref: _lookup(inj, u, p, None, like, ref))
+        like = inj.lookalike(
+            "vip_lookup",
+            "assigned_to_case",
+            [u],
+            p.person_id,
+            p.person_id,
+            must_not=["vip_lookup", UNRELATED],
+        )
+        inj.later(partial(_lookup, inj, u, p, like, ref=case.ref))
     for i in range(inj.n_like):
         u = inj.users("vip/press", ("press",))
         p = vips[(i + 1) % len(vips)]
-        like = inj.lookalike("vip_lookup", "press_office", [u], p.person_id, p.person_id,
-                             must_not=["vip_lookup", UNRELATED])
-        inj.later(lambda u=u, p=p, like=like: _lookup(inj, u, p, "rms_json", like, weekday=True))
+        like = inj.lookalike(
+            "vip_lookup", "press_office", [u], p.person_id, p.person_id, must_not=["vip_lookup", UNRELATED]
+        )
+        inj.later(partial(_lookup, inj, u, p, like, fmt="rms_json", weekday=True))
 
 
 def _associate(inj: Injector) -> None:
@@ -341,15 +520,22 @@ def _associate(inj: Injector) -> None:
         u = inj.users(f"associate/{fmt}", kinds)
         p = _declare(inj, u)
         entry = inj.incident("declared_associate", fmt, [u], p.person_id, p.person_id, also=[UNRELATED])
-        inj.later(lambda u=u, p=p, entry=entry, fmt=fmt: _lookup(inj, u, p, fmt, entry))
+        inj.later(partial(_lookup, inj, u, p, entry, fmt=fmt))
     for _ in range(inj.n_like):
         # a conflict of interest even on an assigned case: still an alert, at a lower severity
         u = inj.users("associate/assigned", ("response", "investigator"))
         p = _declare(inj, u)
         case = inj.new_case([u], [(p, "witness"), (force.take_unlinked(rng, u), "suspect")])
-        like = inj.lookalike("declared_associate", "assigned_to_case", [u], p.person_id, p.person_id,
-                             must_not=[UNRELATED], lower=True)
-        inj.later(lambda u=u, p=p, like=like, ref=case.ref: _lookup(inj, u, p, None, like, ref))
+        like = inj.lookalike(
+            "declared_associate",
+            "assigned_to_case",
+            [u],
+            p.person_id,
+            p.person_id,
+            must_not=[UNRELATED],
+            lower=True,
+        )
+        inj.later(partial(_lookup, inj, u, p, like, ref=case.ref))
     # a few more declarations nobody looks up: the register is not only the people who get searched
     for s in rng.sample([s for s in force.staff if s.number not in inj.reserved], max(2, inj.n // 2)):
         _declare(inj, s)
@@ -375,16 +561,22 @@ def _self(inj: Injector) -> None:
             u = force.staff[idx] = replace(u, person_id=force.new_person_id(rng), person_id_in_hr=i % 2 == 0)
             force.add_person(u.as_person())
         entry = inj.incident("self_lookup", fmt, [u], u.person_id, u.person_id, also=[UNRELATED])
-        inj.later(lambda u=u, entry=entry, fmt=fmt: _lookup(inj, u, u.as_person(), fmt, entry))
-    for i in range(inj.n_like):
+        inj.later(partial(_lookup, inj, u, u.as_person(), entry, fmt=fmt))
+    for _ in range(inj.n_like):
         u = inj.users("self/sar", ("subject_access", "training"))
         if u.person_id is None:
             idx = force.staff.index(u)
             u = force.staff[idx] = replace(u, person_id=force.new_person_id(rng), person_id_in_hr=True)
             force.add_person(u.as_person())
-        like = inj.lookalike("self_lookup", "subject_access_or_training", [u], u.person_id, u.person_id,
-                             must_not=["self_lookup", "colleague_lookup", UNRELATED])
-        inj.later(lambda u=u, like=like: _lookup(inj, u, u.as_person(), "rms_json", like, weekday=True))
+        like = inj.lookalike(
+            "self_lookup",
+            "subject_access_or_training",
+            [u],
+            u.person_id,
+            u.person_id,
+            must_not=["self_lookup", "colleague_lookup", UNRELATED],
+        )
+        inj.later(partial(_lookup, inj, u, u.as_person(), like, fmt="rms_json", weekday=True))
 
 
 def _family(inj: Injector) -> None:
@@ -398,44 +590,62 @@ def _family(inj: Injector) -> None:
         u = inj.users(f"family/{fmt}", kinds, rare)
         p = force.new_public(rng, surname=u.surname)
         entry = inj.incident("family_surname", fmt, [u], p.person_id, p.person_id, also=[UNRELATED])
-        inj.later(lambda u=u, p=p, entry=entry, fmt=fmt: _lookup(inj, u, p, fmt, entry))
+        inj.later(partial(_lookup, inj, u, p, entry, fmt=fmt))
     for _ in range(inj.n_like):
         u = inj.users("family/assigned", ("response", "investigator"), rare)
         p = force.new_public(rng, surname=u.surname)
         case = inj.new_case([u], [(p, "victim")])
-        like = inj.lookalike("family_surname", "linked_to_assigned_case", [u], p.person_id, p.person_id,
-                             must_not=["family_surname", UNRELATED])
-        inj.later(lambda u=u, p=p, like=like, ref=case.ref: _lookup(inj, u, p, None, like, ref))
+        like = inj.lookalike(
+            "family_surname",
+            "linked_to_assigned_case",
+            [u],
+            p.person_id,
+            p.person_id,
+            must_not=["family_surname", UNRELATED],
+        )
+        inj.later(partial(_lookup, inj, u, p, like, ref=case.ref))
     common = {n for n, _ in names.COMMON_SURNAMES[:30]}
     for _ in range(inj.n_like):
         # a call handler called Smith checks a caller called Smith
-        u = inj.users("family/common", ("control_room",), lambda s: s.surname not in force.staff_surnames_rare)
+        u = inj.users(
+            "family/common", ("control_room",), lambda s: s.surname not in force.staff_surnames_rare
+        )
         if u.surname not in common:
             idx = force.staff.index(u)
             u = force.staff[idx] = replace(u, surname=rng.choice(sorted(common)))
         p = force.new_public(rng, surname=u.surname)
-        like = inj.lookalike("family_surname", "common_surname", [u], p.person_id, p.person_id,
-                             must_not=["family_surname", UNRELATED])
-        inj.later(lambda u=u, p=p, like=like: _lookup(
-            inj, u, p, "rms_json", like, f"CAD/{rng.randrange(1000, 9999)}/{rng.randrange(1, 999):04d}"))
+        like = inj.lookalike(
+            "family_surname",
+            "common_surname",
+            [u],
+            p.person_id,
+            p.person_id,
+            must_not=["family_surname", UNRELATED],
+        )
+        inj.later(partial(_lookup, inj, u, p, like, fmt="rms_json", ref=_cad(rng)))
 
 
 def _neighbour(inj: Injector) -> None:
-    rng, force = inj.rng, inj.force
     for i in range(inj.n):
-        # the mainframe log has no postcode: neighbours are seen in the other systems
-        fmt, kinds = inj.fmt_for("neighbour", i, ("rms_json", "custody_syslog", "intel_csv"))
+        # only the records-management log carries the subject's postcode
+        fmt, kinds = inj.fmt_for("neighbour", i, ("rms_json",))
         u = inj.users(f"neighbour/{fmt}", kinds)
         p = _neighbour_of(inj, u)
         entry = inj.incident("neighbour_lookup", fmt, [u], p.person_id, p.person_id, also=[UNRELATED])
-        inj.later(lambda u=u, p=p, entry=entry, fmt=fmt: _lookup(inj, u, p, fmt, entry))
+        inj.later(partial(_lookup, inj, u, p, entry, fmt=fmt))
     for _ in range(inj.n_like):
         u = inj.users("neighbour/assigned", ("response", "investigator"))
         p = _neighbour_of(inj, u)
         case = inj.new_case([u], [(p, "victim")])
-        like = inj.lookalike("neighbour_lookup", "linked_to_assigned_case", [u], p.person_id, p.person_id,
-                             must_not=["neighbour_lookup", UNRELATED])
-        inj.later(lambda u=u, p=p, like=like, ref=case.ref: _lookup(inj, u, p, "rms_json", like, ref))
+        like = inj.lookalike(
+            "neighbour_lookup",
+            "linked_to_assigned_case",
+            [u],
+            p.person_id,
+            p.person_id,
+            must_not=["neighbour_lookup", UNRELATED],
+        )
+        inj.later(partial(_lookup, inj, u, p, like, fmt="rms_json", ref=case.ref))
 
 
 def _neighbour_of(inj: Injector, u: Staff) -> Person:
@@ -449,6 +659,8 @@ def _neighbour_of(inj: Injector, u: Staff) -> Person:
 # --- unexplained activity --------------------------------------------------------------------------
 
 _CASE_FORMATS: Final = ("rms_json", "pnc_mainframe", "custody_syslog")
+# Counting distinct people or days per person needs a person id: the mainframe log has none.
+_ID_FORMATS: Final = ("rms_json", "custody_syslog")
 
 
 def _unrelated(inj: Injector) -> None:
@@ -458,22 +670,22 @@ def _unrelated(inj: Injector) -> None:
         u = inj.users(f"unrelated/{fmt}", kinds)
         p = force.take_unlinked(rng, u)
         entry = inj.incident("unrelated_record", fmt, [u], p.person_id, p.person_id)
-        inj.later(lambda u=u, p=p, entry=entry, fmt=fmt: _lookup(inj, u, p, fmt, entry, count=1))
+        inj.later(partial(_lookup, inj, u, p, entry, fmt=fmt, count=1))
     # broad-remit teams: their everyday checks are unexplained by assignments by design
     for _ in range(inj.n_like):
         u = inj.users("unrelated/control", ("control_room",))
         p = force.take_unlinked(rng, u)
-        like = inj.lookalike(UNRELATED, "control_room_check", [u], p.person_id, p.person_id,
-                             must_not=[UNRELATED])
-        inj.later(lambda u=u, p=p, like=like: _lookup(
-            inj, u, p, None, like, f"CAD/{rng.randrange(1000, 9999)}/{rng.randrange(1, 999):04d}", count=1))
+        like = inj.lookalike(
+            UNRELATED, "control_room_check", [u], p.person_id, p.person_id, must_not=[UNRELATED]
+        )
+        inj.later(partial(_lookup, inj, u, p, like, ref=_cad(rng), count=1))
 
 
 def _bulk(inj: Injector) -> None:
     rng, force = inj.rng, inj.force
     size = 40 if inj.n >= 6 else 30
     for i in range(inj.n):
-        fmt, kinds = inj.fmt_for("bulk", i, _CASE_FORMATS)
+        fmt, kinds = inj.fmt_for("bulk", i, _ID_FORMATS)
         u = inj.users(f"bulk/{fmt}", kinds)
         entry = inj.incident("bulk_browsing", fmt, [u], None, None, also=[UNRELATED])
 
@@ -483,10 +695,11 @@ def _bulk(inj: Injector) -> None:
                 inj.add(view(rng, u, when, force.take_unlinked(rng, u), None, fmt=fmt), entry)
 
         inj.later(act)
-    for i in range(inj.n_like):
+    for _ in range(inj.n_like):
         u = inj.users("bulk/intel", ("intelligence",))
-        like = inj.lookalike("bulk_browsing", "intelligence_bulk_check", [u], None, None,
-                             must_not=["bulk_browsing", UNRELATED])
+        like = inj.lookalike(
+            "bulk_browsing", "intelligence_bulk_check", [u], None, None, must_not=["bulk_browsing", UNRELATED]
+        )
 
         def act_like(u: Staff = u, like: TruthEntry = like) -> None:
             sh = inj.shift(u)
@@ -495,8 +708,12 @@ def _bulk(inj: Injector) -> None:
                 person = force.persons[rng.choice(force.plain)]
                 if person.surname == u.surname or person.postcode == u.postcode:
                     continue
-                inj.add(view(rng, u, when, person, tasking, fmt="intel_csv", explained_by="role:intelligence_bulk"),
-                        like)
+                inj.add(
+                    view(
+                        rng, u, when, person, tasking, fmt="intel_csv", explained_by="role:intelligence_bulk"
+                    ),
+                    like,
+                )
 
         inj.later(act_like)
 
@@ -504,14 +721,19 @@ def _bulk(inj: Injector) -> None:
 def _repeat(inj: Injector) -> None:
     rng, force = inj.rng, inj.force
     for i in range(inj.n):
-        fmt, kinds = inj.fmt_for("repeat", i, _CASE_FORMATS)
+        fmt, kinds = inj.fmt_for("repeat", i, _ID_FORMATS)
         u = inj.users(f"repeat/{fmt}", kinds)
         p = force.take_unlinked(rng, u)
         entry = inj.incident("repeat_subject", fmt, [u], p.person_id, p.person_id, also=[UNRELATED])
 
         def act(u: Staff = u, p: Person = p, entry: TruthEntry = entry, fmt: str = fmt) -> None:
-            days = sorted({sh.day for sh in force.shifts[u.number]
-                           if force.start < sh.day < force.end and sh.code != "OT"})
+            days = sorted(
+                {
+                    sh.day
+                    for sh in force.shifts[u.number]
+                    if force.start < sh.day < force.end and sh.code != "OT"
+                }
+            )
             chosen = sorted(rng.sample(days, min(len(days), rng.randint(3, 4))))
             for day in chosen:
                 sh = next(x for x in force.shifts[u.number] if x.day == day and x.code != "OT")
@@ -522,8 +744,14 @@ def _repeat(inj: Injector) -> None:
         u = inj.users("repeat/ongoing", ("response", "investigator"))
         p = force.take_unlinked(rng, u)
         case = inj.new_case([u], [(p, "victim")])
-        like = inj.lookalike("repeat_subject", "ongoing_assigned_case", [u], p.person_id, p.person_id,
-                             must_not=["repeat_subject", UNRELATED])
+        like = inj.lookalike(
+            "repeat_subject",
+            "ongoing_assigned_case",
+            [u],
+            p.person_id,
+            p.person_id,
+            must_not=["repeat_subject", UNRELATED],
+        )
 
         def act_like(u: Staff = u, p: Person = p, like: TruthEntry = like, ref: str = case.ref) -> None:
             shifts = [sh for sh in force.shifts[u.number] if force.start < sh.day < force.end]
@@ -545,8 +773,9 @@ def _out_of_hours(inj: Injector) -> None:
                 day = _day_in(inj, 1, force.days - 1)
                 hour = rng.choice((1, 2, 3, 4, 12, 13, 19, 20))
                 when = local_span(day, f"{hour:02d}:{rng.randrange(0, 50):02d}", "23:59")[0]
-                if not on_duty(force, u.number, when, timedelta(hours=2)) and \
-                        not on_duty(force, u.number, when + timedelta(minutes=40), timedelta(hours=2)):
+                if not on_duty(force, u.number, when, timedelta(hours=2)) and not on_duty(
+                    force, u.number, when + timedelta(minutes=40), timedelta(hours=2)
+                ):
                     break
             else:
                 raise ValueError(f"no off-duty time found for {u.sid}")
@@ -563,17 +792,28 @@ def _out_of_hours(inj: Injector) -> None:
     for i in range(inj.n_like):
         night = i % 2 == 0
         u = inj.users("ooh/night", ("response", "custody"))
-        like = inj.lookalike("out_of_hours", "rostered_night_shift" if night else "overtime_shift", [u], None, None,
-                             must_not=["out_of_hours"])
+        like = inj.lookalike(
+            "out_of_hours",
+            "rostered_night_shift" if night else "overtime_shift",
+            [u],
+            None,
+            None,
+            must_not=["out_of_hours"],
+        )
 
         def act_like(u: Staff = u, like: TruthEntry = like, night: bool = night) -> None:
             code = "N" if night else "OT"
-            shifts = [sh for sh in force.shifts[u.number] if force.start < sh.day < force.end and sh.code == code]
+            shifts = [
+                sh for sh in force.shifts[u.number] if force.start < sh.day < force.end and sh.code == code
+            ]
             if not shifts:
                 day = _day_in(inj, 2, force.days - 2)
                 if any(sh.day == day for sh in force.shifts[u.number]):
-                    day = next(d for d in (force.start + timedelta(days=k) for k in range(2, force.days - 1))
-                               if not any(sh.day == d for sh in force.shifts[u.number]))
+                    day = next(
+                        d
+                        for d in (force.start + timedelta(days=k) for k in range(2, force.days - 1))
+                        if not any(sh.day == d for sh in force.shifts[u.number])
+                    )
                 start, end = local_span(day, "10:00", "18:00")
                 new = Shift(u.number, day, "OT", "10:00", "18:00", start, end)
                 force.shifts[u.number] = sorted([*force.shifts[u.number], new], key=lambda x: x.start)
@@ -600,15 +840,18 @@ def _fishing(inj: Injector) -> None:
             sh = inj.shift(u)
             for when in _in_shift(inj, u, sh, rng.randint(2, 4), 15):
                 target = force.persons[rng.choice(force.plain)]
-                inj.add(search(rng, u, when, _wildcard(rng, target, fmt), wildcard=True, case_ref=None, fmt=fmt),
-                        entry)
+                inj.add(
+                    search(rng, u, when, _wildcard(rng, target, fmt), wildcard=True, case_ref=None, fmt=fmt),
+                    entry,
+                )
 
         inj.later(act)
     for i in range(inj.n_like):
         fmt = ("rms_json", "pnc_mainframe")[i % 2]
         u = inj.users("fishing/with_ref", ("response", "investigator"))
-        like = inj.lookalike("fishing_search", "wildcard_with_case_ref", [u], None, None,
-                             must_not=["fishing_search"])
+        like = inj.lookalike(
+            "fishing_search", "wildcard_with_case_ref", [u], None, None, must_not=["fishing_search"]
+        )
 
         def act_like(u: Staff = u, like: TruthEntry = like, fmt: str = fmt) -> None:
             sh = inj.shift(u)
@@ -616,22 +859,37 @@ def _fishing(inj: Injector) -> None:
             if got is None:
                 return
             person, ref = got
-            inj.add(search(rng, u, time_in(rng, sh, 30), _wildcard(rng, person, fmt), wildcard=True, case_ref=ref,
-                           fmt=fmt, explained_by="assignment"), like)
+            inj.add(
+                search(
+                    rng,
+                    u,
+                    time_in(rng, sh, 30),
+                    _wildcard(rng, person, fmt),
+                    wildcard=True,
+                    case_ref=ref,
+                    fmt=fmt,
+                    explained_by="assignment",
+                ),
+                like,
+            )
 
         inj.later(act_like)
 
 
 def _wildcard(rng: random.Random, p: Person, fmt: str) -> str:
-    from auditwatch.parsing.normalise import fold_name
-
     surname = fold_name(p.surname).replace(" ", "").upper() or "SMITH"
     forename = fold_name(p.forenames).upper() or "J"
     pattern = rng.choice(_WILDCARDS)
-    text = pattern.format(s2=surname[:2], s3=surname[:3], s4=surname[:4], s_end=surname[-4:], f1=forename[:1],
-                          yy=f"{p.dob.year % 100:02d}")
+    text = pattern.format(
+        s2=surname[:2],
+        s3=surname[:3],
+        s4=surname[:4],
+        s_end=surname[-4:],
+        f1=forename[:1],
+        yy=f"{p.dob.year % 100:02d}",
+    )
     if fmt == "pnc_mainframe":
-        parts = text.split("/") + ["*", "*"]
+        parts = [*text.split("/"), "*", "*"]
         return "/".join(parts[:3])
     return text.replace("/", " ")
 
@@ -639,10 +897,11 @@ def _wildcard(rng: random.Random, p: Person, fmt: str) -> str:
 def _surge(inj: Injector) -> None:
     rng, force = inj.rng, inj.force
     workers = [s for s in force.staff if s.kind in ("response", "investigator", "custody")]
-    for i in range(inj.n):
+    for _ in range(inj.n):
         p = force.take_unlinked(rng)
-        entry = inj.incident("record_surge", "many_users_one_record", [], p.person_id, p.person_id,
-                             also=[UNRELATED])
+        entry = inj.incident(
+            "record_surge", "many_users_one_record", [], p.person_id, p.person_id, also=[UNRELATED]
+        )
 
         def act(p: Person = p, entry: TruthEntry = entry) -> None:
             for _ in range(100):
@@ -650,17 +909,26 @@ def _surge(inj: Injector) -> None:
                 if day.weekday() >= 5:
                     continue
                 at = local_span(day, f"{rng.randrange(10, 14):02d}:{rng.randrange(0, 59):02d}", "23:00")[0]
-                here = [s for s in workers if s.number not in inj.reserved and s.status == "active"
-                        and s.surname != p.surname and s.postcode != p.postcode
-                        and on_duty(force, s.number, at - timedelta(minutes=30))
-                        and on_duty(force, s.number, at + timedelta(minutes=90))]
+                here = [
+                    s
+                    for s in workers
+                    if s.number not in inj.reserved
+                    and s.status == "active"
+                    and s.surname != p.surname
+                    and s.postcode != p.postcode
+                    and on_duty(force, s.number, at - timedelta(minutes=30))
+                    and on_duty(force, s.number, at + timedelta(minutes=90))
+                ]
                 if len(here) >= 8:
                     break
             else:
                 raise ValueError("not enough staff on duty together for a surge")
             chosen = rng.sample(here, min(len(here), rng.randint(8, 11)))
             for s in chosen:
-                inj.add(view(rng, s, at + timedelta(seconds=rng.randrange(0, 50 * 60)), p, None), entry)
+                fmt = "custody_syslog" if s.kind == "custody" else "rms_json"
+                inj.add(
+                    view(rng, s, at + timedelta(seconds=rng.randrange(0, 50 * 60)), p, None, fmt=fmt), entry
+                )
             entry.users = sorted(s.sid for s in chosen)
 
         inj.later(act)
@@ -669,19 +937,40 @@ def _surge(inj: Injector) -> None:
         victim = force.take_unlinked(rng)
         team = rng.sample(mit, min(len(mit), 10))
         case = inj.new_case(team, [(victim, "victim")], kind="operation")
-        like = inj.lookalike("record_surge", "major_incident_team", team, victim.person_id, victim.person_id,
-                             must_not=["record_surge", UNRELATED])
+        like = inj.lookalike(
+            "record_surge",
+            "major_incident_team",
+            team,
+            victim.person_id,
+            victim.person_id,
+            must_not=["record_surge", UNRELATED],
+        )
 
-        def act_like(team: list[Staff] = team, victim: Person = victim, like: TruthEntry = like,
-                     ref: str = case.ref) -> None:
-            days = sorted({sh.day for s in team for sh in force.shifts[s.number]
-                           if force.start < sh.day < force.end and sh.day.weekday() < 5})
+        def act_like(
+            team: list[Staff] = team, victim: Person = victim, like: TruthEntry = like, ref: str = case.ref
+        ) -> None:
+            days = sorted(
+                {
+                    sh.day
+                    for s in team
+                    for sh in force.shifts[s.number]
+                    if force.start < sh.day < force.end and sh.day.weekday() < 5
+                }
+            )
             day = rng.choice(days)
             at = local_span(day, f"{rng.randrange(9, 13):02d}:{rng.randrange(0, 59):02d}", "23:00")[0]
             for s in team:
                 if on_duty(force, s.number, at) and on_duty(force, s.number, at + timedelta(minutes=60)):
-                    inj.add(view(rng, s, at + timedelta(seconds=rng.randrange(0, 45 * 60)), victim, ref,
-                                 fmt="rms_json"), like)
+                    inj.add(
+                        view(
+                            rng,
+                            s,
+                            at + timedelta(seconds=rng.randrange(0, 45 * 60)),
+                            victim,
+                            ref,
+                            fmt="rms_json",
+                        ),
+                        like,
+                    )
 
         inj.later(act_like)
-

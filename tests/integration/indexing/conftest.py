@@ -21,7 +21,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
 
 
-def make_events(
+def _make_events(
     n: int, start: float = 1_795_000_000.0, *, offset: int = 0, extra: dict[str, Any] | None = None
 ) -> list[AccessEvent]:
     """`n` parsed-looking events, one second apart, from one file; ids from (file, offset, line hash)."""
@@ -73,12 +73,30 @@ def indexer(es_client: Elasticsearch, cluster: IndexNames) -> BulkIndexer:
     return BulkIndexer(es_client, cluster, cfg, sleep=lambda _s: None)
 
 
-def count(client: Elasticsearch, index: str) -> int:
-    client.indices.refresh(index=index)
-    return int(client.count(index=index)["count"])
+@pytest.fixture
+def make_events() -> EventFactory:
+    """`make_events(n, start=..., offset=..., extra={...})`: parsed-looking events from one file."""
+    return _make_events
 
 
-def ids(client: Elasticsearch, index: str) -> Sequence[str]:
-    client.indices.refresh(index=index)
-    hits = client.search(index=index, size=10_000, source=False, sort=["_doc"])["hits"]["hits"]
-    return [h["_id"] for h in hits]
+@pytest.fixture
+def count(es_client: Elasticsearch) -> Callable[[str], int]:
+    """Documents in an index (pattern), after a refresh."""
+
+    def count_docs(index: str) -> int:
+        es_client.indices.refresh(index=index)
+        return int(es_client.count(index=index)["count"])
+
+    return count_docs
+
+
+@pytest.fixture
+def ids(es_client: Elasticsearch) -> Callable[[str], Sequence[str]]:
+    """Every _id in an index (up to 10,000), after a refresh."""
+
+    def doc_ids(index: str) -> Sequence[str]:
+        es_client.indices.refresh(index=index)
+        hits = es_client.search(index=index, size=10_000, source=False, sort=["_doc"])["hits"]["hits"]
+        return [h["_id"] for h in hits]
+
+    return doc_ids

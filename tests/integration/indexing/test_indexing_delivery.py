@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import orjson
@@ -11,62 +12,77 @@ from elasticsearch import Elasticsearch
 
 from auditwatch.errors import DeliveryError
 from auditwatch.indexing import BulkIndexer, ElasticsearchConfig, setup_cluster
-from auditwatch.model import Alert, DeadLetter, RawLine
+from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
 from auditwatch.schema import IndexNames
 
-from .conftest import count, ids, make_events
+EventFactory = Callable[..., list[AccessEvent]]
+
 
 NOV = 1_795_000_000.0  # 2026-11-18
 OCT = 1_792_000_000.0  # 2026-10-14
 
 
 def test_events_land_in_the_month_of_their_own_timestamp(
-    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames
+    indexer: BulkIndexer,
+    names: IndexNames,
+    make_events: EventFactory,
+    count: Callable[[str], int],
+    ids: Callable[[str], Sequence[str]],
 ) -> None:
     """Events from two months go to two monthly indices, each under its deterministic _id."""
     october, november = make_events(30, OCT), make_events(20, NOV, offset=10_000)
     report = indexer.deliver(october + november, (), ())
     assert (report.created, report.duplicates, report.dead_lettered, report.retries) == (50, 0, 0, 0)
-    assert count(es_client, f"{names.prefix}-events-2026.10") == 30
-    assert count(es_client, f"{names.prefix}-events-2026.11") == 20
-    assert sorted(ids(es_client, f"{names.prefix}-events-2026.10")) == sorted(e.id for e in october)
+    assert count(f"{names.prefix}-events-2026.10") == 30
+    assert count(f"{names.prefix}-events-2026.11") == 20
+    assert sorted(ids(f"{names.prefix}-events-2026.10")) == sorted(e.id for e in october)
 
 
 def test_replay_is_counted_as_duplicates_and_changes_nothing(
-    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames
+    indexer: BulkIndexer,
+    names: IndexNames,
+    make_events: EventFactory,
+    count: Callable[[str], int],
 ) -> None:
     """Delivering the same batch again yields 409s reported as duplicates; the count stays."""
     events = make_events(120, NOV)
     assert indexer.deliver(events, (), ()).created == 120
     again = indexer.deliver(events, (), ())
     assert (again.created, again.duplicates, again.dead_lettered) == (0, 120, 0)
-    assert count(es_client, names.events_pattern) == 120
+    assert count(names.events_pattern) == 120
 
 
-def test_small_chunks_deliver_everything(es_client: Elasticsearch, cluster: IndexNames) -> None:
+def test_small_chunks_deliver_everything(
+    es_client: Elasticsearch, cluster: IndexNames, make_events: EventFactory, count: Callable[[str], int]
+) -> None:
     """With tiny bulk limits the batch is split into many requests and every event still lands once."""
     cfg = ElasticsearchConfig(hosts=("http://unused",), bulk_max_docs=7, bulk_max_bytes=2048)
     report = BulkIndexer(es_client, cluster, cfg).deliver(make_events(100, NOV), (), ())
     assert report.created == 100
-    assert count(es_client, cluster.events_pattern) == 100
+    assert count(cluster.events_pattern) == 100
 
 
 def test_mapping_rejections_become_dead_letters(
-    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames
+    es_client: Elasticsearch,
+    indexer: BulkIndexer,
+    names: IndexNames,
+    make_events: EventFactory,
+    count: Callable[[str], int],
 ) -> None:
-    """A field the strict mapping lacks and a non-IP source.ip go to the dead-letter index with line and reason."""
+    """Unknown fields and a non-IP source.ip go to the dead-letter index with the raw line and the reason."""
     good = make_events(3, NOV)
     unknown_field = make_events(1, NOV, offset=1000, extra={"user.shoe_size": "44"})
     bad_ip = make_events(1, NOV, offset=2000, extra={"source.ip": "not-an-ip"})
     report = indexer.deliver(good + unknown_field + bad_ip, (), ())
     assert (report.created, report.dead_lettered, report.spooled) == (3, 2, 0)
-    assert count(es_client, names.events_pattern) == 3
+    assert count(names.events_pattern) == 3
     es_client.indices.refresh(index=names.dead_letter)
     hits = es_client.search(index=names.dead_letter, sort=["log.offset"])["hits"]["hits"]
     docs = [h["_source"] for h in hits]
     assert [d["event.id"] for d in docs] == [unknown_field[0].id, bad_ip[0].id]
     assert docs[0]["event.original"] == unknown_field[0].raw.data.decode()
-    assert "strict" in docs[0]["error.message"] and "shoe_size" in docs[0]["error.message"]
+    assert "strict" in docs[0]["error.message"]
+    assert "shoe_size" in docs[0]["error.message"]
     assert "source.ip" in docs[1]["error.message"]
     assert {d["error.type"] for d in docs} == {"index"}
     assert {d["auditwatch.parser"] for d in docs} == {"pnc"}
@@ -74,7 +90,7 @@ def test_mapping_rejections_become_dead_letters(
 
     replay = indexer.deliver(unknown_field + bad_ip, (), ())
     assert (replay.created, replay.dead_lettered) == (0, 2)
-    assert count(es_client, names.dead_letter) == 2
+    assert count(names.dead_letter) == 2
 
 
 def test_parse_dead_letters_keep_exact_bytes(
@@ -97,7 +113,9 @@ def test_parse_dead_letters_keep_exact_bytes(
     )
 
 
-def test_refused_dead_letters_are_spooled(es_client: Elasticsearch, names: IndexNames, tmp_path: Path) -> None:
+def test_refused_dead_letters_are_spooled(
+    es_client: Elasticsearch, names: IndexNames, tmp_path: Path, make_events: EventFactory
+) -> None:
     """When the dead-letter index itself refuses a document, it is appended to the local spool file."""
     es_client.indices.create(index=names.dead_letter, mappings={"dynamic": "strict", "properties": {}})
     setup_cluster(es_client, names)  # keeps the hostile dead-letter index that already exists
@@ -166,7 +184,11 @@ def test_alert_mapping_keeps_evidence_unindexed(
     indexer.deliver((), (), [_alert()])
     props = es_client.indices.get_mapping(index=names.alerts)[names.alerts]["mappings"]["properties"]
     evidence = props["auditwatch"]["properties"]["alert"]["properties"]["evidence"]["properties"]
-    assert evidence["event"]["properties"]["original"] == {"type": "keyword", "index": False, "doc_values": False}
+    assert evidence["event"]["properties"]["original"] == {
+        "type": "keyword",
+        "index": False,
+        "doc_values": False,
+    }
     assert props["rule"]["properties"]["name"]["type"] == "keyword"
     assert props["event"]["properties"]["severity"] == {"type": "long"}
     assert props["event"]["properties"]["risk_score"] == {"type": "float"}

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from auditwatch.indexing import BulkIndexer, ElasticsearchConfig
+from auditwatch.model import AccessEvent
 from auditwatch.schema import IndexNames
 
-from .conftest import count, ids, make_events
+EventFactory = Callable[..., list[AccessEvent]]
+
 
 NOV = 1_795_000_000.0
 
 
-def test_write_block_is_retried_until_lifted(es_client: Elasticsearch, cluster: IndexNames) -> None:
+def test_write_block_is_retried_until_lifted(
+    es_client: Elasticsearch, cluster: IndexNames, make_events: EventFactory, count: Callable[[str], int]
+) -> None:
     """Per-item 403 (index write block, as on a disk flood stage) is retried, not dead-lettered."""
     index = cluster.events_for("2026-11-18T00:00:00Z")
     es_client.indices.create(index=index)
@@ -33,12 +38,16 @@ def test_write_block_is_retried_until_lifted(es_client: Elasticsearch, cluster: 
     report = BulkIndexer(es_client, cluster, cfg, sleep=sleep).deliver(events, (), ())
     assert (report.created, report.dead_lettered, report.retries) == (50, 0, 3)
     assert report.retried_items == 150
-    assert count(es_client, index) == 50
-    assert count(es_client, cluster.dead_letter) == 0
+    assert count(index) == 50
+    assert count(cluster.dead_letter) == 0
 
 
 def test_es_down_mid_delivery_delivers_exactly_once(
-    es_client: Elasticsearch, es_server: Any, cluster: IndexNames
+    es_client: Elasticsearch,
+    es_server: Any,
+    cluster: IndexNames,
+    make_events: EventFactory,
+    ids: Callable[[str], Sequence[str]],
 ) -> None:
     """ES stopped before and during deliver, restarted from a timer thread: every event once, none lost."""
     events = make_events(3000, NOV)
@@ -68,6 +77,6 @@ def test_es_down_mid_delivery_delivers_exactly_once(
     assert report.duplicates >= 1000
     assert report.dead_lettered == 0
     index = cluster.events_for("2026-11-18T00:00:00Z")
-    stored = ids(es_client, index)
+    stored = ids(index)
     assert len(stored) == len(set(stored)) == 3000
     assert set(stored) == {e.id for e in events}

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from auditwatch import schema
 from auditwatch.indexing import BulkIndexer, setup_cluster
+from auditwatch.model import AccessEvent
 from auditwatch.schema import IndexNames
 
-from .conftest import make_events
+EventFactory = Callable[..., list[AccessEvent]]
 
 
 def _flatten(props: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -38,7 +40,7 @@ def test_setup_is_idempotent_and_creates_indices(es_client: Elasticsearch, names
 
 
 def test_monthly_index_mapping_matches_schema(
-    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames
+    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames, make_events: EventFactory
 ) -> None:
     """The index created from the template maps every canonical field with schema.py's type."""
     indexer.deliver(make_events(1), (), ())
@@ -58,13 +60,15 @@ def test_monthly_index_mapping_matches_schema(
 
 
 def test_setup_brings_existing_event_indices_up_to_date(
-    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames
+    es_client: Elasticsearch, indexer: BulkIndexer, names: IndexNames, make_events: EventFactory
 ) -> None:
     """A monthly index created by an older version gains fields it lacks when setup runs again."""
     indexer.deliver(make_events(1), (), ())
     index = names.events_for("2026-11-18T00:00:00Z")
     es_client.indices.delete(index=index)
-    es_client.indices.create(index=index, mappings={"dynamic": "strict", "properties": {"a": {"type": "long"}}})
+    es_client.indices.create(
+        index=index, mappings={"dynamic": "strict", "properties": {"a": {"type": "long"}}}
+    )
     lines = setup_cluster(es_client, names)
     assert any("brought up to date" in line for line in lines)
     props = es_client.indices.get_mapping(index=index)[index]["mappings"]["properties"]

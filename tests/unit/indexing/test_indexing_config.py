@@ -60,7 +60,8 @@ def test_password_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     """password_env reads the named variable when the config is loaded."""
     monkeypatch.setenv("AW_TEST_ES_PASSWORD", "hunter2-long-password")
     cfg = _read(
-        "elasticsearch:\n  hosts: https://es:9200\n  username: auditwatch\n  password_env: AW_TEST_ES_PASSWORD\n",
+        "elasticsearch:\n  hosts: https://es:9200\n  username: auditwatch\n"
+        "  password_env: AW_TEST_ES_PASSWORD\n",
         tmp_path / "a.yml",
     )
     assert (cfg.username, cfg.password) == ("auditwatch", "hunter2-long-password")
@@ -80,7 +81,10 @@ def test_secrets_never_in_repr_or_logs(tmp_path: Path) -> None:
         client.close()
     assert "hunter2" not in repr(cfg)
     assert "hunter2" not in repr(logs)
-    assert {entry["event"] for entry in logs} >= {"secret_file_readable_by_others", "tls_verification_disabled"}
+    assert {entry["event"] for entry in logs} >= {
+        "secret_file_readable_by_others",
+        "tls_verification_disabled",
+    }
     key_cfg = ElasticsearchConfig(hosts=("https://es:9200",), api_key=SECRET)
     assert SECRET not in repr(key_cfg)
     assert SECRET not in str(key_cfg)
@@ -104,7 +108,8 @@ def test_inline_secrets_are_rejected_without_echoing_them(tmp_path: Path) -> Non
     """`api_key:` and `password:` written in the file are errors, and the value is not repeated."""
     with pytest.raises(ConfigError) as err:
         _read(
-            f"elasticsearch:\n  hosts: https://es:9200\n  api_key: {SECRET}\n  username: u\n  password: pw-inline\n",
+            f"elasticsearch:\n  hosts: https://es:9200\n  api_key: {SECRET}\n"
+            "  username: u\n  password: pw-inline\n",
             tmp_path / "a.yml",
         )
     fields = {(p.field, p.line) for p in err.value.problems}

@@ -24,7 +24,7 @@ from auditwatch.indexing.results import Outcome, classify, error_reason, item_re
     ],
 )
 def test_classify(status: int, outcome: Outcome) -> None:
-    """2xx and 409 are done; overload, server and permission errors wait; the rest are the document's fault."""
+    """2xx and 409 are done; overload, server and permission errors wait; other 4xx are the document's."""
     assert classify(status) is outcome
 
 

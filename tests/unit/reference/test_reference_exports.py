@@ -12,7 +12,6 @@ from auditwatch.errors import ConfigError
 from auditwatch.reference import ReferenceConfig, load_reference
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
-
 Load = Callable[[str, Path], ReferenceConfig]
 
 
@@ -72,7 +71,7 @@ def test_latin1_watchlist_declared_as_latin1(snapshot: ReferenceSnapshot) -> Non
     assert "dupont gerard" in watch.by_name
 
 
-def test_bad_rows_are_reported_with_line_and_column(cfg) -> None:
+def test_bad_rows_are_reported_with_line_and_column(cfg: ReferenceConfig) -> None:
     """A row without a staff id is skipped and a bad DOB is dropped, each named by file:line [column]."""
     _, warnings = load_reference(cfg)
     texts = [str(w) for w in warnings]
@@ -81,7 +80,9 @@ def test_bad_rows_are_reported_with_line_and_column(cfg) -> None:
     assert any("7 rows loaded, 1 bad rows skipped, 2 values ignored" in t for t in texts)
 
 
-def test_undeclared_latin1_is_rejected_naming_the_line(exports: Path, load_config: Load, config_text: str) -> None:
+def test_undeclared_latin1_is_rejected_naming_the_line(
+    exports: Path, load_config: Load, config_text: str
+) -> None:
     """Reading a Latin-1 file as UTF-8 rejects the export and names the first bad line."""
     text = config_text.replace("      encoding: latin-1\n", "")
     with pytest.raises(ConfigError) as err:
@@ -143,7 +144,8 @@ def test_header_only_export_is_rejected(tmp_path: Path, load_config: Load) -> No
 def test_json_array_export_names_items(tmp_path: Path, load_config: Load) -> None:
     """A JSON array export loads; a bad item is named by its position and column."""
     (tmp_path / "watch.json").write_text(
-        '{"entries": [{"Surname": "Brown", "Forenames": "Ann", "DOB": "1970-01-01", "Category": "Politician"},'
+        '{"entries": [{"Surname": "Brown", "Forenames": "Ann", "DOB": "1970-01-01",'
+        ' "Category": "Politician"},'
         ' {"Surname": "Grey", "Forenames": "Bob", "DOB": "soon"}, "oops"]}'
     )
     text = "reference:\n  max_bad_rows_percent: 90\n  sources:\n    - {kind: watchlist, path: watch.json}\n"

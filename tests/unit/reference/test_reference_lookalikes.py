@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import pytest
 from auditwatch.reference import EventView, ReferenceConfig, load_reference
 
 JANE, SEAN, JOSE, ZOE = "MP012345", "MP012346", "MP012347", "MP012348"
+Make = Callable[..., EventView]
 
 
 @pytest.fixture
-def linked(exports: Path, cfg: ReferenceConfig):
+def linked(exports: Path, cfg: ReferenceConfig) -> Make:
     """The sample exports plus links putting a VIP and a declared associate on assigned cases."""
     with (exports / "case_links.csv").open("a") as links:
         links.write("CR/2026/003,P-2001,,Witness\nCR/2026/002,P-3001,,Witness\n")
@@ -48,7 +50,10 @@ def linked(exports: Path, cfg: ReferenceConfig):
          {"auditwatch.subject.person_id": "P-4001"}, "2026-11-25T02:00:00", None, "rostered_on_duty"),
     ],
 )
-def test_signal_is_explained(linked, scenario, user, fields, at, signal, explanation) -> None:
+def test_signal_is_explained(  # noqa: PLR0917 (parametrised)
+    linked: Make, scenario: str, user: str, fields: dict[str, str], at: str, signal: str | None,
+    explanation: str,
+) -> None:
     """The risk signal fires and so does the explanation a reviewer would accept."""
     v = linked(at, **{"user.id": user, **fields})
     if signal is not None:
@@ -67,25 +72,34 @@ def test_signal_is_explained(linked, scenario, user, fields, at, signal, explana
          {"auditwatch.subject.person_id": "P-9999"}),
     ],
 )
-def test_role_explains_the_access(linked, scenario, user, role, signal, fields) -> None:
+def test_role_explains_the_access(  # noqa: PLR0917 (parametrised)
+    linked: Make, scenario: str, user: str, role: str, signal: str | None, fields: dict[str, str]
+) -> None:
     """Broad-remit roles are exposed as user.roles so rules can explain the access by role."""
     v = linked("2026-11-19T12:00:00", **{"user.id": user, **fields})
-    assert role in v.value("user.roles"), scenario
+    roles = v.value("user.roles")
+    assert isinstance(roles, tuple)
+    assert role in roles, scenario
     if signal is not None:
         assert v.match(signal) is not None, scenario
     assert v.match("assigned_to_linked_case") is None, scenario
 
 
-def test_common_surname_weighs_less_than_a_rare_one(linked) -> None:
+def test_common_surname_weighs_less_than_a_rare_one(linked: Make) -> None:
     """Same-surname hits carry a rarity: Smith counts for little, Featherstonehaugh for a lot."""
     smith = linked("2026-11-25T12:00:00", **{"user.id": JANE, "auditwatch.subject.surname": "Smith"})
-    rare = linked("2026-11-25T12:00:00", **{"user.id": ZOE, "auditwatch.subject.surname": "Featherstonehaugh"})
+    rare = linked("2026-11-25T12:00:00", **{"user.id": ZOE,
+                                            "auditwatch.subject.surname": "Featherstonehaugh"})
     assert smith.match("subject_same_surname") is not None
     assert rare.match("subject_same_surname") is not None
-    assert smith.value("subject.surname_rarity") < 0.1 < 0.9 < rare.value("subject.surname_rarity")
+    common_rarity, rare_rarity = smith.value("subject.surname_rarity"), rare.value("subject.surname_rarity")
+    assert isinstance(common_rarity, float)
+    assert isinstance(rare_rarity, float)
+    assert common_rarity < 0.1
+    assert rare_rarity > 0.9
 
 
-def test_restriction_effective_later_is_not_a_restricted_access(linked) -> None:
+def test_restriction_effective_later_is_not_a_restricted_access(linked: Make) -> None:
     """A restriction recorded in HR but effective after the access does not count against it."""
     before = linked("2026-11-25T12:00:00", **{"user.id": ZOE})
     after = linked("2026-12-02T12:00:00", **{"user.id": ZOE})

@@ -1,0 +1,181 @@
+"""Reference data at realistic scale: load time, resident memory and EventView lookups per second.
+
+    .venv/bin/python bench/reference_scale.py [--scale 1.0] [--events 200000] [--keep DIR]
+
+Generates (in a child process, so its memory does not count) 50,000 staff, 10,000 watchlist
+entries, 20,000 declared associates, 200,000 assignments, 1,000,000 case<->person links and
+500,000 roster shifts as CSV exports, loads them with `load_reference`, and reports load seconds,
+the process's RSS, and the cost of an EventView answering a typical rule mix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import multiprocessing
+import random
+import shutil
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+
+from auditwatch.reference import EventView, load_reference
+from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.surnames import COMMON_SURNAMES
+
+FORENAMES = ("Jane John Mary David Sarah Paul Emma James Laura Mark Anna Peter Claire Tom Ruth Ali "
+             "Priya Sean Zoe Jose").split()
+BASE_DAY = date(2026, 1, 1)
+EVENT_AT = 1795608000.0  # 2026-11-25T12:00Z
+
+
+def _sizes(scale: float) -> dict[str, int]:
+    base = {"staff": 50_000, "watchlist": 10_000, "associates": 20_000, "assignments": 200_000,
+            "links": 1_000_000, "roster": 500_000, "cases": 300_000, "persons": 600_000}
+    return {k: max(int(v * scale), 10) for k, v in base.items()}
+
+
+def _surname(rng: random.Random, i: int) -> str:
+    return rng.choice(COMMON_SURNAMES) if rng.random() < 0.8 else f"Rare{i % 9973}"
+
+
+def generate(directory: str, scale: float) -> None:
+    rng = random.Random(42)
+    n = _sizes(scale)
+    out = Path(directory)
+
+    def write(name: str, header: list[str], rows: object) -> None:
+        with (out / name).open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)  # type: ignore[arg-type]
+
+    def day(offset: int) -> str:
+        return (BASE_DAY + timedelta(days=offset)).strftime("%d/%m/%Y")
+
+    write("hr.csv", ["staff_id", "surname", "forenames", "dob", "postcode", "address", "unit", "rank",
+                     "roles", "vetting_level", "vetting_expiry", "status", "status_from", "person_id"],
+          ([f"MP{i:06d}", _surname(rng, i), rng.choice(FORENAMES), day(-rng.randint(8000, 20000)),
+            f"AB{rng.randint(1, 99)} {rng.randint(1, 9)}CD", f"{rng.randint(1, 300)} High Street",
+            f"Unit {rng.randint(1, 200)}", "PC", rng.choice(["", "", "vetting", "control_room|psd"]), "MV",
+            day(rng.randint(-100, 900)), rng.choice(["Active"] * 30 + ["Suspended", "Left"]),
+            day(rng.randint(-300, 300)), f"P{rng.randint(0, 10**8):08d}"] for i in range(n["staff"])))
+    write("watchlist.csv", ["person_id", "surname", "forenames", "dob", "category", "reason"],
+          ([f"P{rng.randint(0, n['persons']):08d}", _surname(rng, i), rng.choice(FORENAMES),
+            day(-rng.randint(8000, 25000)), rng.choice(["celebrity", "politician", "high_profile_case"]),
+            "listed"] for i in range(n["watchlist"])))
+    write("associates.csv", ["staff_id", "surname", "forenames", "dob", "person_id", "relationship"],
+          ([f"MP{rng.randrange(n['staff']):06d}", _surname(rng, i), rng.choice(FORENAMES),
+            day(-rng.randint(8000, 25000)), f"P{rng.randint(0, n['persons']):08d}", "friend"]
+           for i in range(n["associates"])))
+    write("assignments.csv", ["staff_id", "case_ref", "from", "to", "role"],
+          ([f"MP{rng.randrange(n['staff']):06d}", f"CR/2026/{rng.randrange(n['cases']):06d}",
+            day(s := rng.randint(0, 330)), day(s + rng.randint(10, 200)) if rng.random() < 0.7 else "",
+            rng.choice(["oic", "investigator", "support"])] for _ in range(n["assignments"])))
+    write("case_links.csv", ["case_ref", "person_id", "record_id", "role"],
+          ([f"CR/2026/{rng.randrange(n['cases']):06d}", f"P{rng.randrange(n['persons']):08d}",
+            f"REC{rng.randrange(10**7):07d}" if rng.random() < 0.3 else "",
+            rng.choice(["victim", "witness", "suspect", "informant"])] for _ in range(n["links"])))
+    per_staff = max(n["roster"] // n["staff"], 1)
+    write("roster.csv", ["staff_id", "date", "start", "end"],
+          ([f"MP{i % n['staff']:06d}", day(300 + (i // n["staff"]) * 3 + rng.randint(0, 2)),
+            (sh := rng.choice(["07:00", "14:00", "22:00"])), {"07:00": "15:00", "14:00": "22:00"}.get(sh, "07:00")]
+           for i in range(n["staff"] * per_staff)))
+
+
+def _config(directory: Path) -> ReferenceConfig:
+    def src(kind: str, name: str, **columns: str) -> SourceConfig:
+        return SourceConfig(kind=kind, path=str(directory / name), columns=columns)
+
+    return ReferenceConfig(
+        sources=(src("staff", "hr.csv"), src("watchlist", "watchlist.csv"), src("associates", "associates.csv"),
+                 src("assignments", "assignments.csv"), src("case_links", "case_links.csv"),
+                 src("roster", "roster.csv")),
+        identifiers={"staff_id": {"staff_id": {"prefix": "MP", "digits": 6}}, "person_id": "trim",
+                     "record_id": "trim", "case_ref": "upper"},
+    )
+
+
+MIX_VALUES = ("user.status", "user.vetting_expired", "user.roles", "subject.surname_rarity")
+MIX_MATCHES = ("subject_is_staff", "subject_is_self", "subject_on_watchlist", "subject_is_declared_associate",
+               "subject_same_surname", "subject_same_postcode", "assigned_to_linked_case",
+               "assigned_to_case_ref", "rostered_on_duty")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--keep", help="generate into (and keep) this directory")
+    args = parser.parse_args()
+    directory = Path(args.keep or tempfile.mkdtemp(prefix="auditwatch-ref-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    child = multiprocessing.get_context("spawn").Process(target=generate, args=(str(directory), args.scale))
+    child.start()
+    child.join()
+    print(f"generated exports in {time.perf_counter() - started:.1f}s into {directory}")
+    process = psutil.Process()
+    gc.collect()
+    base_rss = process.memory_info().rss
+    started = time.perf_counter()
+    cpu = time.process_time()
+    snapshot, warnings = load_reference(_config(directory))
+    load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu
+    gc.collect()
+    rss = process.memory_info().rss
+    for item in snapshot.describe():
+        print(f"  {item['kind']:<12} {item['rows']:>9,} rows  {Path(str(item['source'])).name}")
+    print(f"warnings: {len(warnings)}")
+    print(f"load: {load_s:.1f}s wall, {load_cpu:.1f}s CPU; RSS {rss / 2**20:.0f} MiB "
+          f"(process before load {base_rss / 2**20:.0f} MiB, reference data {(rss - base_rss) / 2**20:.0f} MiB)")
+
+    rng = random.Random(7)
+    n = _sizes(args.scale)
+    events = []
+    for _ in range(args.events):
+        fields: dict[str, object] = {
+            "user.id": f"mp{rng.randrange(n['staff']):06d}",
+            "auditwatch.subject.person_id": f"P{rng.randrange(n['persons']):08d}",
+            "auditwatch.subject.surname": rng.choice(COMMON_SURNAMES),
+            "auditwatch.subject.forenames": rng.choice(FORENAMES),
+            "auditwatch.subject.dob": "1980-01-01",
+            "auditwatch.subject.postcode": f"AB{rng.randint(1, 99)} {rng.randint(1, 9)}CD",
+            "auditwatch.record.id": f"REC{rng.randrange(10**7):07d}",
+        }
+        if rng.random() < 0.3:
+            fields["auditwatch.reason.case_ref"] = f"CR/2026/{rng.randrange(n['cases']):06d}"
+        events.append((fields, EVENT_AT + rng.uniform(-43200, 43200)))
+    hits = dict.fromkeys(MIX_MATCHES, 0)
+    started = time.perf_counter()
+    for fields, at in events:
+        view = EventView(snapshot, fields, at)
+        for name in MIX_VALUES:
+            view.value(name)
+        for name in MIX_MATCHES:
+            if view.match(name) is not None:
+                hits[name] += 1
+    elapsed = time.perf_counter() - started
+    per_event = elapsed / len(events) * 1e6
+    print(f"EventView, full mix ({len(MIX_VALUES)} values + {len(MIX_MATCHES)} matches): "
+          f"{len(events) / elapsed:,.0f} events/s, {per_event:.1f} us/event")
+    started = time.perf_counter()
+    for fields, at in events:
+        view = EventView(snapshot, fields, at)
+        view.value("user.status")
+        view.match("assigned_to_linked_case")
+    elapsed = time.perf_counter() - started
+    print(f"EventView, status + linked case only: {len(events) / elapsed:,.0f} events/s, "
+          f"{elapsed / len(events) * 1e6:.1f} us/event")
+    print("hits:", ", ".join(f"{k}={v}" for k, v in hits.items()))
+    print(f"final RSS {process.memory_info().rss / 2**20:.0f} MiB")
+    if not args.keep:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
