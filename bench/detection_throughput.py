@@ -80,7 +80,7 @@ def events(count: int, staff: int, rng: random.Random) -> list[AccessEvent]:
         }
         if roll < 0.60:
             fields |= {
-                "event.action": "person_view",
+                "event.action": "view",
                 "auditwatch.record.type": "person",
                 "auditwatch.subject.person_id": f"P-{rng.randrange(100_000)}",
             }
@@ -92,7 +92,7 @@ def events(count: int, staff: int, rng: random.Random) -> list[AccessEvent]:
             }
         else:
             fields |= {
-                "event.action": "record_view",
+                "event.action": "view",
                 "auditwatch.record.type": rng.choice(types),
                 "auditwatch.record.id": f"R-{rng.randrange(50_000)}",
             }

@@ -7,6 +7,7 @@ repeats, first sightings), then suppression; only then is an alert document buil
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -198,13 +199,21 @@ class DetectionEngine:
     # -- state --------------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """Window, suppression, repeat and first-seen state as deterministic JSON bytes."""
-        body = {
-            "version": SNAPSHOT_VERSION,
-            "watermark": self._watermark if self._watermark != float("-inf") else None,
-            "rules": {r.rule.id: r.dump() for r in self._runtimes},
-        }
-        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        """Window, suppression, repeat and first-seen state as deterministic JSON bytes.
+
+        Only rules whose state changed since the last snapshot are serialised again."""
+        enabled = gc.isenabled()
+        gc.disable()  # serialising large state allocates a lot; full collections would dominate
+        try:
+            body = {
+                "version": SNAPSHOT_VERSION,
+                "watermark": self._watermark if self._watermark != float("-inf") else None,
+                "rules": {r.rule.id: r.dump() for r in self._runtimes},
+            }
+            return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        finally:
+            if enabled:
+                gc.enable()
 
     def restore(self, data: bytes) -> None:
         """Load a snapshot; state of rules whose window or suppression definition changed is dropped."""

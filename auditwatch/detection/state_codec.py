@@ -10,8 +10,8 @@ import orjson
 V = TypeVar("V")
 
 
-def key_to_json(key: tuple[object, ...]) -> list[object]:
-    return [list(k) if isinstance(k, tuple) else k for k in key]
+def key_to_json(key: tuple[object, ...]) -> tuple[object, ...]:
+    return key  # orjson writes (nested) tuples as JSON arrays
 
 
 def key_from_json(data: list[Any]) -> tuple[object, ...]:
@@ -19,4 +19,4 @@ def key_from_json(data: list[Any]) -> tuple[object, ...]:
 
 
 def sorted_by_key(pairs: Iterable[tuple[tuple[object, ...], V]]) -> list[tuple[tuple[object, ...], V]]:
-    return sorted(pairs, key=lambda kv: orjson.dumps(key_to_json(kv[0])))
+    return sorted(pairs, key=lambda kv: orjson.dumps(kv[0]))

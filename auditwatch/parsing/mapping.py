@@ -87,8 +87,13 @@ class MemoField:
 
 
 def is_memoisable(spec: FieldDef) -> bool:
-    """Every non-date field read from a parsed field maps a string to its value purely."""
-    return spec.source is not None and spec.timestamp is None
+    """Worth caching: a non-date field whose string goes through a normaliser or a table (pure and
+    comparatively costly; identifiers and codes repeat). Cheap conversions are not cached."""
+    return (
+        spec.source is not None
+        and spec.timestamp is None
+        and (spec.normaliser is not None or spec.table is not None)
+    )
 
 
 def compile_memo(spec: FieldDef) -> MemoField:

@@ -114,7 +114,33 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else ""
 
 
+_DISTINCT: Final = frozenset({"person_id", "record_id", "address", "surname", "forenames", "name", "start",
+                              "end", "reason", "count"})
+_CACHE_LIMIT: Final = 100_000
+
+
 def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
+    """The cell converter for `column`; repetitive columns get a bounded cache, which also makes
+    equal values share one string object (less memory in large tables)."""
+    convert = _plain_converter(source, cfg, column)
+    if column in _DISTINCT:
+        return convert
+    cache: dict[str, object] = {}
+
+    def cached(value: object) -> object:
+        if value.__class__ is not str:
+            return convert(value)
+        found = cache.get(value, _MISSING)  # type: ignore[call-overload]
+        if found is _MISSING:
+            found = convert(value)  # raises _Bad for a bad value: not cached
+            if len(cache) < _CACHE_LIMIT:
+                cache[value] = found  # type: ignore[index]
+        return found
+
+    return cached
+
+
+def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
     kind_type = KINDS[source.kind].columns[column][0]
     spec = source.normalise.get(column)
     if spec is None and kind_type == ID:
@@ -128,22 +154,7 @@ def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Conve
         return custom(text) if custom is not None else text
 
     if kind_type == ID:
-        assert custom is not None
-        if column in ("person_id", "record_id"):
-            return pre  # mostly distinct values: a cache would only cost memory
-        # staff ids and case refs repeat across rows: a cache saves the normaliser and shares
-        # one string object per distinct id (less memory in the tables)
-        cache: dict[str, str | None] = {}
-
-        def cached_id(value: object) -> object:
-            if value.__class__ is str:
-                found = cache.get(value, _MISSING)
-                if found is _MISSING:
-                    found = cache[value] = pre(value)
-                return found
-            return pre(value)
-
-        return cached_id
+        return pre
     if kind_type in (TEXT, TIMESTAMP):
         if kind_type == TIMESTAMP or custom is not None:
             return pre
@@ -241,37 +252,49 @@ def convert_rows(
     `columns` is asked once the first row is read (a CSV's columns are known after its header).
     """
     spec = KINDS[source.kind]
-    converters: list[tuple[str, Converter]] | None = None
+    names: tuple[str, ...] = ()
+    converters: list[Converter] = []
     essential = set(spec.required)
     for line, values in rows:
-        if converters is None:
-            converters = [(name, _converter(source, cfg, name)) for name in columns()]
-        wrong = unusable_row(values)
-        if wrong is not None:
-            problems.add(line, "", wrong, skipped=True)
+        if not names:
+            names = columns()
+            converters = [_converter(source, cfg, name) for name in names]
+        if values.__class__ is not list:  # the readers' _BadRow subclass: cannot be split
+            problems.add(line, "", unusable_row(values) or "unreadable row", skipped=True)
             continue
-        out: dict[str, Any] = {}
-        failed = False
-        for (name, convert), raw in zip(converters, values, strict=True):
-            try:
-                out[name] = convert(raw)
-            except _Bad as exc:
-                if name in essential:
-                    problems.add(line, name, str(exc), skipped=True)
-                    failed = True
-                    break
-                problems.add(line, name, str(exc), skipped=False)
-                out[name] = None
-        if failed:
-            continue
-        missing = next((n for n in spec.required if out.get(n) in (None, "")), None)
-        if missing is not None:
-            problems.add(line, missing, f"no {missing}", skipped=True)
-            continue
-        if spec.one_of and not any(out.get(n) for n in spec.one_of):
-            problems.add(line, spec.one_of[0], f"needs one of {', '.join(spec.one_of)}", skipped=True)
-            continue
-        yield line, out
+        try:
+            out = dict(zip(names, [convert(raw) for convert, raw in zip(converters, values)]))
+        except _Bad:
+            converted = _convert_slowly(names, converters, values, essential, line, problems)
+            if converted is None:
+                continue
+            out = converted
+        for name in spec.required:
+            if not out.get(name):
+                problems.add(line, name, f"no {name}", skipped=True)
+                break
+        else:
+            if spec.one_of and not any(out.get(n) for n in spec.one_of):
+                problems.add(line, spec.one_of[0], f"needs one of {', '.join(spec.one_of)}", skipped=True)
+                continue
+            yield line, out
+
+
+def _convert_slowly(
+    names: tuple[str, ...], converters: list[Converter], values: list[object], essential: set[str],
+    line: int, problems: RowProblems,
+) -> dict[str, Any] | None:
+    """Cell by cell, reporting each bad cell; None when an essential one is bad."""
+    out: dict[str, Any] = {}
+    for name, convert, raw in zip(names, converters, values, strict=True):
+        try:
+            out[name] = convert(raw)
+        except _Bad as exc:
+            problems.add(line, name, str(exc), skipped=name in essential)
+            if name in essential:
+                return None
+            out[name] = None
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

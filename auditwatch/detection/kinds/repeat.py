@@ -94,14 +94,14 @@ class RepeatKind:
         groups = []
         for k, s in sorted_by_key(self.groups.items()):
             days = [[d, ts, pack(i)] for d, (ts, i) in s.days.items()]
-            groups.append([key_to_json(k), {"latest": s.latest, "days": days}])
+            groups.append([key_to_json(k), s.latest, days])
         return {"groups": groups}
 
     def load(self, data: Any) -> None:
         self.groups = {}
-        for key, raw in data["groups"]:
+        for key, latest, days in data["groups"]:
             state = _Days()
-            state.latest = int(raw["latest"])
-            state.days = OrderedDict((int(d), (float(ts), unpack(ts, item))) for d, ts, item in raw["days"])
+            state.latest = int(latest)
+            state.days = OrderedDict((int(d), (float(ts), unpack(ts, item))) for d, ts, item in days)
             self.groups[key_from_json(key)] = state
         self.dirty = True
