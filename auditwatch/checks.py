@@ -42,7 +42,9 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
 
     rule_problems = lint_ruleset(config.rules_dir, config.lists_dir)
     problems.extend(rule_problems)
-    summary.append(f"rules {config.rules_dir}: {'ok' if not rule_problems else f'{len(rule_problems)} problem(s)'}")
+    summary.append(
+        f"rules {config.rules_dir}: {'ok' if not rule_problems else f'{len(rule_problems)} problem(s)'}"
+    )
 
     try:
         _snapshot, warnings = load_reference(config.reference)

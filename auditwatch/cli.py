@@ -25,7 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from auditwatch.logsetup import configure_logging
 
-    configure_logging(getattr(args, "log_level", None) or "info", "console" if sys.stderr.isatty() else "json")
+    configure_logging(
+        getattr(args, "log_level", None) or "info", "console" if sys.stderr.isatty() else "json"
+    )
     try:
         return int(args.func(args))
     except ConfigError as exc:
@@ -85,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     rtest.add_argument("--lists-dir", type=Path, default=None)
     rtest.add_argument("rule_ids", nargs="*", help="only these rules")
     rtest.set_defaults(func=_cmd_rules_test)
-    backtest = with_config(rules_sub.add_parser("backtest", help="alerts a rule would have raised on history"))
+    backtest = with_config(
+        rules_sub.add_parser("backtest", help="alerts a rule would have raised on history")
+    )
     backtest.add_argument("rule", help="rule id, or path of a rule file (e.g. a new rule not yet deployed)")
     backtest.add_argument("--since", default="30d", help="how far back, e.g. 30d, 12h (%(default)s)")
     backtest.add_argument("--samples", type=int, default=5)
@@ -150,7 +154,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
         print(line)
     for problem in problems:
         print(problem, file=sys.stderr)
-    return EXIT_CONFIG if problems else EXIT_OK
+    return EXIT_CONFIG if any(p.level == "error" for p in problems) else EXIT_OK
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
@@ -160,7 +164,10 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     parsers = load_parsers(Path(args.parsers_dir))
     if args.parser not in parsers:
         raise ConfigError.single(
-            args.parsers_dir, None, "--parser", f"unknown parser '{args.parser}' (have: {', '.join(sorted(parsers))})"
+            args.parsers_dir,
+            None,
+            "--parser",
+            f"unknown parser '{args.parser}' (have: {', '.join(sorted(parsers))})",
         )
     parser = parsers[args.parser]
     failures = 0
@@ -197,8 +204,9 @@ def _cmd_rules_lint(args: argparse.Namespace) -> int:
     problems = lint_ruleset(args.rules_dir, args.lists_dir)
     for problem in problems:
         print(problem)
-    print(f"{len(problems)} problem(s)", file=sys.stderr)
-    return EXIT_CONFIG if problems else EXIT_OK
+    errors = [p for p in problems if p.level == "error"]
+    print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)", file=sys.stderr)
+    return EXIT_CONFIG if errors else EXIT_OK
 
 
 def _cmd_rules_test(args: argparse.Namespace) -> int:
@@ -232,7 +240,10 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     names = IndexNames(config.elasticsearch.index_prefix)
     client.indices.refresh(index=names.alerts)
     resp = client.search(
-        index=names.alerts, size=args.limit, sort=[{"@timestamp": "asc"}, {"rule.id": "asc"}], track_total_hits=True
+        index=names.alerts,
+        size=args.limit,
+        sort=[{"@timestamp": "asc"}, {"rule.id": "asc"}],
+        track_total_hits=True,
     )
     docs = [hit["_source"] for hit in resp["hits"]["hits"]]
     print_alert_documents(docs, args.format, sys.stdout)

@@ -220,7 +220,11 @@ class Daemon:
         checkpoint = Checkpoint(self.config.checkpoint_path)
         client = make_client(self.config.elasticsearch)
         indexer = BulkIndexer(
-            client, self._names, self.config.elasticsearch, stop=self._abort, spool_path=self.config.spool_path
+            client,
+            self._names,
+            self.config.elasticsearch,
+            stop=self._abort,
+            spool_path=self.config.spool_path,
         )
         try:
             while True:
@@ -301,7 +305,12 @@ class Daemon:
 
     def _heartbeat(self, tailer: Tailer) -> None:
         behind = sum(s.behind for s in tailer.status())
-        log.info("heartbeat", bytes_behind=behind, queued_batches=self._queue.qsize(), **_counter_fields(self.counters))
+        log.info(
+            "heartbeat",
+            bytes_behind=behind,
+            queued_batches=self._queue.qsize(),
+            **_counter_fields(self.counters),
+        )
 
 
 def _counter_fields(c: Counters) -> dict[str, object]:
@@ -327,4 +336,3 @@ def _dir_signature(dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
                 continue
             entries.append((str(path), st.st_mtime_ns, st.st_size))
     return tuple(entries)
-

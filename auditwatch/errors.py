@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 
 class AuditwatchError(Exception):
@@ -18,11 +19,13 @@ class Problem:
     line: int | None  # 1-based; None when the file as a whole is at fault
     field: str  # dotted path of the offending key, "" for the whole document
     message: str
+    level: Literal["error", "warning"] = "error"  # warnings are reported but do not fail a check
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         what = f" [{self.field}]" if self.field else ""
-        return f"{where}:{what} {self.message}"
+        prefix = "warning: " if self.level == "warning" else ""
+        return f"{where}:{what} {prefix}{self.message}"
 
 
 class ConfigError(AuditwatchError):

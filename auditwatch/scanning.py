@@ -107,7 +107,9 @@ def _inputs_for(
                 config_file, None, "inputs", f"no input's paths match {file}; name a parser with --parser"
             )
         grouped.setdefault(owner.name, []).append(file)
-    return [replace(by_name[name], paths=_literal_globs(paths), exclude=()) for name, paths in grouped.items()]
+    return [
+        replace(by_name[name], paths=_literal_globs(paths), exclude=()) for name, paths in grouped.items()
+    ]
 
 
 def _literal_globs(files: Iterable[Path]) -> tuple[str, ...]:
@@ -141,7 +143,9 @@ def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: T
     line = "  ".join(h.ljust(w) for h, w in zip(headers[:-1], widths, strict=True)) + "  " + headers[-1]
     out.write(line + "\n")
     for row in rows:
-        out.write("  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] + "\n")
+        out.write(
+            "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] + "\n"
+        )
 
 
 def _get(doc: Mapping[str, object], dotted: str) -> object:

@@ -29,7 +29,18 @@ from auditwatch.parsing import CompiledParser, load_parsers
 
 ROOT = Path(__file__).resolve().parents[1]
 INGESTED = "2026-11-25T12:00:00.000Z"
-SURNAMES = ["SMITH", "JONES", "O'BRIEN", "WILLIAMS", "TAYLOR", "BROWN", "DAVIES", "EVANS", "NGUYEN", "KOWALSKI"]
+SURNAMES = [
+    "SMITH",
+    "JONES",
+    "O'BRIEN",
+    "WILLIAMS",
+    "TAYLOR",
+    "BROWN",
+    "DAVIES",
+    "EVANS",
+    "NGUYEN",
+    "KOWALSKI",
+]
 FORENAMES = ["JOHN", "MARY ANN", "SEAN", "AISHA", "PIOTR", "CHLOE", "DAVID", "SIOBHAN"]
 
 
@@ -51,12 +62,19 @@ def _rms(rng: random.Random, i: int) -> str:
         f"{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d}+00:00",
         "action": action,
         "user": {"staff_no": _staff(rng), "display_name": "PC Jones"},
-        "client": {"ip": f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}", "terminal": "WS-KX-0042",
-                   "session": f"{rng.getrandbits(32):08x}"},
+        "client": {
+            "ip": f"10.20.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+            "terminal": "WS-KX-0042",
+            "session": f"{rng.getrandbits(32):08x}",
+        },
         "record": {"type": record, "id": f"PER/{rng.randint(1, 10**7):07d}"},
-        "subject": {"person_id": f"PER/{rng.randint(1, 10**7):07d}", "surname": rng.choice(SURNAMES).title(),
-                    "forenames": rng.choice(FORENAMES).title(), "dob": f"{rng.randint(1, 28):02d}/0{rng.randint(1, 9)}/19{rng.randint(40, 99)}",
-                    "postcode": "sw1a1aa"},
+        "subject": {
+            "person_id": f"PER/{rng.randint(1, 10**7):07d}",
+            "surname": rng.choice(SURNAMES).title(),
+            "forenames": rng.choice(FORENAMES).title(),
+            "dob": f"{rng.randint(1, 28):02d}/0{rng.randint(1, 9)}/19{rng.randint(40, 99)}",
+            "postcode": "sw1a1aa",
+        },
         "reason": {"code": f"{rng.randint(1, 12):02d}", "case_ref": f"CR/{rng.randint(1, 9999)}/26"},
     }
     if action == "SEARCH":
@@ -66,10 +84,12 @@ def _rms(rng: random.Random, i: int) -> str:
 
 def _pnc(rng: random.Random, i: int) -> str:
     head = (
-        f"{rng.randint(1, 28):02d}11{rng.choice(['25', '26'])} {rng.randint(0, 23):02d}{rng.randint(0, 59):02d}"
+        f"{rng.randint(1, 28):02d}11{rng.choice(['25', '26'])} "
+        f"{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}"
         f"{rng.randint(0, 59):02d} MP{rng.randint(1, 99999):06d} TRM{rng.randint(1, 999):04d}"
     )
-    key = f"{rng.choice(SURNAMES)}/{rng.choice(FORENAMES)}/19{rng.randint(40, 99)}0{rng.randint(1, 9)}{rng.randint(10, 28)}"
+    dob = f"19{rng.randint(40, 99)}0{rng.randint(1, 9)}{rng.randint(10, 28)}"
+    key = f"{rng.choice(SURNAMES)}/{rng.choice(FORENAMES)}/{dob}"
     ref = f" REF=CR/{rng.randint(1, 9999)}/26" if rng.random() < 0.7 else ""
     kind = rng.random()
     if kind < 0.6:
@@ -84,8 +104,8 @@ def _pnc(rng: random.Random, i: int) -> str:
 def _custody(rng: random.Random, i: int) -> str:
     return (
         f"<134>1 2026-11-25T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.123Z "
-        f"custody01 custodyd 4242 ACCESS - eid=C-{i:010d} user=\"{_staff(rng)}\" action=view "
-        f"custody_ref=\"CUS/26/{rng.randint(1, 9999):04d}\" detainee_surname=\"{rng.choice(SURNAMES).title()}\" "
+        f'custody01 custodyd 4242 ACCESS - eid=C-{i:010d} user="{_staff(rng)}" action=view '
+        f'custody_ref="CUS/26/{rng.randint(1, 9999):04d}" detainee_surname="{rng.choice(SURNAMES).title()}" '
         f"detainee_dob=1990-03-04 reason=07 terminal=CUS-KX-03 session=ab12 src=10.3.4.5"
     )
 
@@ -94,8 +114,8 @@ def _intel(rng: random.Random, i: int) -> str:
     surname = rng.choice(SURNAMES).title().replace("'", "''")
     return (
         f"INT-{i:07d},{rng.randint(1, 28):02d}/11/2026 {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:"
-        f"{rng.randint(0, 59):02d},{_staff(rng)},\"Jones, Alan\",Open,Intel,INT/26/{rng.randint(1, 99999):05d},"
-        f"\"{surname}, John\",01/02/1980,,,07,op/kestrel,WS-INT-07"
+        f'{rng.randint(0, 59):02d},{_staff(rng)},"Jones, Alan",Open,Intel,INT/26/{rng.randint(1, 99999):05d},'
+        f'"{surname}, John",01/02/1980,,,07,op/kestrel,WS-INT-07'
     )
 
 
@@ -104,12 +124,17 @@ def _pgaudit(rng: random.Random, i: int) -> str:
     klass, command, sql = rng.choice(
         [
             ("READ", "SELECT", f"SELECT * FROM {table} WHERE id = {rng.randint(1, 10**6)};"),
-            ("WRITE", "UPDATE", f"\"UPDATE {table} SET note = 'x', seen = now() WHERE id = {rng.randint(1, 10**6)};\""),
+            (
+                "WRITE",
+                "UPDATE",
+                f"\"UPDATE {table} SET note = 'x', seen = now() WHERE id = {rng.randint(1, 10**6)};\"",
+            ),
         ]
     )
     return (
-        f"2026-11-25 {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.{rng.randint(0, 999):03d} "
-        f"UTC [{rng.randint(1000, 99999)}] user{rng.choice(STAFF)}@policedb LOG:  AUDIT: SESSION,{i},1,{klass},"
+        f"2026-11-25 {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}."
+        f"{rng.randint(0, 999):03d} UTC [{rng.randint(1000, 99999)}] user{rng.choice(STAFF)}@policedb "
+        f"LOG:  AUDIT: SESSION,{i},1,{klass},"
         f"{command},TABLE,public.{table},{sql},<not logged>"
     )
 
@@ -136,7 +161,8 @@ _PNC_PEER = re.compile(
     r"(?P<ts>.{13}) (?P<user>.{8}) (?P<terminal>.{7}) (?P<txn>.{3}) (?P<verb>\w+) (?P<rest>.*)", re.DOTALL
 )
 _PG_PEER = re.compile(
-    r"(?P<ts>\S+ \S+) UTC \[(?P<pid>\d+)\] (?P<user>[\w.@+-]+)@(?P<db>\S+) LOG:  AUDIT: (?P<type>\w+),(?P<sid>\d+),"
+    r"(?P<ts>\S+ \S+) UTC \[(?P<pid>\d+)\] (?P<user>[\w.@+-]+)@(?P<db>\S+) "
+    r"LOG:  AUDIT: (?P<type>\w+),(?P<sid>\d+),"
     r"(?P<sub>\d+),(?P<cls>\w+),(?P<cmd>[^,]*),(?P<otype>[^,]*),(?P<oname>[^,]*),"
     r"(?P<stmt>\"(?:[^\"]|\"\")*\"|[^,]*),(?P<param>.*)",
     re.DOTALL,
@@ -161,7 +187,11 @@ def _raws(lines: Sequence[str]) -> list[RawLine]:
     offset = 0
     for line in lines:
         data = line.encode()
-        out.append(RawLine("bench", "/var/log/bench.log", "bench-file", offset, offset + len(data) + 1, data, len(data)))
+        out.append(
+            RawLine(
+                "bench", "/var/log/bench.log", "bench-file", offset, offset + len(data) + 1, data, len(data)
+            )
+        )
         offset += len(data) + 1
     return out
 
@@ -185,7 +215,10 @@ def _time_peer(peer: Callable[[str], object], raws: list[RawLine]) -> float:
 def run(lines: int = 200_000, profile: str = "") -> dict[str, dict[str, float]]:
     parsers = load_parsers(ROOT / "parsers")
     results: dict[str, dict[str, float]] = {}
-    print(f"{'parser':16} {'lines':>8} {'lines/s':>10} {'µs/line':>8} {'peer lines/s':>13} {'ratio':>6} {'dead':>5}")
+    print(
+        f"{'parser':16} {'lines':>8} {'lines/s':>10} {'µs/line':>8} {'peer lines/s':>13} "
+        f"{'ratio':>6} {'dead':>5}"
+    )
     for name, generate in GENERATORS.items():
         rng = random.Random(42)
         raws = _raws([generate(rng, i) for i in range(lines)])

@@ -70,22 +70,6 @@ def index_prefix(es_client: Elasticsearch) -> Iterator[str]:
     """A unique index name prefix for one test; its indices and templates are removed afterwards."""
     prefix = f"awt-{uuid.uuid4().hex[:12]}"
     yield prefix
-    _delete_prefixed(es_client, prefix)
+    from auditwatch.testing.elasticsearch import delete_prefixed
 
-
-def _delete_prefixed(client: Elasticsearch, prefix: str) -> None:
-    # names are resolved first and deleted explicitly, so this also works on clusters that keep
-    # action.destructive_requires_name: true (the noproc variant)
-    pattern = f"{prefix}*"
-    resolved = client.indices.resolve_index(name=pattern, expand_wildcards="all")
-    indices = [entry["name"] for entry in resolved.get("indices", [])]
-    if indices:
-        client.options(ignore_status=404).indices.delete(index=indices)
-    templates = client.options(ignore_status=404).indices.get_index_template(name=pattern)
-    names = [entry["name"] for entry in templates.get("index_templates", [])]
-    if names:
-        client.indices.delete_index_template(name=",".join(names))
-    components = client.options(ignore_status=404).cluster.get_component_template(name=pattern)
-    names = [entry["name"] for entry in components.get("component_templates", [])]
-    if names:
-        client.cluster.delete_component_template(name=",".join(names))
+    delete_prefixed(es_client, prefix)

@@ -165,7 +165,9 @@ def _as_date(value: object) -> date:
 def expired_entries(lists: Lists, now: float) -> list[Problem]:
     """Warnings for allow-list entries that no longer apply."""
     return [
-        Problem(e.file, e.line, "expires", f"warning: allow-list '{a.name}' entry {e.describe()} has expired")
+        Problem(
+            e.file, e.line, "expires", f"allow-list '{a.name}' entry {e.describe()} has expired", "warning"
+        )
         for a in lists.allow.values()
         for e in a.entries
         if e.until <= now

@@ -584,8 +584,9 @@ def _on_duty(view: EventView) -> Evidence | None:
             continue
         i = shifts.covering(view._at, grace)
         if i is not None:
-            start, end = iso_utc(shifts.starts[i]), iso_utc(shifts.ends[i])
-            entry = {"staff_id": sid, "start": start, "end": end, "line": shifts.lines[i]}
+            first, last, line = shifts.shift(i)
+            start, end = iso_utc(first), iso_utc(last)
+            entry = {"staff_id": sid, "start": start, "end": end, "line": line}
             return Evidence("roster", table.source, table.as_of, entry,
                             f"user {sid} was rostered from {start} to {end} in {_base(table.source)} "
                             f"as of {table.as_of}")

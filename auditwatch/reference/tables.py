@@ -13,6 +13,7 @@ Name matching (used for staff, watchlist and associates):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from array import array
@@ -130,11 +131,11 @@ def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Conve
     def cached(value: object) -> object:
         if value.__class__ is not str:
             return convert(value)
-        found = cache.get(value, _MISSING)  # type: ignore[call-overload]
+        found = cache.get(value, _MISSING)
         if found is _MISSING:
             found = convert(value)  # raises _Bad for a bad value: not cached
             if len(cache) < _CACHE_LIMIT:
-                cache[value] = found  # type: ignore[index]
+                cache[value] = found
         return found
 
     return cached
@@ -263,9 +264,10 @@ def convert_rows(
             problems.add(line, "", unusable_row(values) or "unreadable row", skipped=True)
             continue
         try:
-            out = dict(zip(names, [convert(raw) for convert, raw in zip(converters, values)]))
+            cells = [convert(raw) for convert, raw in zip(converters, values, strict=True)]
+            out = dict(zip(names, cells, strict=True))
         except _Bad:
-            converted = _convert_slowly(names, converters, values, essential, line, problems)
+            converted = _convert_slowly(names, converters, values, essential, line=line, problems=problems)
             if converted is None:
                 continue
             out = converted
@@ -282,7 +284,7 @@ def convert_rows(
 
 def _convert_slowly(
     names: tuple[str, ...], converters: list[Converter], values: list[object], essential: set[str],
-    line: int, problems: RowProblems,
+    *, line: int, problems: RowProblems,
 ) -> dict[str, Any] | None:
     """Cell by cell, reporting each bad cell; None when an essential one is bad."""
     out: dict[str, Any] = {}
@@ -314,15 +316,16 @@ class Person:
     name_key: str | None
 
 
-def _person(row: Mapping[str, Any]) -> Person:
+def _person(row: Mapping[str, Any], *, with_name_key: bool = True) -> Person:
     surname, forenames = row.get("surname"), row.get("forenames")
     if not surname and row.get("name"):
         surname, split_fore = split_name(row["name"])
         forenames = forenames or split_fore
     sfold = fold_name(surname) if surname else None
     ffold = fold_name(forenames) if forenames else None
-    return Person(surname, forenames, row.get("dob"), row.get("person_id"), sfold or None,
-                  name_dob_key(sfold, ffold, row.get("dob")), name_key(sfold, ffold))
+    dob = row.get("dob")
+    return Person(surname, forenames, dob, row.get("person_id"), sfold or None,
+                  name_dob_key(sfold, ffold, dob), name_key(sfold, ffold) if with_name_key else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,19 +472,34 @@ class CaseLinkTable(Table):
 
 @dataclass(frozen=True, slots=True)
 class Shifts:
-    starts: array[float]  # sorted
-    ends: array[float]
-    max_end: array[float]  # running maximum of ends: a shift covering t exists iff max_end[i] >= t
-    lines: array[int]
+    """One person's shifts in a single array (one object instead of four per person): starts (sorted),
+    ends, running maximum of ends (a shift covering t exists iff max_end[i] >= t), export lines."""
+
+    data: array[float]
+    count: int
 
     def covering(self, at: float, grace: float) -> int | None:
         """Index of a shift covering `at` (± grace), or None."""
-        i = bisect_right(self.starts, at + grace) - 1
-        if i < 0 or self.max_end[i] < at - grace:
+        d, n = self.data, self.count
+        i = bisect_right(d, at + grace, 0, n) - 1
+        if i < 0 or d[2 * n + i] < at - grace:
             return None
-        while self.ends[i] < at - grace:  # max_end says one exists at or before i
+        while d[n + i] < at - grace:  # the running maximum says one exists at or before i
             i -= 1
         return i
+
+    def shift(self, i: int) -> tuple[float, float, int]:
+        """(start, end, export line) of shift `i`."""
+        n = self.count
+        return self.data[i], self.data[n + i], int(self.data[3 * n + i])
+
+    @property
+    def starts(self) -> list[float]:
+        return list(self.data[: self.count])
+
+    @property
+    def ends(self) -> list[float]:
+        return list(self.data[self.count : 2 * self.count])
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,7 +531,8 @@ def build_table(
 def _staff(
     source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
 ) -> Table:
-    grouped: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    by_id: dict[str, StaffEntry] = {}
+    rank: dict[str, str] = {}  # staff id -> status_from of the row its entry was built from
     count = 0
     for line, row in rows:
         status = row.get("status")
@@ -523,26 +542,26 @@ def _staff(
                 problems.add(line, "status", f"unknown status {status!r} (known: {', '.join(STATUSES)}; "
                              "map others with `normalise: {status: {map: ...}}`)", skipped=False)
             row["status"] = known or status
-        grouped.setdefault(row["staff_id"], []).append((line, row))
         count += 1
-    by_id: dict[str, StaffEntry] = {}
+        sid = row["staff_id"]
+        change = (row.get("status_from") or "", row.get("status") or "active")
+        previous = by_id.get(sid)
+        if previous is None:
+            by_id[sid] = _staff_entry(row, line, (change,))
+            rank[sid] = change[0]
+            continue
+        # several rows for one staff id: a status history; the latest row gives the identity
+        history = tuple(sorted({*previous.history, change}))
+        if change[0] >= rank[sid]:
+            by_id[sid] = _staff_entry(row, line, history)
+            rank[sid] = change[0]
+        else:
+            by_id[sid] = dataclasses.replace(previous, history=history)
     by_person: dict[str, list[str]] = {}
     by_name_dob: dict[str, list[str]] = {}
     surname_counts: dict[str, int] = {}
-    for sid, versions in grouped.items():
-        versions.sort(key=lambda v: v[1].get("status_from") or "")  # stable: file order breaks ties
-        line, row = versions[-1]
-        history = tuple(sorted(
-            {(r.get("status_from") or "", r.get("status") or "active") for _, r in versions}
-        ))
-        person = _person(row)
-        address_key, numbers = address_parts(row.get("address"))
-        entry = StaffEntry(
-            sid, person, row.get("postcode"), row.get("address"), address_key, numbers,
-            row.get("unit"), row.get("rank"), row.get("roles") or (), row.get("vetting_level"),
-            row.get("vetting_expiry"), history, line,
-        )
-        by_id[sid] = entry
+    for sid, entry in by_id.items():
+        person = entry.person
         if person.person_id:
             by_person.setdefault(person.person_id, []).append(sid)
         if person.name_dob_key:
@@ -551,6 +570,15 @@ def _staff(
             surname_counts[person.surname_fold] = surname_counts.get(person.surname_fold, 0) + 1
     return StaffTable(
         "staff", source.path, as_of, count, by_id, _tuples(by_person), _tuples(by_name_dob), surname_counts
+    )
+
+
+def _staff_entry(row: dict[str, Any], line: int, history: tuple[tuple[str, str], ...]) -> StaffEntry:
+    address_key, numbers = address_parts(row.get("address"))
+    return StaffEntry(
+        row["staff_id"], _person(row, with_name_key=False), row.get("postcode"), row.get("address"),
+        address_key, numbers, row.get("unit"), row.get("rank"), row.get("roles") or (),
+        row.get("vetting_level"), row.get("vetting_expiry"), history, line,
     )
 
 
@@ -682,12 +710,15 @@ def _roster(
     by_staff: dict[str, Shifts] = {}
     for sid, items in shifts.items():
         items.sort()
-        running, max_end = float("-inf"), array("d")
+        running, max_end = float("-inf"), []
         for _, end, _ in items:
             running = max(running, end)
             max_end.append(running)
-        by_staff[sid] = Shifts(array("d", (i[0] for i in items)), array("d", (i[1] for i in items)), max_end,
-                               array("q", (i[2] for i in items)))
+        data = array("d", [i[0] for i in items])
+        data.extend(i[1] for i in items)
+        data.extend(max_end)
+        data.extend(float(i[2]) for i in items)
+        by_staff[sid] = Shifts(data, len(items))
     return RosterTable("roster", source.path, as_of, count, by_staff)
 
 

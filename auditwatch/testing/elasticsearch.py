@@ -58,6 +58,7 @@ __all__ = [
     "ExternalElasticsearch",
     "LocalElasticsearch",
     "StartError",
+    "delete_prefixed",
     "ensure_distribution",
     "find_java",
     "main",
@@ -455,6 +456,26 @@ class LocalElasticsearch:
         staging.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
         staging.chmod(0o600)  # holds the superuser password
         staging.replace(path)
+
+
+def delete_prefixed(client: Elasticsearch, prefix: str) -> None:
+    """Delete the indices, index templates and component templates whose names start with `prefix`.
+
+    Names are resolved first and deleted explicitly, so this also works on clusters that keep
+    `action.destructive_requires_name: true`.
+    """
+    pattern = f"{prefix}*"
+    lenient = client.options(ignore_status=404)
+    resolved = client.indices.resolve_index(name=pattern, expand_wildcards="all")
+    indices = [entry["name"] for entry in resolved.get("indices", [])]
+    if indices:
+        lenient.indices.delete(index=indices)
+    templates = lenient.indices.get_index_template(name=pattern).get("index_templates", [])
+    if templates:  # before component templates, which cannot go while an index template uses them
+        client.indices.delete_index_template(name=",".join(entry["name"] for entry in templates))
+    components = lenient.cluster.get_component_template(name=pattern).get("component_templates", [])
+    if components:
+        client.cluster.delete_component_template(name=",".join(entry["name"] for entry in components))
 
 
 def _write_readable(path: Path, text: str) -> None:

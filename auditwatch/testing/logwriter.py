@@ -21,7 +21,9 @@ Rotation = Literal["rename", "copytruncate"]
 class NumberedLogWriter:
     """Writes `{"ts":...,"user":...,"seq":"00000001"}` lines; thread-safe start/stop."""
 
-    def __init__(self, path: Path, *, rotate_every: int = 0, rotations: tuple[Rotation, ...] = ("rename",)) -> None:
+    def __init__(
+        self, path: Path, *, rotate_every: int = 0, rotations: tuple[Rotation, ...] = ("rename",)
+    ) -> None:
         self.path = path
         self.rotate_every = rotate_every
         self.rotations = rotations
@@ -53,7 +55,8 @@ class NumberedLogWriter:
         kind = self.rotations[self.rotated % len(self.rotations)]
         self.rotated += 1
         existing = sorted(
-            (int(p.name.rsplit(".", 1)[1]) for p in self.path.parent.glob(self.path.name + ".*")), reverse=True
+            (int(p.name.rsplit(".", 1)[1]) for p in self.path.parent.glob(self.path.name + ".*")),
+            reverse=True,
         )
         for k in existing:
             os.rename(f"{self.path}.{k}", f"{self.path}.{k + 1}")

@@ -9,7 +9,12 @@ import pytest
 from elastic_transport import TlsError
 from elasticsearch import AuthorizationException, Elasticsearch
 
-from auditwatch.testing.elasticsearch import SUPERUSER, ElasticsearchServer, LocalElasticsearch
+from auditwatch.testing.elasticsearch import (
+    SUPERUSER,
+    ElasticsearchServer,
+    LocalElasticsearch,
+    delete_prefixed,
+)
 
 _SECURED_INDEX = "awsec-events"
 _READER_ROLES = """
@@ -68,6 +73,24 @@ def test_index_prefix_is_unique_and_lowercase(index_prefix: str, es_url: str) ->
     assert index_prefix.startswith("awt-")
     assert index_prefix == index_prefix.lower()
     assert es_url.startswith(("http://", "https://"))
+
+
+def test_delete_prefixed_removes_only_that_prefix(es_client: Elasticsearch, index_prefix: str) -> None:
+    """Indices and (component) templates under the prefix go; a neighbour with a longer name stays."""
+    other = f"{index_prefix}x"  # not under "<prefix>-"; deleted by the fixture afterwards
+    es_client.cluster.put_component_template(name=f"{index_prefix}-settings", template={"settings": {}})
+    es_client.indices.put_index_template(
+        name=f"{index_prefix}-events",
+        index_patterns=[f"{index_prefix}-events-*"],
+        composed_of=[f"{index_prefix}-settings"],
+    )
+    es_client.indices.create(index=f"{index_prefix}-events-2026.01")
+    es_client.indices.create(index=other)
+    delete_prefixed(es_client, f"{index_prefix}-")
+    assert es_client.indices.exists(index=other)
+    assert not es_client.indices.exists(index=f"{index_prefix}-events-2026.01")
+    assert not es_client.indices.exists_index_template(name=f"{index_prefix}-events")
+    assert not es_client.cluster.exists_component_template(name=f"{index_prefix}-settings")
 
 
 @pytest.fixture(scope="module")

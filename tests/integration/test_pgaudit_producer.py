@@ -56,9 +56,13 @@ def _as_postgres(args: list[str], stdin: str | None = None) -> None:
 @pytest.fixture(scope="module")
 def server_log() -> Iterator[Path]:
     """Start a throwaway cluster with pgaudit, run the workload, stop it; yield its log file."""
-    missing = [str(p) for p in (PG_BIN / "initdb", PG_BIN / "pg_ctl", PG_BIN / "psql", PGAUDIT_LIB) if not p.exists()]
+    missing = [
+        str(p) for p in (PG_BIN / "initdb", PG_BIN / "pg_ctl", PG_BIN / "psql", PGAUDIT_LIB) if not p.exists()
+    ]
     if missing:
-        pytest.fail(f"PostgreSQL 15 with pgaudit is not installed (missing {', '.join(missing)}): {INSTALL_HINT}")
+        pytest.fail(
+            f"PostgreSQL 15 with pgaudit is not installed (missing {', '.join(missing)}): {INSTALL_HINT}"
+        )
     base = Path(tempfile.mkdtemp(prefix="auditwatch-pg-", dir="/tmp"))
     base.chmod(0o755)
     data, log = base / "data", base / "server.log"
@@ -66,7 +70,9 @@ def server_log() -> Iterator[Path]:
         shutil.chown(base, "postgres", "postgres")
     port = _free_port()
     try:
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"])
+        _as_postgres(
+            [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        )
         options = " ".join(
             [
                 f"-c port={port}",
@@ -112,7 +118,9 @@ def _audit_events(log: Path, parser: CompiledParser) -> list[AccessEvent]:
     return events
 
 
-def test_every_real_audit_line_parses_into_the_expected_events(server_log, parser):
+def test_every_real_audit_line_parses_into_the_expected_events(
+    server_log: Path, parser: CompiledParser
+) -> None:
     """Each AUDIT line PostgreSQL wrote becomes an event with user, class, command and table."""
     events = _audit_events(server_log, parser)
     seen = [
@@ -138,7 +146,7 @@ def test_every_real_audit_line_parses_into_the_expected_events(server_log, parse
     assert len({e.id for e in events}) == len(events)
 
 
-def test_real_audit_timestamps_are_utc_and_ordered(server_log, parser):
+def test_real_audit_timestamps_are_utc_and_ordered(server_log: Path, parser: CompiledParser) -> None:
     """The server's %m timestamps become ISO UTC @timestamp values in log order."""
     events = _audit_events(server_log, parser)
     stamps = [e.timestamp for e in events]
@@ -150,9 +158,11 @@ def test_real_audit_timestamps_are_utc_and_ordered(server_log, parser):
         assert original[11:23] == str(event.fields["@timestamp"])[11:23]
 
 
-def test_quoted_statement_with_commas_and_quotes_parses(server_log, parser):
+def test_quoted_statement_with_commas_and_quotes_parses(server_log: Path, parser: CompiledParser) -> None:
     """The UPDATE (quoted by pgaudit because of its comma and quotes) still maps to the right table."""
-    update = [e for e in _audit_events(server_log, parser) if e.fields.get("auditwatch.function_code") == "UPDATE"]
+    update = [
+        e for e in _audit_events(server_log, parser) if e.fields.get("auditwatch.function_code") == "UPDATE"
+    ]
     assert len(update) == 1
     assert "O''Brien" in str(update[0].fields["event.original"])
     assert update[0].fields["event.type"] == ["change"]

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from auditwatch.testing.scenarios._background import background
 from auditwatch.testing.scenarios._config import (
@@ -96,7 +96,7 @@ class ScenarioSet:
     malformed: int  # lines that must become dead letters (including the CSV header)
     start: date
     days: int
-    summary: dict[str, object]
+    summary: dict[str, Any]
 
 
 def generate(
@@ -241,7 +241,7 @@ def _entry_json(e: TruthEntry) -> dict[str, object]:
     return out
 
 
-def load_truth(path: Path) -> list[dict[str, object]]:
+def load_truth(path: Path) -> list[dict[str, Any]]:
     """The entries of a truth file (the summary line included, last)."""
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]

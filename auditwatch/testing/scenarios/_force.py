@@ -267,7 +267,7 @@ def build_force(
         (force.unlinked if rng.random() < 0.3 else force.plain).append(person.person_id)
 
     force.surname_counts = dict(names.COMMON_SURNAMES)
-    for surname in force.staff_surnames_rare | set(public_rare):
+    for surname in sorted(force.staff_surnames_rare | set(public_rare)):
         force.surname_counts[surname] = rng.randrange(12, 900)
     _build_cases(rng, force)
     _build_roster(rng, force)

@@ -104,7 +104,9 @@ def score(
                 if entry["kind"] == "incident":
                     allowed = set(entry["expected_rules"]) | set(entry.get("also_rules", []))
                 else:
-                    allowed = set(entry["expected_rules"]) if entry.get("expect") == "lower_severity" else set()
+                    allowed = (
+                        set(entry["expected_rules"]) if entry.get("expect") == "lower_severity" else set()
+                    )
                 attributed = attributed or alert.rule_id in allowed
         if not attributed:
             false.append(alert)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +44,13 @@ class DaemonSetup:
         subprocess.run(self.command("setup"), check=True, capture_output=True, timeout=120)
 
     def start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(  # noqa: S603 - our own CLI
-            self.command("run"), stdout=subprocess.DEVNULL, stderr=open(self.root / "daemon.log", "ab")  # noqa: SIM115
-        )
+        with open(self.root / "daemon.log", "ab") as log:  # the child keeps its own descriptor
+            return subprocess.Popen(self.command("run"), stdout=subprocess.DEVNULL, stderr=log)
 
     def run_until_idle(self, timeout: float = 300) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(self.command("run", "--until-idle"), capture_output=True, timeout=timeout, check=False)
+        return subprocess.run(
+            self.command("run", "--until-idle"), capture_output=True, timeout=timeout, check=False
+        )
 
     def events_index(self) -> str:
         return f"{self.prefix}-events-*"
@@ -81,7 +81,9 @@ class DaemonSetup:
         return [h["_source"] for h in resp["hits"]["hits"]]
 
 
-def write_config(root: Path, es_url: str, prefix: str, *, parser: str = "seqtest", extra_inputs: str = "") -> Path:
+def write_config(
+    root: Path, es_url: str, prefix: str, *, parser: str = "seqtest", extra_inputs: str = ""
+) -> Path:
     (root / "parsers").mkdir(parents=True, exist_ok=True)
     (root / "rules").mkdir(exist_ok=True)
     (root / "logs").mkdir(exist_ok=True)
@@ -117,9 +119,11 @@ def write_config(root: Path, es_url: str, prefix: str, *, parser: str = "seqtest
 
 
 @pytest.fixture
-def daemon_setup(tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str) -> Iterator[DaemonSetup]:
+def daemon_setup(
+    tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str
+) -> DaemonSetup:
     """A config dir for one test, with templates installed in the test's own index prefix."""
     config = write_config(tmp_path, es_url, index_prefix)
     setup = DaemonSetup(tmp_path, tmp_path / "logs", config, index_prefix, es_client)
     setup.setup()
-    yield setup
+    return setup

@@ -14,7 +14,7 @@ def test_hostile_corpus_is_indexed_or_dead_lettered(daemon_setup):
         b'{"ts":"2026-11-25T10:00:02Z","user":"MP00\xc3\xa90003","seq":"00000003"}',  # UTF-8 accent
     ]
     bad = {
-        b'{"ts":"2026-11-25T10:00:03Z","user":"MP\xff\xfe04","seq":"00000004"': "json",  # invalid UTF-8 + truncated
+        b'{"ts":"2026-11-25T10:00:03Z","user":"MP\xff\xfe04","seq":"00000004"': "json",  # bad UTF-8
         b'{"ts":"2026-11-25T10:00:04Z","user":"MP000005","seq":"000\x0000005"': "json",  # NUL, truncated
         b'{"ts":"2026-11-25T10:00:05Z","user":"MP000006","seq":"' + b"x" * (5 << 20) + b'"}': "truncated",
         b'{"ts":"2026-11-25T10:00:06Z","user":"MP000007"': "json",  # truncated JSON

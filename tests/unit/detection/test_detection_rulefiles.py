@@ -146,7 +146,7 @@ def test_shipped_rules_lint_clean_and_pass_their_cases() -> None:
     assert lint_ruleset(REPO / "rules") == []
     results = run_rule_tests(rules)
     assert [str(r) for r in results if not r.passed] == []
-    assert {r.rule_id for r in results} == {r.id for r in rules}
+    assert {r.rule_id for r in results} == {r.id for r in rules if r.status != "deprecated"}
 
 
 def test_schema_lists_exactly_the_keys_the_loader_accepts(write_rules: Write) -> None:

@@ -74,9 +74,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> _Run:
     truth = load_truth(scenario_set.truth)
     severities = {rule.id: rule.severity for rule in ruleset}
     result.score = score(result.alerts, truth, root, events=len(result.events), rule_severity=severities)
-    labelled = {(str(f), int(o)) for t in truth if t["kind"] == "incident" for f, o in t["lines"]}  # type: ignore[attr-defined]
+    labelled = {(str(f), int(o)) for t in truth if t["kind"] == "incident" for f, o in t["lines"]}
+    base = root.resolve()
     for event in result.events:
-        if (event.raw.file_key, event.raw.offset) in labelled:
+        if (Path(event.raw.path).resolve().relative_to(base).as_posix(), event.raw.offset) in labelled:
             continue
         result.benign += 1
         view = EventView(snapshot, event.fields, event.timestamp)
@@ -84,8 +85,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> _Run:
             result.explained += 1
     print()
     print(result.score.report())
-    print(f"benign accesses explained by assignments: {result.explained}/{result.benign} "
-          f"({result.explained / result.benign:.1%})")
+    print(
+        f"benign accesses explained by assignments: {result.explained}/{result.benign} "
+        f"({result.explained / result.benign:.1%})"
+    )
     print("alerts by rule:", dict(sorted(result.score.alerts_by_rule.items())))
     return result
 
