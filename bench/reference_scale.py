@@ -27,8 +27,8 @@ from auditwatch.reference import EventView, load_reference
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.surnames import COMMON_SURNAMES
 
-FORENAMES = ("Jane John Mary David Sarah Paul Emma James Laura Mark Anna Peter Claire Tom Ruth Ali "
-             "Priya Sean Zoe Jose").split()
+FORENAMES = ("Jane", "John", "Mary", "David", "Sarah", "Paul", "Emma", "James", "Laura", "Mark", "Anna",
+             "Peter", "Claire", "Tom", "Ruth", "Ali", "Priya", "Sean", "Zoe", "Jose")
 BASE_DAY = date(2026, 1, 1)
 EVENT_AT = 1795608000.0  # 2026-11-25T12:00Z
 
@@ -83,7 +83,8 @@ def generate(directory: str, scale: float) -> None:
     per_staff = max(n["roster"] // n["staff"], 1)
     write("roster.csv", ["staff_id", "date", "start", "end"],
           ([f"MP{i % n['staff']:06d}", day(300 + (i // n["staff"]) * 3 + rng.randint(0, 2)),
-            (sh := rng.choice(["07:00", "14:00", "22:00"])), {"07:00": "15:00", "14:00": "22:00"}.get(sh, "07:00")]
+            (sh := rng.choice(["07:00", "14:00", "22:00"])),
+            {"07:00": "15:00", "14:00": "22:00"}.get(sh, "07:00")]
            for i in range(n["staff"] * per_staff)))
 
 
@@ -92,9 +93,9 @@ def _config(directory: Path) -> ReferenceConfig:
         return SourceConfig(kind=kind, path=str(directory / name), columns=columns)
 
     return ReferenceConfig(
-        sources=(src("staff", "hr.csv"), src("watchlist", "watchlist.csv"), src("associates", "associates.csv"),
-                 src("assignments", "assignments.csv"), src("case_links", "case_links.csv"),
-                 src("roster", "roster.csv")),
+        sources=(src("staff", "hr.csv"), src("watchlist", "watchlist.csv"),
+                 src("associates", "associates.csv"), src("assignments", "assignments.csv"),
+                 src("case_links", "case_links.csv"), src("roster", "roster.csv")),
         identifiers={"staff_id": {"staff_id": {"prefix": "MP", "digits": 6}}, "person_id": "trim",
                      "record_id": "trim", "case_ref": "upper"},
     )
@@ -138,7 +139,8 @@ def main() -> None:
         print(f"  {item['kind']:<12} {item['rows']:>9,} rows  {Path(str(item['source'])).name}")
     print(f"warnings: {len(warnings)}")
     print(f"load: {load_s:.1f}s wall, {load_cpu:.1f}s CPU; RSS {rss / 2**20:.0f} MiB "
-          f"(process before load {base_rss / 2**20:.0f} MiB, reference data {(rss - base_rss) / 2**20:.0f} MiB)")
+          f"(process before load {base_rss / 2**20:.0f} MiB, "
+          f"reference data {(rss - base_rss) / 2**20:.0f} MiB)")
 
     rng = random.Random(7)
     n = _sizes(args.scale)

@@ -4,6 +4,38 @@ Everything that can be wrong in a file is found here, at load time: unknown keys
 may not set, pattern grammar errors (with the column), unknown or cyclic definitions, bad
 normaliser specs and timestamp formats. Patterns, normalisers and timestamp formats are compiled
 on the way, so the runtime only assembles closures.
+
+The file format (see parsers/*.yml for complete examples):
+
+    name: pnc_mainframe            # unique; selects the parser for an input
+    description: ...
+    dataset: pnc.transactions      # -> event.dataset
+    decoder: pattern               # pattern | json | csv | kv
+    envelope: syslog               # optional: RFC 5424/3164 header -> syslog.* parsed fields
+    id: audit_id                   # optional: the parsed field holding the source's own audit id
+    whitespace: loose              # pattern decoder: a blank matches any run of blanks (or strict)
+    csv: {columns: [...], delimiter: ",", quote: '"', header: true}   # header: recognise and skip it
+    kv: {value_separator: "=", pair_separator: " ", quotes: "\"'"}
+    definitions:                   # pattern decoder: named sub-patterns, or plain regexes
+      HEAD: "%{13:ts} %{8:user}"
+      NAMEPART: {regex: "[A-Z' -]+"}
+    pattern: "..."                 # one record type, or:
+    records:                       # several, tried in order, the first match wins
+      - name: VIEW
+        pattern: "%{HEAD} VIEW %{NOTSPACE:rec}"
+        fields: {...}              # merged over the shared `fields` below
+    fields:                        # canonical field -> how to fill it (auditwatch.schema.PARSER_SETTABLE)
+      user.id: user                # shorthand for {from: user}
+      "@timestamp": {from: ts, formats: ["%d%m%y %H%M%S"], timezone: Europe/London}
+      event.action: {from: verb, normalise: lower, map: {enq: view}, default: other, required: true}
+      event.category: {value: [database]}
+      auditwatch.search.wildcard: {from: terms, contains_any: ["*", "%"]}
+    examples:
+      - {line: "...", expect: {user.id: MP012345}, ingested: "2026-11-25T12:00:00.000Z"}
+      - {line: "...", error: "substring of the dead-letter reason"}
+
+Examples are parsed with `ingested` (default EXAMPLE_INGESTED) as the receive time, which matters
+only for year-less timestamps.
 """
 
 from __future__ import annotations
@@ -132,10 +164,10 @@ def _read(top: Reader) -> ParserDefinition | None:
     for other in ("csv", "kv"):
         if other != decoder and top.has(other):
             top.problem((other,), f"'{other}' options given but the decoder is '{decoder}'")
-            top.section(other)
+            top.optional(other, object, None)
 
     definitions = _definitions(top)
-    shared_fields = _fields(top, ("fields",))
+    shared_fields = _fields(top)
     records: list[RecordDef] = []
     record_paths: list[PathKey] = []
     if decoder == "pattern":
@@ -148,7 +180,7 @@ def _read(top: Reader) -> ParserDefinition | None:
         for section in top.sections("records"):
             rname = section.required("name", str) or "?"
             compiled = _pattern(section, "pattern", definitions, whitespace == "loose")
-            own = _fields(section, (*section.path, "fields"))
+            own = _fields(section)
             section.done()
             records.append(RecordDef(rname, compiled, _merge(shared_fields, own)))
             record_paths.append(section.path)
@@ -157,7 +189,7 @@ def _read(top: Reader) -> ParserDefinition | None:
         for key in ("pattern", "records", "definitions"):
             if top.has(key):
                 top.problem((key,), f"'{key}' is only for the pattern decoder")
-                top.section(key) if key != "records" else top.sections(key)
+                top.optional(key, object, None)
         records.append(RecordDef(str(decoder), None, _merge(shared_fields, {})))
         record_paths.append(("fields",))
     for record, where in zip(records, record_paths, strict=True):
@@ -256,7 +288,7 @@ def _pattern(
     except PatternSyntaxError as exc:
         reader.problem((*reader.path, key), str(exc))
     except DefinitionError as exc:
-        reader.problem(("definitions", exc.name), f"{exc} (used by {'.'.join(map(str, reader.path)) or key})")
+        reader.problem(("definitions", exc.name), f"{exc} (used by {dotted((*reader.path, key))})")
     return None
 
 
@@ -264,8 +296,8 @@ def _merge(shared: dict[str, FieldDef], own: dict[str, FieldDef]) -> tuple[Field
     return tuple({**shared, **own}.values())
 
 
-def _fields(parent: Reader, path: PathKey) -> dict[str, FieldDef]:
-    section = parent.section(str(path[-1]))
+def _fields(parent: Reader) -> dict[str, FieldDef]:
+    section = parent.section("fields")
     out: dict[str, FieldDef] = {}
     for target in list(section.data):
         section.optional(target, object, None)

@@ -220,9 +220,10 @@ class TimestampParser:
         self.timezone = timezone
         self._zone = _zone(timezone)
         self._compiled = tuple(_compile_format(f) for f in formats)
-        self._hour_cache: dict[tuple[int, str], float] = {}
+        # per format: the text up to the hour -> epoch of that hour (NaN: the offset changes in it)
+        self._hour_caches: tuple[dict[str, float], ...] = tuple({} for _ in self._compiled)
         self._fast = tuple(
-            (f.regex.fullmatch, f.key_groups, f.tail_groups, self._hour_cache, index)
+            (f.regex.fullmatch, f.key_groups, f.tail_groups, self._hour_caches[index])
             for index, f in enumerate(self._compiled)
             if not f.yearless and not f.epoch_scale
         )
@@ -231,7 +232,7 @@ class TimestampParser:
 
     def __call__(self, text: str, reference: float | None = None) -> float | None:
         if self._all_fast:  # the hot path: the hour's epoch is cached by the text up to the hour
-            for fullmatch, key_groups, tail, cache, index in self._fast:
+            for fullmatch, key_groups, tail, cache in self._fast:
                 match = fullmatch(text)
                 if match is None:
                     continue
@@ -240,7 +241,7 @@ class TimestampParser:
                     end = match.end(group)
                     if end >= 0:
                         break
-                base = cache.get((index, text[:end]))
+                base = cache.get(text[:end])
                 if base is None or math.isnan(base):
                     break  # not cached yet, an invalid date, or an hour with a zone change: slow path
                 minute, second, frac, zone = match.group(*tail)
@@ -293,16 +294,17 @@ class TimestampParser:
             base = self._yearless_base(groups, reference)
         else:
             key_end = max(match.end(g) for g in _HOUR_KEY_GROUPS if groups.get(g) is not None)
-            key = (index, match.string[:key_end])
-            cached = self._hour_cache.get(key)
+            key = match.string[:key_end]
+            hour_cache = self._hour_caches[index]
+            cached = hour_cache.get(key)
             if cached is None:
                 year = _year_of(groups)
                 cached = self._hour_base(year or 1970, groups, ignore_zone=fmt.has_zone_offset)
                 if cached is None:
                     return None
-                if len(self._hour_cache) >= _CACHE_LIMIT:
-                    self._hour_cache.clear()
-                self._hour_cache[key] = cached
+                if len(hour_cache) >= _CACHE_LIMIT:
+                    hour_cache.clear()
+                hour_cache[key] = cached
             base = cached
         if base is None:
             return None

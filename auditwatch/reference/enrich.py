@@ -159,13 +159,18 @@ def _text(fields: Mapping[str, object], name: str) -> str | None:
 class EventView:
     """Reference data about one event's user and subject; answers are memoised per view."""
 
-    __slots__ = ("_at", "_fields", "_memo", "_ref")
+    __slots__ = ("_at", "_fields", "_memo", "_ref", "_v_day", "_v_ids", "_v_names", "_v_user")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
         self._fields = fields
         self._at = at
         self._memo: dict[str, object] = {}
+        # the lookups most answers need, memoised in slots (cheaper than the memo dict)
+        self._v_day: str | None = None
+        self._v_user: tuple[str | None, tuple[StaffEntry, StaffTable] | None] | None = None
+        self._v_ids: tuple[str | None, str | None] | None = None
+        self._v_names: tuple[str | None, str | None, str | None] | None = None
 
     def value(self, name: str) -> object:
         memo = self._memo
@@ -191,62 +196,59 @@ class EventView:
     # --- memoised intermediate lookups (inline memo code: no closure per call) ----------------
 
     def _day(self) -> str:
-        found = self._memo.get("_day", _MISS)
-        if found is _MISS:
-            found = self._memo["_day"] = self._ref.local_day(self._at)
-        return found  # type: ignore[return-value]
+        day = self._v_day
+        if day is None:
+            day = self._v_day = self._ref.local_day(self._at)
+        return day
+
+    def _load_user(self) -> tuple[str | None, tuple[StaffEntry, StaffTable] | None]:
+        raw = _text(self._fields, F_USER)
+        sid = self._ref.staff_id_of(raw) if raw else None
+        user = None
+        if sid is not None:
+            for table in self._ref.staff:
+                entry = table.by_id.get(sid)
+                if entry is not None:
+                    user = (entry, table)
+                    break
+        loaded = self._v_user = (sid, user)
+        return loaded
 
     def _sid(self) -> str | None:
-        found = self._memo.get("_sid", _MISS)
-        if found is _MISS:
-            raw = _text(self._fields, F_USER)
-            found = self._memo["_sid"] = self._ref.staff_id_of(raw) if raw else None
-        return found  # type: ignore[return-value]
+        return (self._v_user or self._load_user())[0]
 
     def _user(self) -> tuple[StaffEntry, StaffTable] | None:
-        found = self._memo.get("_user", _MISS)
-        if found is _MISS:
-            found = None
-            sid = self._sid()
-            if sid is not None:
-                for table in self._ref.staff:
-                    entry = table.by_id.get(sid)
-                    if entry is not None:
-                        found = (entry, table)
-                        break
-            self._memo["_user"] = found
-        return found  # type: ignore[return-value]
+        return (self._v_user or self._load_user())[1]
 
     def _user_attr(self, get: Callable[[StaffEntry], object]) -> object:
         user = self._user()
         return get(user[0]) if user is not None else None
 
+    def _load_ids(self) -> tuple[str | None, str | None]:
+        fields, ref = self._fields, self._ref
+        pid, record = _text(fields, F_PERSON), _text(fields, F_RECORD)
+        loaded = self._v_ids = (ref.normalise_person_id(pid) if pid else None,
+                                ref.normalise_record_id(record) if record else None)
+        return loaded
+
     def _pid(self) -> str | None:
-        found = self._memo.get("_pid", _MISS)
-        if found is _MISS:
-            raw = _text(self._fields, F_PERSON)
-            found = self._memo["_pid"] = self._ref.normalise_person_id(raw) if raw else None
-        return found  # type: ignore[return-value]
+        return (self._v_ids or self._load_ids())[0]
 
     def _record(self) -> str | None:
-        found = self._memo.get("_record", _MISS)
-        if found is _MISS:
-            raw = _text(self._fields, F_RECORD)
-            found = self._memo["_record"] = self._ref.normalise_record_id(raw) if raw else None
-        return found  # type: ignore[return-value]
+        return (self._v_ids or self._load_ids())[1]
 
     def _names(self) -> tuple[str | None, str | None, str | None]:
         """(folded surname, folded forenames, DOB) of the subject."""
-        found = self._memo.get("_names", _MISS)
-        if found is _MISS:
-            surname = _text(self._fields, F_SURNAME)
-            forenames = _text(self._fields, F_FORENAMES)
-            dob = _text(self._fields, F_DOB)
-            found = self._memo["_names"] = (
+        names = self._v_names
+        if names is None:
+            fields = self._fields
+            surname, forenames = _text(fields, F_SURNAME), _text(fields, F_FORENAMES)
+            dob = _text(fields, F_DOB)
+            names = self._v_names = (
                 _fold(surname) if surname else None, _fold(forenames) if forenames else None,
                 dob.strip() if dob else None,
             )
-        return found  # type: ignore[return-value]
+        return names
 
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
         """Staff the subject matches: (entry, table, how)."""
@@ -541,22 +543,49 @@ def _assignment_evidence(
 
 
 def _linked_case(view: EventView) -> Evidence | None:
-    user_cases = view._user_cases()
-    if not user_cases:
+    # the most asked explanation: plain loops and tuple indexing rather than helpers (hot path)
+    sid = view._sid()
+    if sid is None:
         return None
-    day = view._day()
-    for case, what, key, role, links in view._linked_cases():
-        for cases, table in user_cases:
-            for item in cases.get(case, ()):
-                if item.covers(day):
-                    how = _how(what, key)
-                    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None}
-                    if links is not None:
-                        link.update(source=links.source, as_of=links.as_of)
-                    as_role = f" as {role}" if role else ""
-                    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case "
-                                                f"{case} ({item.period()}), which links {how}{as_role}", link)
+    pid, record = view._v_ids or view._load_ids()
+    if not (pid or record):
+        return None
+    ref, day = view._ref, view._day()
+    for table in ref.assignments:
+        cases = table.by_staff.get(sid)
+        if not cases:
+            continue
+        if record:
+            own = ref.case_ref_of(record) or record
+            for item in cases.get(own, ()):
+                if item[2] <= day <= item[3]:
+                    return _linked_evidence(item, table, own, what="case", key=record, role="", links=None)
+        for links in ref.case_links:
+            for what, key, index in (("person", pid, links.by_person), ("record", record, links.by_record)):
+                flat = index.get(key) if key else None
+                if not flat:
+                    continue
+                for i in range(0, len(flat), 2):
+                    items = cases.get(flat[i])
+                    if items:
+                        for item in items:
+                            if item[2] <= day <= item[3]:
+                                return _linked_evidence(item, table, flat[i], what=what, key=str(key),
+                                                        role=flat[i + 1], links=links)
     return None
+
+
+def _linked_evidence(
+    item: Assignment, table: AssignmentTable, case: str, *, what: str, key: str, role: str,
+    links: Table | None,
+) -> Evidence:
+    how = _how(what, key)
+    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None}
+    if links is not None:
+        link.update(source=links.source, as_of=links.as_of)
+    as_role = f" as {role}" if role else ""
+    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
+                                f"({item.period()}), which links {how}{as_role}", link)
 
 
 def _case_ref(view: EventView) -> Evidence | None:

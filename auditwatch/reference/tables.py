@@ -620,8 +620,8 @@ def _listed(kind: str) -> Builder:
 def _assignments(
     source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
 ) -> Table:
-    by_staff: dict[str, dict[str, list[Assignment]]] = {}
-    by_case: dict[str, list[Assignment]] = {}
+    by_staff: dict[str, dict[str, tuple[Assignment, ...]]] = {}
+    by_case: dict[str, tuple[Assignment, ...]] = {}
     intern = sys.intern
     count = 0
     for line, row in rows:
@@ -631,36 +631,30 @@ def _assignments(
             continue
         case = intern(row["case_ref"])
         item = Assignment(intern(row["staff_id"]), case, first, last, intern(row.get("role") or ""), line)
-        by_staff.setdefault(item.staff_id, {}).setdefault(case, []).append(item)
-        by_case.setdefault(case, []).append(item)
+        cases = by_staff.get(item.staff_id)
+        if cases is None:
+            cases = by_staff[item.staff_id] = {}
+        _add(cases, case, item)
+        _add(by_case, case, item)
         count += 1
-    frozen = {sid: _tuples(cases) for sid, cases in by_staff.items()}
-    return AssignmentTable("assignments", source.path, as_of, count, frozen, _tuples(by_case))
+    return AssignmentTable("assignments", source.path, as_of, count, by_staff, by_case)
 
 
 def _case_links(
     source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
 ) -> Table:
-    by_person: dict[str, Any] = {}
-    by_record: dict[str, Any] = {}
+    by_person: dict[str, tuple[str, ...]] = {}
+    by_record: dict[str, tuple[str, ...]] = {}
     intern = sys.intern
     count = 0
     for _line, row in rows:
         case, role = intern(row["case_ref"]), intern(row.get("role") or "")
-        for key, index in ((row.get("person_id"), by_person), (row.get("record_id"), by_record)):
-            if key:
-                found = index.get(key)
-                if found is None:
-                    index[key] = (case, role)  # most ids have one link: a 2-tuple, no list
-                elif isinstance(found, tuple):
-                    index[key] = [*found, case, role]
-                else:
-                    found += (case, role)
+        person, record = row.get("person_id"), row.get("record_id")
+        if person:
+            _add(by_person, person, case, role)
+        if record:
+            _add(by_record, record, case, role)
         count += 1
-    for index in (by_person, by_record):
-        for key, value in index.items():
-            if isinstance(value, list):
-                index[key] = tuple(value)
     return CaseLinkTable("case_links", source.path, as_of, count, by_person, by_record)
 
 
@@ -757,6 +751,13 @@ _BUILDERS: Final[dict[str, Builder]] = {
     "roster": _roster,
     "surnames": _surnames,
 }
+
+
+def _add(index: dict[str, tuple[Any, ...]], key: str, *values: Any) -> None:
+    """Append to a tuple value. Groups are small; building tuples directly (no lists converted at
+    the end) leaves no freed lists behind, which otherwise fragment memory and inflate RSS."""
+    found = index.get(key)
+    index[key] = values if found is None else found + values
 
 
 def _tuples(index: Mapping[str, list[Any]]) -> dict[str, tuple[Any, ...]]:

@@ -11,8 +11,8 @@ from auditwatch.parsing.decoders import DecodeError
 
 def _flatten(obj: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
     for key, value in obj.items():
-        if isinstance(value, dict):
-            _flatten(value, f"{prefix}{key}.", out)
+        if value.__class__ is dict:
+            _flatten(value, prefix + key + ".", out)
         else:
             out[prefix + key] = value
 
@@ -24,9 +24,10 @@ def decode_json(text: str) -> tuple[int, dict[str, Any]]:
         raise DecodeError(f"json: {exc}") from None
     if not isinstance(obj, dict):
         raise DecodeError(f"json: the record is {type(obj).__name__}, not an object")
-    for value in obj.values():
-        if isinstance(value, dict):
-            out: dict[str, Any] = {}
-            _flatten(obj, "", out)
-            return 0, out
-    return 0, obj
+    out: dict[str, Any] = {}
+    for key, value in obj.items():  # top level inline: most audit records nest only one level
+        if value.__class__ is dict:
+            _flatten(value, key + ".", out)
+        else:
+            out[key] = value
+    return 0, out
