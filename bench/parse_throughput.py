@@ -1,6 +1,6 @@
 """Parse throughput of every shipped parser on one core, next to a hand-written peer on the same lines.
 
-    .venv/bin/python bench/parse_throughput.py [--lines 200000] [--profile pnc_mainframe]
+    .venv/bin/python bench/parse_throughput.py [--lines 200000] [--profile pnc_mainframe] [--gc-freeze]
 
 For each parser: ~200k realistic generated lines through `CompiledParser.parse_batch` (batches of
 1,000; the whole event: decode, mapping, normalisers, UTC conversion, SHA-1, id). Peers do the
@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import gc
+import os
 import pstats
 import random
 import re
@@ -212,9 +214,11 @@ def _time_peer(peer: Callable[[str], object], raws: list[RawLine]) -> float:
     return time.process_time() - start
 
 
-def run(lines: int = 200_000, profile: str = "") -> dict[str, dict[str, float]]:
+def run(lines: int = 200_000, profile: str = "", gc_freeze: bool = False) -> dict[str, dict[str, float]]:
     parsers = load_parsers(ROOT / "parsers")
     results: dict[str, dict[str, float]] = {}
+    # CPU time of this process; other load on the machine still slows it (caches, shared cores)
+    print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
         f"{'parser':16} {'lines':>8} {'lines/s':>10} {'µs/line':>8} {'peer lines/s':>13} "
         f"{'ratio':>6} {'dead':>5}"
@@ -223,6 +227,8 @@ def run(lines: int = 200_000, profile: str = "") -> dict[str, dict[str, float]]:
         rng = random.Random(42)
         raws = _raws([generate(rng, i) for i in range(lines)])
         parser = parsers[name]
+        if gc_freeze:  # what a daemon does after loading: long-lived objects leave the collector's scans
+            gc.freeze()
         if profile == name:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -243,6 +249,8 @@ def run(lines: int = 200_000, profile: str = "") -> dict[str, dict[str, float]]:
             f"{name:16} {lines:>8} {rate:>10,.0f} {1e6 / rate:>8.2f} {peer_rate:>13,.0f} "
             f"{rate / peer_rate:>6.2f} {dead:>5}"
         )
+        if gc_freeze:
+            gc.unfreeze()
     return results
 
 
@@ -250,8 +258,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--profile", default="", help="cProfile this parser's run and print the top entries")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() the generated lines first")
     args = parser.parse_args()
-    run(args.lines, args.profile)
+    run(args.lines, args.profile, args.gc_freeze)
 
 
 if __name__ == "__main__":

@@ -319,7 +319,15 @@ def _fields(parent: Reader) -> dict[str, FieldDef]:
 
 
 _FIELD_KEYS: Final = (
-    "from", "value", "map", "default", "normalise", "required", "formats", "timezone", "contains_any"
+    "from",
+    "value",
+    "map",
+    "default",
+    "normalise",
+    "required",
+    "formats",
+    "timezone",
+    "contains_any",
 )
 
 

@@ -127,8 +127,12 @@ def compile_getter(spec: FieldDef) -> Getter:
     if spec.timestamp is not None and normaliser is None and table is None and not has_default:
         return _timestamp_getter(spec, missing)
 
-    if normaliser is None and table is None and not has_default and spec.kind == schema.KEYWORD and (
-        target not in schema.LIST_FIELDS
+    if (
+        normaliser is None
+        and table is None
+        and not has_default
+        and spec.kind == schema.KEYWORD
+        and (target not in schema.LIST_FIELDS)
     ):
         # the common case, kept lean: a keyword copied as it is
         def plain(parsed: dict[str, Any], reference: float) -> Any:

@@ -50,8 +50,23 @@ NORMALISERS: Final[Mapping[str, str]] = {
 _APOSTROPHES: Final = re.compile(r"['’‘`´ʼ]")
 _NON_WORD: Final = re.compile(r"[\W_]+")
 _UNDECOMPOSED: Final = str.maketrans(
-    {"ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "đ": "d", "Đ": "d",
-     "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ð": "d", "Ð": "d", "ı": "i"}
+    {
+        "ø": "o",
+        "Ø": "o",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "þ": "th",
+        "Þ": "th",
+        "ð": "d",
+        "Ð": "d",
+        "ı": "i",
+    }
 )
 _POSTCODE: Final = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?|GIR)([0-9][A-Z]{2})")
 _SPACES: Final = re.compile(r"\s+")
@@ -75,7 +90,7 @@ def staff_id(value: str, prefix: str = "", digits: int = 0) -> str | None:
     if not compact:
         return None
     upper_prefix = prefix.upper()
-    rest = compact[len(upper_prefix):] if upper_prefix and compact.startswith(upper_prefix) else compact
+    rest = compact[len(upper_prefix) :] if upper_prefix and compact.startswith(upper_prefix) else compact
     if not rest.isdigit():
         return compact
     if digits:
@@ -156,8 +171,13 @@ def _options(name: str, options: Any, allowed: set[str]) -> dict[str, Any]:
 
 def _build_one(name: str, raw_options: Any) -> Normaliser:
     simple: dict[str, Normaliser] = {
-        "trim": _trim, "upper": _upper, "lower": _lower, "collapse": _collapse, "fold_name": _memo(_fold),
-        "uk_postcode": _memo(uk_postcode), "unquote": _unquote,
+        "trim": _trim,
+        "upper": _upper,
+        "lower": _lower,
+        "collapse": _collapse,
+        "fold_name": _memo(_fold),
+        "uk_postcode": _memo(uk_postcode),
+        "unquote": _unquote,
     }
     if name in simple:
         _options(name, raw_options, set())

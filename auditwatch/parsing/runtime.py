@@ -290,4 +290,3 @@ class CompiledParser:
         if raw.full_size > len(raw.data):
             reason = f"{reason} (line truncated to {len(raw.data)} of {raw.full_size} bytes)"
         return DeadLetter(raw, "parse", reason, self.name)
-

@@ -359,8 +359,13 @@ class TimestampParser:
             year = datetime.fromtimestamp(ref, UTC).year
         try:
             local = datetime(
-                year, _month_of(groups), int(groups.get("d") or 1), _hour_of(groups),
-                int(groups.get("M") or 0), min(int(groups.get("S") or 0), 59), tzinfo=self._zone,
+                year,
+                _month_of(groups),
+                int(groups.get("d") or 1),
+                _hour_of(groups),
+                int(groups.get("M") or 0),
+                min(int(groups.get("S") or 0), 59),
+                tzinfo=self._zone,
             )
         except ValueError:
             return None

@@ -159,7 +159,7 @@ def _text(fields: Mapping[str, object], name: str) -> str | None:
 class EventView:
     """Reference data about one event's user and subject; answers are memoised per view."""
 
-    __slots__ = ("_at", "_fields", "_memo", "_ref", "_v_day", "_v_ids", "_v_names", "_v_user")
+    __slots__ = ("_at", "_fields", "_memo", "_ref", "_v_day", "_v_ids", "_v_keys", "_v_names", "_v_user")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
@@ -171,6 +171,7 @@ class EventView:
         self._v_user: tuple[str | None, tuple[StaffEntry, StaffTable] | None] | None = None
         self._v_ids: tuple[str | None, str | None] | None = None
         self._v_names: tuple[str | None, str | None, str | None] | None = None
+        self._v_keys: tuple[str | None, str | None] | None = None
 
     def value(self, name: str) -> object:
         memo = self._memo
@@ -250,13 +251,21 @@ class EventView:
             )
         return names
 
+    def _keys(self) -> tuple[str | None, str | None]:
+        """The subject's (name_dob_key, name_key), see tables.py."""
+        keys = self._v_keys
+        if keys is None:
+            surname, forenames, dob = self._names()
+            keys = self._v_keys = (name_dob_key(surname, forenames, dob), name_key(surname, forenames))
+        return keys
+
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
         """Staff the subject matches: (entry, table, how)."""
         memo = self._memo.get("_subject_staff", _MISS)
         if memo is not _MISS:
             return memo  # type: ignore[return-value]
         pid = self._pid()
-        key = name_dob_key(*self._names())
+        key = self._keys()[0]
         found: list[tuple[StaffEntry, StaffTable, str]] = []
         for table in self._ref.staff:
             for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
@@ -396,7 +405,7 @@ def _subject_is_self(view: EventView) -> Evidence | None:
     pid = view._pid()
     if pid and entry.person.person_id == pid:
         how = f"person id {pid}"
-    elif entry.person.name_dob_key and entry.person.name_dob_key == name_dob_key(*view._names()):
+    elif entry.person.name_dob_key and entry.person.name_dob_key == view._keys()[0]:
         how = "name and date of birth"
     else:
         return None
@@ -410,17 +419,15 @@ def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str
         hits = table.by_person.get(pid)
         if hits:
             return hits[0], f"person id {pid}"
-    surname, forenames, dob = view._names()
-    key = name_dob_key(surname, forenames, dob)
+    key, nkey = view._keys()
     hits = table.by_name_dob.get(key) if key else None
     if hits:
         return hits[0], "name and date of birth"
-    if surname is None and forenames is None:
+    surname, forenames, _dob = view._names()
+    if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
         norm = _text(view._fields, F_NAME_NORM)
         folded = _fold(norm) if norm else None
         nkey = " ".join(sorted(folded.split())) if folded else None
-    else:
-        nkey = name_key(surname, forenames)
     hits = table.by_name.get(nkey) if nkey else None
     if hits:
         return hits[0], "name (the entry has no date of birth)"
@@ -448,8 +455,8 @@ def _declared_associate(view: EventView) -> Evidence | None:
     if sid is None:
         return None
     pid = view._pid()
-    surname, forenames, dob = view._names()
-    key, nkey = name_dob_key(surname, forenames, dob), name_key(surname, forenames)
+    dob = view._names()[2]
+    key, nkey = view._keys()
     for table in view._ref.associates:
         for listed in table.by_staff.get(sid, ()):
             p = listed.person

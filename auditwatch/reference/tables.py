@@ -665,7 +665,7 @@ def _roster(
     parse_ts = compile_timestamp(list(source.timestamp_formats), zone)
     parse_iso = compile_timestamp(["%Y-%m-%dT%H:%M:%S"], zone)  # local wall-clock time
     parse_date = compile_date(list(source.date_formats))
-    shifts: dict[str, list[tuple[float, float, int]]] = {}
+    shifts: dict[str, array[float]] = {}  # staff -> start, end, line, start, end, line, ...
     seen: dict[tuple[str, str], float | None] = {}  # rosters repeat a few dates and shift times
 
     def time_on(day: str, text: str) -> float | None:
@@ -699,11 +699,14 @@ def _roster(
             problems.add(line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})",
                          skipped=True)
             continue
-        shifts.setdefault(sys.intern(row["staff_id"]), []).append((start, end, line))
+        found = shifts.get(row["staff_id"])
+        if found is None:
+            found = shifts[sys.intern(row["staff_id"])] = array("d")
+        found.extend((start, end, float(line)))
         count += 1
     by_staff: dict[str, Shifts] = {}
-    for sid, items in shifts.items():
-        items.sort()
+    for sid, flat in shifts.items():
+        items = sorted(zip(flat[0::3], flat[1::3], flat[2::3], strict=True))
         running, max_end = float("-inf"), []
         for _, end, _ in items:
             running = max(running, end)
@@ -711,7 +714,7 @@ def _roster(
         data = array("d", [i[0] for i in items])
         data.extend(i[1] for i in items)
         data.extend(max_end)
-        data.extend(float(i[2]) for i in items)
+        data.extend(i[2] for i in items)
         by_staff[sid] = Shifts(data, len(items))
     return RosterTable("roster", source.path, as_of, count, by_staff)
 

@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -274,8 +274,8 @@ class LocalElasticsearch:
         self._prepare()
         token = self._write_roles_file(text)
         if self.running:
-            self._poll(lambda: token in json.dumps(self._request("/_security/user/_privileges")), timeout,
-                       "roles.yml to be reloaded")  # fmt: skip
+            privileges = "/_security/user/_privileges"
+            self._poll(lambda: token in json.dumps(self._request(privileges)), timeout, "roles.yml reload")
 
     def _write_roles_file(self, text: str) -> str:
         # The harness superuser also holds a marker role naming a fresh index on every write; its
@@ -416,7 +416,7 @@ class LocalElasticsearch:
         except (OSError, ValueError):  # URLError, HTTPError, resets, half-written JSON
             return None
 
-    def _poll(self, check: Any, timeout: float, what: str) -> None:
+    def _poll(self, check: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() >= deadline:

@@ -8,11 +8,15 @@ import orjson
 
 from auditwatch.parsing.decoders import DecodeError
 
+_MAX_DEPTH = 32
 
-def _flatten(obj: dict[str, Any], prefix: str, out: dict[str, Any]) -> None:
+
+def _flatten(obj: dict[str, Any], prefix: str, out: dict[str, Any], depth: int = 2) -> None:
+    if depth > _MAX_DEPTH:
+        raise DecodeError(f"json: objects nested deeper than {_MAX_DEPTH} levels")
     for key, value in obj.items():
         if value.__class__ is dict:
-            _flatten(value, prefix + key + ".", out)
+            _flatten(value, prefix + key + ".", out, depth + 1)
         else:
             out[prefix + key] = value
 

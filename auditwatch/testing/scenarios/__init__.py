@@ -7,7 +7,9 @@
 Deterministic: the same arguments give byte-identical files. Every DOMAIN.md scenario is injected
 (`SCENARIOS`, scenario -> rule id) with benign look-alikes that must not alert (or, for a declared
 associate on an assigned case, must alert at a lower severity). `truth.jsonl` holds one JSON object per
-line: ``kind`` is ``incident``, ``lookalike``, ``malformed`` or (last line) ``summary``.
+line: ``kind`` is ``incident``, ``lookalike``, ``malformed`` or (last line) ``summary``; incidents and
+look-alikes list their evidence lines as ``[file relative to OUT_DIR, byte offset]``.
+`auditwatch.testing.scenarios.score.score` matches alerts with truth through those lines.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from auditwatch.testing.scenarios._scenarios import SCENARIOS, Injector
 
 __all__ = [
     "CONFIG_NAME",
+    "DEFAULT_START",
     "EXPORT_FILES",
     "LOG_FILES",
     "PRESETS",

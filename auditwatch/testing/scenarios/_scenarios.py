@@ -66,6 +66,7 @@ class Injector:
         self.incident_colleagues: set[int] = set()
         self.lapsed: dict[int, str] = {}  # staff -> incident id for their accesses after vetting expiry
         self._user_cycle: dict[str, list[Staff]] = {}
+        self._used: dict[str, set[int]] = {}
         self._pending: list[Callable[[], None]] = []
         self._lookalike_counts: Counter[str] = Counter()
 
@@ -188,28 +189,32 @@ class Injector:
     # -- choosing people and times -----------------------------------------------------------
 
     def users(self, key: str, kinds: Sequence[str], need: Callable[[Staff], bool] = lambda s: True) -> Staff:
-        """The next member of staff for `key`, cycling through a shuffled list so incidents spread out."""
-        cycle = self._user_cycle.get(key)
-        if not cycle:
-            pool = [
-                s
-                for s in self.force.staff
-                if s.kind in kinds and s.number not in self.reserved and s.status == "active" and need(s)
-            ]
-            if not pool:  # a small force may have nobody fitting in a small team: any officer will do
-                pool = [
-                    s
-                    for s in self.force.staff
-                    if s.kind in ("response", "investigator")
-                    and s.number not in self.reserved
-                    and s.status == "active"
-                    and need(s)
-                ]
-            if not pool:
-                raise ValueError(f"no member of staff fits scenario '{key}'")
-            self.rng.shuffle(pool)
-            cycle = self._user_cycle[key] = pool
-        return cycle.pop()
+        """The next member of staff for `key` ("scenario/variant"), cycling through a shuffled list so
+        incidents spread out; nobody is used twice for one scenario while anyone else is left (two
+        incidents of one kind by one user on one day would really be one)."""
+        used = self._used.setdefault(key.split("/", maxsplit=1)[0], set())
+        for attempt in range(2):
+            cycle = self._user_cycle.get(key)
+            if not cycle:
+                cycle = self._user_cycle[key] = self._pool(key, kinds, need)
+            while cycle:
+                s = cycle.pop()
+                if attempt or s.number not in used:
+                    used.add(s.number)
+                    return self.force.staff_by_number(s.number)  # the current version of the record
+        raise ValueError(f"no member of staff fits scenario '{key}'")
+
+    def _pool(self, key: str, kinds: Sequence[str], need: Callable[[Staff], bool]) -> list[Staff]:
+        def fits(s: Staff, allowed: Sequence[str]) -> bool:
+            return s.kind in allowed and s.number not in self.reserved and s.status == "active" and need(s)
+
+        pool = [s for s in self.force.staff if fits(s, kinds)]
+        if not pool:  # a small force may have nobody fitting in a small team: any officer will do
+            pool = [s for s in self.force.staff if fits(s, ("response", "investigator"))]
+        if not pool:
+            raise ValueError(f"no member of staff fits scenario '{key}'")
+        self.rng.shuffle(pool)
+        return pool
 
     def shift(self, s: Staff, *, weekday: bool = False, first: int = 1, last: int | None = None) -> Shift:
         """One of the user's rostered shifts inside the period (not the first or last day)."""

@@ -33,6 +33,13 @@ def test_json_errors_are_decode_errors(line: str, words: str) -> None:
         decode_json(line)
 
 
+def test_json_deep_nesting_is_refused_not_crashed() -> None:
+    """Objects nested beyond a sane depth are a decode error, not a recursion crash."""
+    with pytest.raises(DecodeError, match="nested deeper than 32 levels"):
+        decode_json('{"a":' * 40 + "1" + "}" * 40)
+    assert decode_json('{"a":' * 20 + "1" + "}" * 20)[1] == {".".join(["a"] * 20): 1}
+
+
 def test_csv_quoted_commas_and_header_recognition() -> None:
     """Quoted cells keep their commas and doubled quotes; the header line is recognised."""
     decode = csv_decoder(["id", "name", "note"], skip_header=True)

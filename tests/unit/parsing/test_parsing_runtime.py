@@ -184,6 +184,7 @@ HOSTILE = [
     b'{"audit_id": 1, "ts": 5, "action": ["VIEW"], "user": {"staff_no": {"x": 1}}}',
     b'{"audit_id": null, "ts": "2026-11-25T09:45:12Z", "action": "VIEW", "user": {"staff_no": 12345}}',
     b"[" * 10_000,
+    b'{"a":' * 1000 + b"1" + b"}" * 1000,
     b"x" * 5_000_000,
     b"%{WORD:x}",
     b"<134>1 - - - - - - " + b"a=" * 1000,

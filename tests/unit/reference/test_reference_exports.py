@@ -181,3 +181,28 @@ def test_config_errors_name_the_yaml_line(tmp_path: Path, load_config: Load) -> 
     assert (7, "reference.sources[1].columns.staff_number") in found
     assert (8, "reference.sources[1].normalise.surname") in found
     assert (9, "reference.sources[1].colour") in found
+
+
+def test_config_defaults_and_relative_paths(tmp_path: Path, load_config: Load) -> None:
+    """Paths resolve against the config file's directory; formats come from the suffix; defaults apply."""
+    cfg = load_config(
+        "reference:\n  roster_grace_minutes: 10\n  sources:\n"
+        "    - {kind: associates, path: sub/decl.jsonl}\n    - {kind: staff, path: hr.txt, delimiter: tab}\n",
+        tmp_path,
+    )
+    first, second = cfg.sources
+    assert first.path == str(tmp_path / "sub" / "decl.jsonl")
+    assert (first.format, first.encoding) == ("jsonl", "utf-8-sig")
+    assert (second.format, second.delimiter) == ("csv", "\t")
+    assert (cfg.timezone, cfg.roster_grace_seconds, cfg.max_bad_rows_percent) == ("Europe/London", 600.0, 5.0)
+    assert cfg.identifiers["staff_id"] == "staff_id"
+
+
+def test_jsonl_line_that_is_not_json_rejects_the_export(tmp_path: Path, load_config: Load) -> None:
+    """A JSON-lines export with a broken line is rejected, naming that line."""
+    (tmp_path / "decl.jsonl").write_text(
+        '{"staff_id": "1", "surname": "A", "forenames": "B"}\n{"staff_id": \n'
+    )
+    with pytest.raises(ConfigError) as err:
+        _one(load_config, "reference:\n  sources:\n    - {kind: associates, path: decl.jsonl}\n", tmp_path)
+    assert (err.value.problems[0].line, "not JSON" in err.value.problems[0].message) == (2, True)
