@@ -102,7 +102,8 @@ def test_allowlist_entries_apply_until_they_expire(write_rules: Write) -> None:
     assert [alert_section(a)["evidence"][0]["event_id"] for a in alerts] == ["ev2"]
     warnings = [p for p in lint_ruleset(rules_dir, now=2_000_000_000.0) if "expired" in p.message]
     assert len(warnings) == 1
-    assert warnings[0].message.startswith("warning:")
+    assert warnings[0].level == "warning"
+    assert str(warnings[0]).count("warning: ") == 1
     assert warnings[0].line == 4
 
 
