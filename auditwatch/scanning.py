@@ -130,10 +130,10 @@ def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: T
         return
     rows = [
         (
-            str(_get(doc, "@timestamp"))[:19],
-            str(_get(doc, "auditwatch.alert.severity_label") or _get(doc, "event.severity")),
-            str(_get(doc, "rule.id")),
-            str(_get(doc, "user.id")),
+            str(field_value(doc, "@timestamp"))[:19],
+            str(field_value(doc, "auditwatch.alert.severity_label") or field_value(doc, "event.severity")),
+            str(field_value(doc, "rule.id")),
+            str(field_value(doc, "user.id")),
             _first_reason(doc),
         )
         for doc in docs
@@ -148,7 +148,7 @@ def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: T
         )
 
 
-def _get(doc: Mapping[str, object], dotted: str) -> object:
+def field_value(doc: Mapping[str, object], dotted: str) -> object:
     """A field from a flat (dotted keys) or nested document."""
     if dotted in doc:
         return doc[dotted]
@@ -161,7 +161,7 @@ def _get(doc: Mapping[str, object], dotted: str) -> object:
 
 
 def _first_reason(doc: Mapping[str, object]) -> str:
-    reasons = _get(doc, "auditwatch.alert.reasons")
+    reasons = field_value(doc, "auditwatch.alert.reasons")
     if isinstance(reasons, list) and reasons:
         return str(reasons[0])
-    return str(_get(doc, "rule.name") or "")
+    return str(field_value(doc, "rule.name") or "")

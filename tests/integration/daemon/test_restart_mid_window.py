@@ -1,0 +1,131 @@
+"""Rule state is checkpointed with the offsets: a SIGKILL mid-window neither forgets nor repeats."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from auditwatch.checkpoint import Checkpoint
+from auditwatch.scanning import field_value as _get
+
+REPO = Path(__file__).resolve().parents[3]
+USER = "MP000101"  # browses many people in one hour
+STALKER = "MP000102"  # opens one person's record on three days
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def _rms_line(n: int, when: datetime, person: str, user: str = USER) -> str:
+    return json.dumps(
+        {
+            "audit_id": f"RMS-T-{n:06d}",
+            "ts": when.isoformat(),
+            "action": "VIEW",
+            "user": {"staff_no": user},
+            "client": {"terminal": "WS-01"},
+            "record": {"type": "PERSON", "id": person},
+            "subject": {"person_id": person, "surname": f"Surname{person[-3:]}", "forenames": "Alex"},
+        }
+    )
+
+
+def _config(root: Path, es_url: str, prefix: str) -> Path:
+    (root / "logs").mkdir()
+    (root / "staff.csv").write_text(
+        "staff_id,surname,forenames,unit,status\n"
+        f"{USER},Reid,Sam,Response North,active\n{STALKER},Webb,Kim,Response South,active\n"
+    )
+    config = root / "auditwatch.yml"
+    config.write_text(
+        textwrap.dedent(
+            f"""\
+            inputs:
+              - {{name: rms, paths: ["logs/rms.jsonl"], parser: rms_json, poll_interval: 0.2}}
+            parsers_dir: {REPO / "parsers"}
+            rules_dir: {REPO / "rules"}
+            state_dir: state
+            elasticsearch: {{hosts: ["{es_url}"], index_prefix: {prefix}}}
+            reference:
+              sources:
+                - {{kind: staff, path: staff.csv}}
+            pipeline: {{checkpoint_interval: 0.2, idle_wait: 0.2}}
+            """
+        )
+    )
+    return config
+
+
+def _append(path: Path, lines: list[str]) -> None:
+    with path.open("a") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+def _wait_checkpointed(state: Path, log: Path, timeout: float = 90) -> None:
+    """Until the checkpoint covers the whole log (offsets and rule state committed together)."""
+    size = log.stat().st_size
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (state / "checkpoint.sqlite").exists():
+            cp = Checkpoint(state / "checkpoint.sqlite")
+            try:
+                if size in cp.offsets().values():
+                    return
+            finally:
+                cp.close()
+        time.sleep(0.2)
+    raise AssertionError("the daemon never checkpointed the whole log")
+
+
+def _alerts(client, prefix: str, rule: str) -> list[dict]:
+    client.indices.refresh(index=f"{prefix}-alerts")
+    resp = client.search(index=f"{prefix}-alerts", query={"term": {"rule.id": rule}}, size=100)
+    return [h["_source"] for h in resp["hits"]["hits"]]
+
+
+def test_threshold_and_repeat_fire_exactly_once_across_sigkill(tmp_path, es_url, es_client, index_prefix):
+    """Half a bulk-browsing window and two of three repeat days, SIGKILL, then the rest."""
+    config = _config(tmp_path, es_url, index_prefix)
+    log = tmp_path / "logs" / "rms.jsonl"
+    cmd = [sys.executable, "-m", "auditwatch.cli", "run", "--config", str(config)]
+    subprocess.run([sys.executable, "-m", "auditwatch.cli", "setup", "--config", str(config)], check=True)
+
+    first = [_rms_line(i, T0 + timedelta(minutes=i), f"P-{i:03d}") for i in range(12)]
+    first += [_rms_line(100 + d, T0 + timedelta(days=d, hours=3), "P-900", STALKER) for d in (0, 1)]
+    _append(log, first)
+    daemon = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    try:
+        _wait_checkpointed(tmp_path / "state", log)
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+    assert _alerts(es_client, index_prefix, "bulk-browsing") == []
+    assert _alerts(es_client, index_prefix, "repeat-subject") == []
+
+    rest = [_rms_line(i, T0 + timedelta(minutes=20 + i), f"P-{i:03d}") for i in range(12, 24)]
+    rest += [_rms_line(102, T0 + timedelta(days=2, hours=3), "P-900", STALKER)]
+    _append(log, rest)
+    daemon = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    try:
+        _wait_checkpointed(tmp_path / "state", log)
+        time.sleep(1)
+    finally:
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait()
+    # and once more with nothing new: a restart must not raise them again
+    again = subprocess.run([*cmd, "--until-idle"], capture_output=True, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr.decode()[-2000:]
+
+    bulk = _alerts(es_client, index_prefix, "bulk-browsing")
+    repeat = _alerts(es_client, index_prefix, "repeat-subject")
+    everything = es_client.search(index=f"{index_prefix}-alerts", size=200)["hits"]["hits"]
+    assert len(bulk) == 1, sorted((_get(h["_source"], "rule.id"), h["_source"]["@timestamp"]) for h in everything)
+    assert len(repeat) == 1, repeat
+    assert _get(bulk[0], "user.id") == USER
+    assert _get(repeat[0], "user.id") == STALKER
+    assert int(str(_get(bulk[0], "auditwatch.alert.window.distinct"))) >= 20
+    assert _get(repeat[0], "auditwatch.alert.window.days") == 3
