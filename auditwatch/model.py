@@ -3,16 +3,19 @@
 Every stage takes these and returns new ones; nothing downstream mutates what it was given.
 `fields` mappings are flat, keyed by dotted canonical names (``user.id``), JSON-ready, and are
 treated as read-only once built.
+
+They are typed NamedTuples rather than frozen dataclasses: equally immutable, but built several
+times faster (a frozen dataclass's __init__ pays one object.__setattr__ per field, ~1.5 µs for a
+RawLine against ~0.3 µs), and one or two of them are built per line on the hot path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class RawLine:
+class RawLine(NamedTuple):
     """One complete record read from a tailed file (several physical lines if multi-line)."""
 
     source: str  # the input's name in the config; selects the parser
@@ -29,8 +32,7 @@ class RawLine:
         return self.full_size > len(self.data)
 
 
-@dataclass(frozen=True, slots=True)
-class AccessEvent:
+class AccessEvent(NamedTuple):
     """A canonical, ECS-aligned record-access event."""
 
     id: str  # deterministic Elasticsearch _id
@@ -39,8 +41,7 @@ class AccessEvent:
     raw: RawLine  # where it came from (evidence, checkpoint, dead-lettering)
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
+class DeadLetter(NamedTuple):
     """A record that could not become an indexed event, and why."""
 
     raw: RawLine
@@ -49,8 +50,7 @@ class DeadLetter:
     parser: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
+class Alert(NamedTuple):
     """A detection result, ready to index into the alerts index."""
 
     id: str  # deterministic _id: rule id + grouping key + window / trigger event

@@ -50,19 +50,15 @@ def closest(name: str, known: Collection[str]) -> str:
 
 
 def compile_condition(node: n.Node, scope: Scope) -> Predicate:
-    """A closure for `node`; name problems are appended to `scope.errors` (check it afterwards)."""
-    if isinstance(node, n.And):
-        parts = tuple(compile_condition(p, scope) for p in node.operands)
-        if len(parts) == 2:
-            a, b = parts
-            return lambda c: a(c) and b(c)
-        return lambda c: all(p(c) for p in parts)
-    if isinstance(node, n.Or):
-        parts = tuple(compile_condition(p, scope) for p in node.operands)
-        if len(parts) == 2:
-            a, b = parts
-            return lambda c: a(c) or b(c)
-        return lambda c: any(p(c) for p in parts)
+    """A closure for `node`; name problems are appended to `scope.errors` (check it afterwards).
+
+    Operands of `and` / `or` run cheapest first (event fields, then reference values, then reference
+    matches): every predicate is a pure function of the event and the reference, so order only
+    changes the cost."""
+    if isinstance(node, n.And | n.Or):
+        operands = sorted(node.operands, key=lambda p: cost(p, scope.values))
+        parts = tuple(compile_condition(p, scope) for p in operands)
+        return all_of(parts) if isinstance(node, n.And) else any_of(parts)
     if isinstance(node, n.Not):
         inner = compile_condition(node.operand, scope)
         return lambda c: not inner(c)
@@ -71,6 +67,45 @@ def compile_condition(node: n.Node, scope: Scope) -> Predicate:
     if isinstance(node, n.Between):
         return _between(node, scope)
     return _compare(node, scope)
+
+
+def all_of(parts: tuple[Predicate, ...]) -> Predicate:
+    """`and` of `parts`, unrolled for the usual few (a generator per call costs more than the tests)."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        return lambda c: a(c) and b(c)
+    if len(parts) == 3:
+        a, b, d = parts
+        return lambda c: a(c) and b(c) and d(c)
+    return lambda c: all(p(c) for p in parts)
+
+
+def any_of(parts: tuple[Predicate, ...]) -> Predicate:
+    """`or` of `parts` (no parts: never true)."""
+    if not parts:
+        return lambda c: False
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        return lambda c: a(c) or b(c)
+    if len(parts) == 3:
+        a, b, d = parts
+        return lambda c: a(c) or b(c) or d(c)
+    if len(parts) == 4:
+        a, b, d, e = parts
+        return lambda c: a(c) or b(c) or d(c) or e(c)
+    return lambda c: any(p(c) for p in parts)
+
+
+def _matcher(name: str) -> Predicate:
+    def matched(c: EvalContext) -> bool:
+        found = c.v.hits.get(name)  # memoised per event: usually answered here
+        return c.v.hit(name) if found is None else found
+
+    return matched
 
 
 # -- operands ---------------------------------------------------------------------------------
@@ -91,11 +126,11 @@ def field_getter(name: str, scope: Scope, loc: int = 0) -> Getter:
     if in_ref:
         scope.uses_reference = True
     if in_event and in_ref:
-        return lambda c: v if (v := c.f.get(name)) is not None else c.view().value(name)
+        return lambda c: v if (v := c.f.get(name)) is not None else c.v.value(name)
     if in_event:
         return lambda c: c.f.get(name)
     if in_ref:
-        return lambda c: c.view().value(name)
+        return lambda c: c.v.value(name)
     scope.error(loc, f"unknown field '{name}'" + closest(name, [*EVENT_FIELDS, *scope.values]))
     return lambda c: None
 
@@ -128,7 +163,7 @@ def _call(call: n.Call, scope: Scope) -> Getter:
         scope.uses_reference = True
         if arg not in scope.used_matches:
             scope.used_matches.append(arg)
-        return lambda c: c.view().match(arg) is not None  # the reference view memoises per event
+        return _matcher(arg)
     if func == "allowlist":
         allow = scope.allowlists.get(arg)
         if allow is None:
@@ -367,28 +402,77 @@ def _between(node: n.Between, scope: Scope) -> Predicate:
 PREFILTER_PREFERENCE = ("event.action", "event.type", "auditwatch.record.type", "event.category")
 
 
+def cost(node: n.Node, values: Collection[str]) -> int:
+    """Rough cost class of evaluating `node`: 0 event fields only, 1 time / allow-lists / regexes,
+    2 reference values, 3 reference matches."""
+    if isinstance(node, n.And | n.Or):
+        return max(cost(p, values) for p in node.operands)
+    if isinstance(node, n.Not):
+        return cost(node.operand, values)
+    if isinstance(node, n.Truthy):
+        operand = node.operand
+        if isinstance(operand, n.Field) and "." not in operand.name:  # `assigned_to_linked_case`
+            return 3
+        return _operand_cost(operand, values)
+    if isinstance(node, n.Between):
+        return max(_operand_cost(o, values) for o in (node.value, node.low, node.high))
+    return max(_operand_cost(node.left, values), _operand_cost(node.right, values),
+               1 if node.op == "matches" else 0)
+
+
+def _operand_cost(operand: n.Operand, values: Collection[str]) -> int:
+    if isinstance(operand, n.Field):
+        return 2 if operand.name in values else 0
+    if isinstance(operand, n.Call):
+        if operand.func == "match":
+            return 3
+        if operand.func in ("exists", "fold"):
+            return 2 if operand.arg in values else 0
+        return 0 if operand.func == "list" else 1
+    return 0
+
+
+def residual(node: n.Node, values: Collection[str]) -> n.Node | None:
+    """`node` without the top-level conjunct `prefilter` reads (None: nothing else to test). The
+    engine only runs a rule on events its prefilter admits, so that conjunct is already known true."""
+    chosen = _prefilter_parts(node, values)
+    if chosen is None:
+        return node
+    index = chosen[2]
+    if not isinstance(node, n.And):
+        return None
+    rest = tuple(p for i, p in enumerate(node.operands) if i != index)
+    return rest[0] if len(rest) == 1 else n.And(rest)
+
+
 def prefilter(node: n.Node, values: Collection[str]) -> tuple[str, frozenset[str]] | None:
     """A field and the values it must take for `node` to be true, if a top-level conjunct says so."""
+    chosen = _prefilter_parts(node, values)
+    return None if chosen is None else (chosen[0], chosen[1])
+
+
+def _prefilter_parts(node: n.Node, values: Collection[str]) -> tuple[str, frozenset[str], int] | None:
+    """(field, values, index of the conjunct) of the prefilter."""
     conjuncts = node.operands if isinstance(node, n.And) else (node,)
-    found: dict[str, frozenset[str]] = {}
-    for part in conjuncts:
+    found: dict[str, tuple[frozenset[str], int]] = {}
+    for index, part in enumerate(conjuncts):
         if not isinstance(part, n.Compare) or not isinstance(part.left, n.Field):
             continue
         name, right = part.left.name, bare_text(part.right)
         if name not in EVENT_FIELDS or name in values:
             continue
         if part.op == "==" and isinstance(right, n.Literal) and isinstance(right.value, str):
-            found[name] = frozenset((right.value,))
+            found[name] = (frozenset((right.value,)), index)
         elif (
             part.op == "in"
             and isinstance(right, n.ListLiteral)
             and all(isinstance(i, str) for i in right.items)
         ):
-            found[name] = frozenset(i for i in right.items if isinstance(i, str))
+            found[name] = (frozenset(i for i in right.items if isinstance(i, str)), index)
     if not found:
         return None
     for name in PREFILTER_PREFERENCE:
         if name in found:
-            return name, found[name]
+            return name, *found[name]
     name = sorted(found)[0]
-    return name, found[name]
+    return name, *found[name]

@@ -12,22 +12,19 @@ from auditwatch.reference.snapshot import ReferenceSnapshot
 
 
 class EvalContext:
-    """One event as the rules see it. The reference view is built on first use and shared by all rules."""
+    """One event as the rules see it, with its reference view `v` shared by all rules (the view
+    costs little until asked, and nearly every event is asked about its user)."""
 
-    __slots__ = ("_ref", "_view", "event", "f", "ts")
+    __slots__ = ("event", "f", "ts", "v")
 
     def __init__(self, event: AccessEvent, reference: ReferenceSnapshot) -> None:
         self.event = event
         self.f: Mapping[str, object] = event.fields
         self.ts = event.timestamp
-        self._ref = reference
-        self._view: EventView | None = None
+        self.v = EventView(reference, self.f, self.ts)
 
     def view(self) -> EventView:
-        view = self._view
-        if view is None:
-            view = self._view = EventView(self._ref, self.f, self.ts)
-        return view
+        return self.v
 
 
 Predicate = Callable[[EvalContext], bool]

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from auditwatch.detection.alerts import build_alert
+from auditwatch.detection.compile import any_of
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.kinds import KIND_STATES, KindState
 from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
@@ -29,13 +30,16 @@ _CACHE_LIMIT = 4096
 class _Runtime:
     """A rule plus its mutable state."""
 
-    __slots__ = ("cache", "explained", "kind", "rule", "suppressor")
+    __slots__ = ("cache", "condition", "explained", "kind", "observe", "rule", "suppressor")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
+        # the engine runs a rule with a prefilter only on events the prefilter admits
+        self.condition = rule.residual if rule.prefilter is not None else rule.condition
         self.kind: KindState = KIND_STATES[rule.spec.kind](rule)
         self.suppressor = Suppressor(rule.suppress, rule.suppress_getters) if rule.suppress else None
         self.explained = _explainer(rule)
+        self.observe = self.kind.observe
         self.cache: orjson.Fragment | None = None  # serialised state, valid while nothing changed
 
     def dump(self) -> orjson.Fragment:
@@ -60,12 +64,7 @@ class _Runtime:
 
 
 def _explainer(rule: Rule) -> Callable[[EvalContext], bool]:
-    tests = tuple(e.test for e in rule.unless if e.downgrade_severity is None)
-    if not tests:
-        return lambda c: False
-    if len(tests) == 1:
-        return tests[0]
-    return lambda c: any(t(c) for t in tests)
+    return any_of(tuple(e.test for e in rule.unless if e.downgrade_severity is None))
 
 
 def _spec_json(spec: WindowSpec) -> list[Any]:
@@ -173,9 +172,9 @@ class DetectionEngine:
                 continue
             c = EvalContext(event, reference)
             for runtime in runtimes:
-                if not runtime.rule.condition(c):
+                if not runtime.condition(c):
                     continue
-                trigger = runtime.kind.observe(c, runtime.explained)
+                trigger = runtime.observe(c, runtime.explained)
                 if trigger is None:
                     continue
                 suppressor = runtime.suppressor

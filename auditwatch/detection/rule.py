@@ -89,6 +89,7 @@ class Rule:
     condition_text: str
     condition: Predicate
     prefilter: tuple[str, frozenset[str]] | None
+    residual: Predicate  # `condition` less the prefilter's conjunct: run on events the prefilter admits
     unless: tuple[Explanation, ...]
     raises: tuple[SeverityRaise, ...]
     reasons: tuple[Template, ...]

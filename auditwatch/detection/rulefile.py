@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 
 from auditwatch.configspec import Reader
 from auditwatch.detection import nodes as n
-from auditwatch.detection.compile import Scope, closest, compile_condition, field_getter, prefilter
+from auditwatch.detection.compile import (
+    Scope,
+    closest,
+    compile_condition,
+    field_getter,
+    prefilter,
+    residual,
+)
 from auditwatch.detection.context import Getter, Predicate
 from auditwatch.detection.grammar import ConditionSyntaxError, parse_condition
 from auditwatch.detection.lists import Lists
@@ -95,6 +102,14 @@ class _RuleReader:
             if name not in self.signals:
                 self.signals.append(name)
         return node, predicate
+
+    def residual(self, node: n.Node) -> Predicate:
+        """The condition without its prefilter conjunct, compiled (its names already resolved)."""
+        rest = residual(node, VALUES)
+        if rest is None:
+            return lambda c: True
+        scope = Scope(VALUES, MATCHES, self.lists.named, self.lists.allow, self.rule_id, self.timezone)
+        return compile_condition(rest, scope)
 
     def field(self, name: str, path: PathKey) -> Getter | None:
         if name not in EVENT_FIELDS and name not in VALUES:
@@ -279,6 +294,7 @@ class _RuleReader:
             condition_text=cond_text,
             condition=predicate,
             prefilter=prefilter(node, VALUES),
+            residual=self.residual(node),
             unless=unless,
             raises=raises,
             reasons=reasons,

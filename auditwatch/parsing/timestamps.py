@@ -142,6 +142,9 @@ def _zone(name: str) -> ZoneInfo | None:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
+_OFFSETS: dict[str, int] = {}
+
+
 def _offset_seconds(text: str) -> int:
     if text in ("Z", "z"):
         return 0
@@ -259,10 +262,13 @@ class TimestampParser:
                 if frac:
                     value += int(frac) / 10 ** len(frac)
                 if zone:
-                    try:
-                        value -= _offset_seconds(zone)
-                    except ValueError:
-                        return None
+                    offset = _OFFSETS.get(zone)
+                    if offset is None:
+                        try:
+                            offset = _OFFSETS[zone] = _offset_seconds(zone)  # a few dozen exist
+                        except ValueError:
+                            return None
+                    value -= offset
                 return value
         return self._slow(text, reference)
 

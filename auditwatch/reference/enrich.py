@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from auditwatch.parsing.normalise import fold_name, uk_postcode
 from auditwatch.parsing.timestamps import iso_utc
@@ -28,6 +28,8 @@ from auditwatch.reference.tables import (
     AssignmentTable,
     ListedPerson,
     ListTable,
+    RosterTable,
+    Shifts,
     StaffEntry,
     StaffTable,
     Table,
@@ -132,6 +134,11 @@ MATCHES: Final[Mapping[str, MatchInfo]] = {
 }
 
 _MISS: Final = object()
+# Per-snapshot caches of facts about one user / subject / record, so that the lookups a user's or a
+# subject's events share are made once rather than per event. Bounded: cleared when full.
+USER_CACHE_LIMIT: Final = 100_000
+SUBJECT_CACHE_LIMIT: Final = 65_536
+RECORD_CACHE_LIMIT: Final = 65_536
 
 
 @lru_cache(maxsize=65_536)
@@ -151,30 +158,98 @@ def _address(text: str) -> tuple[str | None, tuple[str, ...]]:
 
 def _text(fields: Mapping[str, object], name: str) -> str | None:
     value = fields.get(name)
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
+    if value.__class__ is str:
+        return value or None
+    return None if value is None else str(value)
+
+
+def _as_text(value: object) -> str | None:
+    """A field value as `_text` reads it ("" and None are absent)."""
+    if value.__class__ is str:
+        return value or None
+    return None if value is None else str(value)
+
+
+class _User:
+    """What the reference says about one raw `user.id`, independent of the event's time."""
+
+    __slots__ = ("associates", "cases", "entry", "shifts", "sid", "table")
+
+    def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
+        sid = self.sid = ref.staff_id_of(raw) if raw else None
+        self.entry: StaffEntry | None = None
+        self.table: StaffTable | None = None
+        self.cases: tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...] = ()
+        self.shifts: tuple[tuple[Shifts, RosterTable], ...] = ()
+        self.associates: tuple[tuple[ListedPerson, ListTable], ...] = ()
+        if sid is None:
+            return
+        for table in ref.staff:
+            entry = table.by_id.get(sid)
+            if entry is not None:
+                self.entry, self.table = entry, table
+                break
+        self.cases = tuple((cases, t) for t in ref.assignments if (cases := t.by_staff.get(sid)))
+        self.shifts = tuple((shifts, t) for t in ref.rosters if (shifts := t.by_staff.get(sid)) is not None)
+        self.associates = tuple((listed, t) for t in ref.associates for listed in t.by_staff.get(sid, ()))
+
+
+class _Subject:
+    """The subject's identity, normalised, and what it matches that does not depend on the user."""
+
+    __slots__ = ("dob", "forenames", "key", "links", "nkey", "norm", "pid", "staff", "surname", "watch")
+
+    def __init__(self, ref: ReferenceSnapshot, texts: tuple[str | None, ...]) -> None:
+        pid, surname, forenames, dob, norm = (text or None for text in texts)  # "" is absent
+        self.pid = ref.normalise_person_id(pid) if pid else None
+        self.surname = _fold(surname) if surname else None
+        self.forenames = _fold(forenames) if forenames else None
+        self.dob = dob.strip() if dob else None
+        self.key = name_dob_key(self.surname, self.forenames, self.dob)
+        self.nkey = name_key(self.surname, self.forenames)
+        self.norm = norm
+        self.staff: object = _MISS  # tuple[tuple[StaffEntry, StaffTable, str], ...], on first use
+        self.watch: object = _MISS  # the watchlist proof or None, on first use
+        self.links: object = _MISS  # per case-links table: flat (case, role, ...) for the person id
+
+
+class _Record:
+    __slots__ = ("links", "own", "record")
+
+    def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
+        record = self.record = ref.normalise_record_id(raw) if raw else None
+        self.own = (ref.case_ref_of(record) or record) if record else None
+        self.links = tuple(t.by_record.get(record) for t in ref.case_links) if record else ()
+
+
+_NO_USER_KEY: Final = "\x00none"
 
 
 class EventView:
-    """Reference data about one event's user and subject; answers are memoised per view."""
+    """Reference data about one event's user and subject; answers are memoised per view.
 
-    __slots__ = ("_at", "_fields", "_memo", "_ref", "_v_day", "_v_ids", "_v_keys", "_v_names", "_v_user")
+    `hit(name)` says whether a match holds without building its `Evidence`; `match(name)` builds the
+    evidence (once) from what `hit` found. `hits` is the memo of `hit` answers (read it first)."""
+
+    __slots__ = (
+        "_at", "_day_v", "_evidence", "_fields", "_proofs", "_r", "_ref", "_s", "_u", "_values", "hits"
+    )
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
         self._fields = fields
         self._at = at
-        self._memo: dict[str, object] = {}
-        # the lookups most answers need, memoised in slots (cheaper than the memo dict)
-        self._v_day: str | None = None
-        self._v_user: tuple[str | None, tuple[StaffEntry, StaffTable] | None] | None = None
-        self._v_ids: tuple[str | None, str | None] | None = None
-        self._v_names: tuple[str | None, str | None, str | None] | None = None
-        self._v_keys: tuple[str | None, str | None] | None = None
+        self.hits: dict[str, bool] = {}
+        self._proofs: dict[str, object] = {}
+        self._evidence: dict[str, Evidence | None] = {}
+        self._values: dict[str, object] = {}
+        self._day_v: str | None = None
+        self._u: _User | None = None
+        self._s: _Subject | None = None
+        self._r: _Record | None = None
 
     def value(self, name: str) -> object:
-        memo = self._memo
+        memo = self._values
         found = memo.get(name, _MISS)
         if found is _MISS:
             compute = _VALUE_FUNCS.get(name)
@@ -183,132 +258,166 @@ class EventView:
             found = memo[name] = compute(self)
         return found
 
+    def hit(self, name: str) -> bool:
+        """Whether the match `name` holds (memoised; no evidence is built)."""
+        found = self.hits.get(name)
+        if found is None:
+            found = self.hits[name] = self._proof(name) is not None
+        return found
+
     def match(self, name: str) -> Evidence | None:
-        key = "?" + name
-        memo = self._memo
-        found = memo.get(key, _MISS)
+        memo = self._evidence
+        found = memo.get(name, _MISS)
+        if found is _MISS:
+            proof = self._proof(name)
+            found = memo[name] = None if proof is None else _EVIDENCE[name](self, proof)
+        return found  # type: ignore[return-value]
+
+    def _proof(self, name: str) -> object:
+        proofs = self._proofs
+        found = proofs.get(name, _MISS)
         if found is _MISS:
             compute = _MATCH_FUNCS.get(name)
             if compute is None:
                 raise KeyError(f"unknown reference match '{name}' (known: {', '.join(MATCHES)})")
-            found = memo[key] = compute(self)
-        return found  # type: ignore[return-value]
+            found = proofs[name] = compute(self)
+            self.hits[name] = found is not None
+        return found
 
-    # --- memoised intermediate lookups (inline memo code: no closure per call) ----------------
+    # --- facts, shared through the snapshot's caches -----------------------------------------
 
     def _day(self) -> str:
-        day = self._v_day
+        day = self._day_v
         if day is None:
-            day = self._v_day = self._ref.local_day(self._at)
+            day = self._day_v = self._ref.local_day(self._at)
         return day
 
-    def _load_user(self) -> tuple[str | None, tuple[StaffEntry, StaffTable] | None]:
-        raw = _text(self._fields, F_USER)
-        sid = self._ref.staff_id_of(raw) if raw else None
-        user = None
-        if sid is not None:
-            for table in self._ref.staff:
-                entry = table.by_id.get(sid)
-                if entry is not None:
-                    user = (entry, table)
-                    break
-        loaded = self._v_user = (sid, user)
-        return loaded
+    def _user(self) -> _User:
+        user = self._u
+        if user is None:
+            user = self._u = _user_facts(self._ref, self._fields.get(F_USER))
+        return user
+
+    def _subject(self) -> _Subject:
+        subject = self._s
+        if subject is None:
+            subject = self._s = _subject_facts(self._ref, self._fields)
+        return subject
+
+    def _record(self) -> _Record:
+        record = self._r
+        if record is None:
+            record = self._r = _record_facts(self._ref, self._fields.get(F_RECORD))
+        return record
 
     def _sid(self) -> str | None:
-        return (self._v_user or self._load_user())[0]
+        return self._user().sid
 
-    def _user(self) -> tuple[StaffEntry, StaffTable] | None:
-        return (self._v_user or self._load_user())[1]
+    def _staff(self) -> StaffEntry | None:
+        return self._user().entry
 
     def _user_attr(self, get: Callable[[StaffEntry], object]) -> object:
-        user = self._user()
-        return get(user[0]) if user is not None else None
-
-    def _load_ids(self) -> tuple[str | None, str | None]:
-        fields, ref = self._fields, self._ref
-        pid, record = _text(fields, F_PERSON), _text(fields, F_RECORD)
-        loaded = self._v_ids = (ref.normalise_person_id(pid) if pid else None,
-                                ref.normalise_record_id(record) if record else None)
-        return loaded
-
-    def _pid(self) -> str | None:
-        return (self._v_ids or self._load_ids())[0]
-
-    def _record(self) -> str | None:
-        return (self._v_ids or self._load_ids())[1]
-
-    def _names(self) -> tuple[str | None, str | None, str | None]:
-        """(folded surname, folded forenames, DOB) of the subject."""
-        names = self._v_names
-        if names is None:
-            fields = self._fields
-            surname, forenames = _text(fields, F_SURNAME), _text(fields, F_FORENAMES)
-            dob = _text(fields, F_DOB)
-            names = self._v_names = (
-                _fold(surname) if surname else None, _fold(forenames) if forenames else None,
-                dob.strip() if dob else None,
-            )
-        return names
-
-    def _keys(self) -> tuple[str | None, str | None]:
-        """The subject's (name_dob_key, name_key), see tables.py."""
-        keys = self._v_keys
-        if keys is None:
-            surname, forenames, dob = self._names()
-            keys = self._v_keys = (name_dob_key(surname, forenames, dob), name_key(surname, forenames))
-        return keys
+        entry = self._user().entry
+        return get(entry) if entry is not None else None
 
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
         """Staff the subject matches: (entry, table, how)."""
-        memo = self._memo.get("_subject_staff", _MISS)
-        if memo is not _MISS:
-            return memo  # type: ignore[return-value]
-        pid = self._pid()
-        key = self._keys()[0]
-        found: list[tuple[StaffEntry, StaffTable, str]] = []
-        for table in self._ref.staff:
-            for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
-                               (table.by_name_dob.get(key) if key else None, False)):
-                for sid in ids or ():
-                    if all(sid != f[0].staff_id for f in found):
-                        how = f"person id {pid}" if by_id else "name and date of birth"
-                        found.append((table.by_id[sid], table, how))
-        result = self._memo["_subject_staff"] = tuple(found)
-        return result
+        s = self._subject()
+        found = s.staff
+        if found is _MISS:
+            found = s.staff = _match_staff(self._ref, s.pid, s.key)
+        return found  # type: ignore[return-value]
+
+    def _person_links(self) -> tuple[tuple[str, ...] | None, ...]:
+        s = self._subject()
+        found = s.links
+        if found is _MISS:
+            pid = s.pid
+            found = s.links = tuple(t.by_person.get(pid) for t in self._ref.case_links) if pid else ()
+        return found  # type: ignore[return-value]
 
     def _is_self(self) -> bool:
-        return self.match("subject_is_self") is not None
-
-    def _user_cases(self) -> tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...]:
-        found = self._memo.get("_user_cases", _MISS)
-        if found is _MISS:
-            sid = self._sid()
-            out = []
-            if sid is not None:
-                for table in self._ref.assignments:
-                    cases = table.by_staff.get(sid)
-                    if cases:
-                        out.append((cases, table))
-            found = self._memo["_user_cases"] = tuple(out)
-        return found  # type: ignore[return-value]
+        return self.hit("subject_is_self")
 
     def _linked_cases(self) -> Iterator[tuple[str, str, str, str, Table | None]]:
         """(case ref, "person"/"record"/"case", the id, link role, links table) for subject and record."""
-        pid, record = self._pid(), self._record()
+        pid, r = self._subject().pid, self._record()
+        record = r.record
         if record:
-            yield self._ref.case_ref_of(record) or record, "case", record, "", None
-        for links in self._ref.case_links:
+            yield r.own or record, "case", record, "", None
+        plinks = self._person_links()
+        for i, links in enumerate(self._ref.case_links):
             if pid:
-                flat = links.by_person.get(pid)
+                flat = plinks[i]
                 if flat:
-                    for i in range(0, len(flat), 2):
-                        yield flat[i], "person", pid, flat[i + 1], links
+                    for j in range(0, len(flat), 2):
+                        yield flat[j], "person", pid, flat[j + 1], links
             if record:
-                flat = links.by_record.get(record)
+                flat = r.links[i]
                 if flat:
-                    for i in range(0, len(flat), 2):
-                        yield flat[i], "record", record, flat[i + 1], links
+                    for j in range(0, len(flat), 2):
+                        yield flat[j], "record", record, flat[j + 1], links
+
+
+def _user_facts(ref: ReferenceSnapshot, raw: object) -> _User:
+    text = _as_text(raw)
+    key = text if text is not None else _NO_USER_KEY
+    cache: dict[str, _User] = ref._users
+    user = cache.get(key)
+    if user is None:
+        if len(cache) >= USER_CACHE_LIMIT:
+            cache.clear()
+        user = cache[key] = _User(ref, text)
+    return user
+
+
+def _subject_facts(ref: ReferenceSnapshot, fields: Mapping[str, object]) -> _Subject:
+    pid, surname, forenames = fields.get(F_PERSON), fields.get(F_SURNAME), fields.get(F_FORENAMES)
+    dob, norm = fields.get(F_DOB), fields.get(F_NAME_NORM)
+    if not (pid.__class__ is str or pid is None):
+        pid = _as_text(pid)
+    if not (surname.__class__ is str or surname is None):
+        surname = _as_text(surname)
+    if not (forenames.__class__ is str or forenames is None):
+        forenames = _as_text(forenames)
+    if not (dob.__class__ is str or dob is None):
+        dob = _as_text(dob)
+    if not (norm.__class__ is str or norm is None):
+        norm = _as_text(norm)
+    key = (pid, surname, forenames, dob, norm)
+    cache: dict[tuple[str | None, ...], _Subject] = ref._subjects
+    subject = cache.get(key)
+    if subject is None:
+        if len(cache) >= SUBJECT_CACHE_LIMIT:
+            cache.clear()
+        subject = cache[key] = _Subject(ref, key)
+    return subject
+
+
+def _record_facts(ref: ReferenceSnapshot, raw: object) -> _Record:
+    text = _as_text(raw)
+    key = text if text is not None else _NO_USER_KEY
+    cache: dict[str, _Record] = ref._records
+    record = cache.get(key)
+    if record is None:
+        if len(cache) >= RECORD_CACHE_LIMIT:
+            cache.clear()
+        record = cache[key] = _Record(ref, text)
+    return record
+
+
+def _match_staff(
+    ref: ReferenceSnapshot, pid: str | None, key: str | None
+) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
+    found: list[tuple[StaffEntry, StaffTable, str]] = []
+    for table in ref.staff:
+        for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
+                           (table.by_name_dob.get(key) if key else None, False)):
+            for sid in ids or ():
+                if all(sid != f[0].staff_id for f in found):
+                    how = f"person id {pid}" if by_id else "name and date of birth"
+                    found.append((table.by_id[sid], table, how))
+    return tuple(found)
 
 
 def _how(what: str, key: str) -> str:
@@ -319,28 +428,28 @@ def _how(what: str, key: str) -> str:
 
 
 def _status(view: EventView) -> object:
-    user = view._user()
-    return user[0].status_on(view._day()) if user is not None else "unknown"
+    entry = view._user().entry
+    return entry.status_on(view._day()) if entry is not None else "unknown"
 
 
 def _vetting_expired(view: EventView) -> object:
-    user = view._user()
-    expiry = user[0].vetting_expiry if user is not None else None
+    entry = view._user().entry
+    expiry = entry.vetting_expiry if entry is not None else None
     return expiry is not None and view._day() > expiry
 
 
 def _surname_norm(view: EventView) -> object:
-    return view._names()[0]
+    return view._subject().surname
 
 
 def _rarity(view: EventView) -> object:
-    surname = view._names()[0]
+    surname = view._subject().surname
     return view._ref.rarity(surname) if surname else None
 
 
 def _watch_category(view: EventView) -> object:
-    hit = view.match("subject_on_watchlist")
-    return hit.entry.get("category") if hit is not None else None
+    proof = view._proof("subject_on_watchlist")
+    return proof[0].category if proof is not None else None  # type: ignore[index]
 
 
 def _subject_staff_attr(get: Callable[[StaffEntry], object]) -> Callable[[EventView], object]:
@@ -353,7 +462,7 @@ def _subject_staff_attr(get: Callable[[StaffEntry], object]) -> Callable[[EventV
 
 _VALUE_FUNCS: Final[dict[str, Callable[[EventView], object]]] = {
     "user.staff_id": lambda v: v._sid(),
-    "user.known": lambda v: v._user() is not None,
+    "user.known": lambda v: v._staff() is not None,
     "user.surname": lambda v: v._user_attr(lambda e: e.person.surname),
     "user.forenames": lambda v: v._user_attr(lambda e: e.person.forenames),
     "user.unit": lambda v: v._user_attr(lambda e: e.unit),
@@ -372,61 +481,48 @@ _VALUE_FUNCS: Final[dict[str, Callable[[EventView], object]]] = {
 }
 
 
-# --- matches ---------------------------------------------------------------------------------------
+# --- matches: each returns a proof (what the evidence is built from) or None -----------------------
+# Evidence (with its formatted summary) is built from the proof only when `match` asks for it.
+
+Proof = tuple[object, ...]
 
 
-def _base(path: str) -> str:
-    return os.path.basename(path) or path
-
-
-def _staff_evidence(entry: StaffEntry, table: StaffTable, text: str) -> Evidence:
-    return Evidence("staff", table.source, table.as_of, entry.entry(),
-                    f"{text} in {_base(table.source)} as of {table.as_of}")
-
-
-def _dob(entry: StaffEntry) -> str:
-    return f" (DOB {entry.person.dob})" if entry.person.dob else ""
-
-
-def _subject_is_staff(view: EventView) -> Evidence | None:
-    sid = view._sid()
-    for entry, table, how in view._subject_staff():
-        if entry.staff_id != sid:
-            text = f"subject matches staff member {entry.display()}{_dob(entry)} by {how}"
-            return _staff_evidence(entry, table, text)
+def _subject_is_staff(view: EventView) -> Proof | None:
+    sid = view._user().sid
+    for found in view._subject_staff():
+        if found[0].staff_id != sid:
+            return found
     return None
 
 
-def _subject_is_self(view: EventView) -> Evidence | None:
+def _subject_is_self(view: EventView) -> Proof | None:
     user = view._user()
-    if user is None:
+    entry = user.entry
+    if entry is None:
         return None
-    entry, table = user
-    pid = view._pid()
+    s = view._subject()
+    pid = s.pid
     if pid and entry.person.person_id == pid:
         how = f"person id {pid}"
-    elif entry.person.name_dob_key and entry.person.name_dob_key == view._keys()[0]:
+    elif entry.person.name_dob_key and entry.person.name_dob_key == s.key:
         how = "name and date of birth"
     else:
         return None
-    text = f"subject is the user {entry.display()}{_dob(entry)} themselves, by {how}"
-    return _staff_evidence(entry, table, text)
+    return entry, user.table, how
 
 
-def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str] | None:
-    pid = view._pid()
+def _watchlist_hit(table: ListTable, s: _Subject) -> tuple[ListedPerson, str] | None:
+    pid = s.pid
     if pid:
         hits = table.by_person.get(pid)
         if hits:
             return hits[0], f"person id {pid}"
-    key, nkey = view._keys()
+    key, nkey = s.key, s.nkey
     hits = table.by_name_dob.get(key) if key else None
     if hits:
         return hits[0], "name and date of birth"
-    surname, forenames, _dob = view._names()
-    if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
-        norm = _text(view._fields, F_NAME_NORM)
-        folded = _fold(norm) if norm else None
+    if s.surname is None and s.forenames is None:  # no name parts: fall back on the parser's name_norm
+        folded = _fold(s.norm) if s.norm else None
         nkey = " ".join(sorted(folded.split())) if folded else None
     hits = table.by_name.get(nkey) if nkey else None
     if hits:
@@ -434,54 +530,50 @@ def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str
     return None
 
 
-def _listed_evidence(kind: str, listed: ListedPerson, table: ListTable, text: str) -> Evidence:
-    return Evidence(kind, table.source, table.as_of, listed.entry(),
-                    f"{text} in {_base(table.source)} as of {table.as_of}")
+def _on_watchlist(view: EventView) -> Proof | None:
+    s = view._subject()
+    found = s.watch
+    if found is _MISS:
+        found = None
+        for table in view._ref.watchlists:
+            hit = _watchlist_hit(table, s)
+            if hit is not None:
+                found = (hit[0], table, hit[1])
+                break
+        s.watch = found
+    return found  # type: ignore[return-value]
 
 
-def _on_watchlist(view: EventView) -> Evidence | None:
-    for table in view._ref.watchlists:
-        hit = _watchlist_hit(table, view)
-        if hit is not None:
-            listed, how = hit
-            category = f" ({listed.category})" if listed.category else ""
-            return _listed_evidence("watchlist", listed, table,
-                                    f"subject matches watchlist entry {listed.display()}{category} by {how}")
+def _declared_associate(view: EventView) -> Proof | None:
+    user = view._user()
+    sid = user.sid
+    if sid is None or not user.associates:
+        return None
+    s = view._subject()
+    pid, dob, key, nkey = s.pid, s.dob, s.key, s.nkey
+    for listed, table in user.associates:
+        p = listed.person
+        if pid and p.person_id == pid:
+            how = f"person id {pid}"
+        elif key and p.name_dob_key == key:
+            how = "name and date of birth"
+        elif nkey and p.name_key == nkey and not (p.dob and dob):
+            how = "name (no date of birth to compare)"
+        else:
+            continue
+        return listed, table, how, sid
     return None
 
 
-def _declared_associate(view: EventView) -> Evidence | None:
-    sid = view._sid()
-    if sid is None:
+def _same_surname(view: EventView) -> Proof | None:
+    user = view._user()
+    entry = user.entry
+    if entry is None:
         return None
-    pid = view._pid()
-    dob = view._names()[2]
-    key, nkey = view._keys()
-    for table in view._ref.associates:
-        for listed in table.by_staff.get(sid, ()):
-            p = listed.person
-            if pid and p.person_id == pid:
-                how = f"person id {pid}"
-            elif key and p.name_dob_key == key:
-                how = "name and date of birth"
-            elif nkey and p.name_key == nkey and not (p.dob and dob):
-                how = "name (no date of birth to compare)"
-            else:
-                continue
-            relation = f", declared as {listed.reason}" if listed.reason else ""
-            return _listed_evidence("associate", listed, table,
-                                    f"subject matches {listed.display()}{relation} by user {sid}, by {how}")
-    return None
-
-
-def _same_surname(view: EventView) -> Evidence | None:
-    user, surname = view._user(), view._names()[0]
-    if user is None or surname is None or user[0].person.surname_fold != surname or view._is_self():
+    surname = view._subject().surname
+    if surname is None or entry.person.surname_fold != surname or view._is_self():
         return None
-    entry, table = user
-    rarity = view._ref.rarity(surname)
-    return _staff_evidence(entry, table, f"subject's surname {(entry.person.surname or '').upper()} is the "
-                           f"surname of user {entry.display()} (surname rarity {rarity:.2f})")
+    return entry, user.table, surname
 
 
 def _subject_postcode(view: EventView) -> str | None:
@@ -489,165 +581,129 @@ def _subject_postcode(view: EventView) -> str | None:
     return _postcode(raw) if raw else None
 
 
-def _same_postcode(view: EventView) -> Evidence | None:
+def _same_postcode(view: EventView) -> Proof | None:
     user = view._user()
+    entry = user.entry
+    if entry is None or entry.postcode is None:
+        return None
     postcode = _subject_postcode(view)
-    if user is None or postcode is None or user[0].postcode != postcode or view._is_self():
+    if postcode is None or entry.postcode != postcode or view._is_self():
         return None
-    entry, table = user
-    return _staff_evidence(entry, table, f"subject's postcode {postcode} is the home postcode of user "
-                           f"{entry.display()}")
+    return entry, user.table, postcode
 
 
-def _same_address(view: EventView) -> Evidence | None:
-    if view.match("subject_same_postcode") is None:
+def _same_address(view: EventView) -> Proof | None:
+    if not view.hit("subject_same_postcode"):
         return None
     user = view._user()
+    entry = user.entry
     raw = _text(view._fields, F_ADDRESS)
-    assert user is not None  # same postcode needs a known user
-    entry, table = user
+    assert entry is not None  # same postcode needs a known user
     if not raw or not entry.address_key:
         return None
     key, numbers = _address(raw)
     if key != entry.address_key and not (numbers and numbers == entry.address_numbers):
         return None
-    return _staff_evidence(entry, table, f"subject's address '{raw}' ({entry.postcode}) is the home address "
-                           f"of user {entry.display()}")
+    return entry, user.table, raw
 
 
-def _restricted(view: EventView) -> Evidence | None:
+def _restricted(view: EventView) -> Proof | None:
     user = view._user()
-    if user is None:
+    entry = user.entry
+    if entry is None:
         return None
-    entry, table = user
     day = view._day()
     row = entry.status_row_on(day)
     if row is None or row[1] not in RESTRICTED:
         return None
-    since = f" since {row[0]}" if row[0] else ""
-    return _staff_evidence(entry, table, f"user {entry.display()} was {row[1]}{since} (access on {day})")
+    return entry, user.table, row, day
 
 
-def _vetting_lapsed(view: EventView) -> Evidence | None:
+def _vetting_lapsed(view: EventView) -> Proof | None:
     if view.value("user.vetting_expired") is not True:
         return None
     user = view._user()
-    assert user is not None
-    entry, table = user
-    level = f" {entry.vetting_level}" if entry.vetting_level else ""
-    return _staff_evidence(entry, table, f"user {entry.display()}'s{level} vetting expired on "
-                           f"{entry.vetting_expiry} (access on {view._day()})")
+    return user.entry, user.table
 
 
-def _assignment_evidence(
-    item: Assignment, table: AssignmentTable, text: str, link: dict[str, object]
-) -> Evidence:
-    entry = item.entry()
-    if link:
-        entry["link"] = link
-    return Evidence("assignment", table.source, table.as_of, entry,
-                    f"{text} in {_base(table.source)} as of {table.as_of}")
-
-
-def _linked_case(view: EventView) -> Evidence | None:
+def _linked_case(view: EventView) -> Proof | None:
     # the most asked explanation: plain loops and tuple indexing rather than helpers (hot path)
-    sid = view._sid()
-    if sid is None:
+    user = view._user()
+    if user.sid is None or not user.cases:
         return None
-    pid, record = view._v_ids or view._load_ids()
+    s, r = view._subject(), view._record()
+    pid, record = s.pid, r.record
     if not (pid or record):
         return None
     ref, day = view._ref, view._day()
-    for table in ref.assignments:
-        cases = table.by_staff.get(sid)
-        if not cases:
-            continue
+    plinks = view._person_links() if pid else ()
+    rlinks = r.links
+    for cases, table in user.cases:
         if record:
-            own = ref.case_ref_of(record) or record
+            own = r.own
+            assert own is not None
             for item in cases.get(own, ()):
                 if item[2] <= day <= item[3]:
-                    return _linked_evidence(item, table, own, what="case", key=record, role="", links=None)
-        for links in ref.case_links:
-            for what, key, index in (("person", pid, links.by_person), ("record", record, links.by_record)):
-                flat = index.get(key) if key else None
+                    return item, table, own, "case", record, "", None
+        for i, links in enumerate(ref.case_links):
+            for what, key, flat in (("person", pid, plinks[i] if pid else None),
+                                    ("record", record, rlinks[i] if record else None)):
                 if not flat:
                     continue
-                for i in range(0, len(flat), 2):
-                    items = cases.get(flat[i])
+                for j in range(0, len(flat), 2):
+                    items = cases.get(flat[j])
                     if items:
                         for item in items:
                             if item[2] <= day <= item[3]:
-                                return _linked_evidence(item, table, flat[i], what=what, key=str(key),
-                                                        role=flat[i + 1], links=links)
+                                return item, table, flat[j], what, str(key), flat[j + 1], links
     return None
 
 
-def _linked_evidence(
-    item: Assignment, table: AssignmentTable, case: str, *, what: str, key: str, role: str,
-    links: Table | None,
-) -> Evidence:
-    how = _how(what, key)
-    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None}
-    if links is not None:
-        link.update(source=links.source, as_of=links.as_of)
-    as_role = f" as {role}" if role else ""
-    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
-                                f"({item.period()}), which links {how}{as_role}", link)
-
-
-def _case_ref(view: EventView) -> Evidence | None:
+def _case_ref(view: EventView) -> Proof | None:
     raw = _text(view._fields, F_CASE_REF)
-    case = view._ref.case_ref_of(raw) if raw else None
+    if not raw:
+        return None
+    user = view._user()
+    if not user.cases:
+        return None
+    case = view._ref.case_ref_of(raw)
     if not case:
         return None
     day = view._day()
-    for cases, table in view._user_cases():
+    for cases, table in user.cases:
         for item in cases.get(case, ()):
-            if item.covers(day):
-                return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
-                                            f"({item.period()}) given as the reason", {})
+            if item[2] <= day <= item[3]:
+                return item, table, case
     return None
 
 
-def _on_duty(view: EventView) -> Evidence | None:
-    sid = view._sid()
-    if sid is None:
-        return None
-    grace = view._ref.roster_grace
-    for table in view._ref.rosters:
-        shifts = table.by_staff.get(sid)
-        if shifts is None:
-            continue
-        i = shifts.covering(view._at, grace)
-        if i is not None:
-            first, last, line = shifts.shift(i)
-            start, end = iso_utc(first), iso_utc(last)
-            entry = {"staff_id": sid, "start": start, "end": end, "line": line}
-            return Evidence("roster", table.source, table.as_of, entry,
-                            f"user {sid} was rostered from {start} to {end} in {_base(table.source)} "
-                            f"as of {table.as_of}")
-    return None
-
-
-def _same_unit_case(view: EventView) -> Evidence | None:
+def _on_duty(view: EventView) -> Proof | None:
     user = view._user()
-    unit = user[0].unit if user is not None else None
+    if user.sid is None:
+        return None
+    grace, at = view._ref.roster_grace, view._at
+    for shifts, table in user.shifts:
+        i = shifts.covering(at, grace)
+        if i is not None:
+            return user.sid, shifts, i, table
+    return None
+
+
+def _same_unit_case(view: EventView) -> Proof | None:
+    entry = view._user().entry
+    unit = entry.unit if entry is not None else None
     if not unit:
         return None
-    sid, day = user[0].staff_id if user else None, view._day()
+    assert entry is not None
+    sid, day = entry.staff_id, view._day()
     for case, what, key, role, _links in view._linked_cases():
         for table in view._ref.assignments:
             for item in table.by_case.get(case, ()):
                 if item.staff_id == sid or not item.covers(day):
                     continue
-                how = _how(what, key)
                 colleague = _staff_by_id(view, item.staff_id)
                 if colleague is not None and colleague.unit == unit:
-                    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None,
-                                               "unit": unit}
-                    return _assignment_evidence(
-                        item, table, f"{colleague.display()} of the user's unit {unit} was assigned to case "
-                        f"{case} ({item.period()}), which links {how}", link)
+                    return item, table, colleague, case, _how(what, key), role, unit
     return None
 
 
@@ -659,7 +715,7 @@ def _staff_by_id(view: EventView, sid: str) -> StaffEntry | None:
     return None
 
 
-_MATCH_FUNCS: Final[dict[str, Callable[[EventView], Evidence | None]]] = {
+_MATCH_FUNCS: Final[dict[str, Callable[[EventView], Proof | None]]] = {
     "subject_is_staff": _subject_is_staff,
     "subject_is_self": _subject_is_self,
     "subject_on_watchlist": _on_watchlist,
@@ -675,5 +731,146 @@ _MATCH_FUNCS: Final[dict[str, Callable[[EventView], Evidence | None]]] = {
     "subject_in_same_unit_case": _same_unit_case,
 }
 
-assert set(_MATCH_FUNCS) == set(MATCHES)
+
+# --- evidence: built from a proof, only for alerts ---------------------------------------------------
+
+
+def _base(path: str) -> str:
+    return os.path.basename(path) or path
+
+
+def _staff_evidence(entry: StaffEntry, table: StaffTable, text: str) -> Evidence:
+    return Evidence("staff", table.source, table.as_of, entry.entry(),
+                    f"{text} in {_base(table.source)} as of {table.as_of}")
+
+
+def _dob(entry: StaffEntry) -> str:
+    return f" (DOB {entry.person.dob})" if entry.person.dob else ""
+
+
+def _listed_evidence(kind: str, listed: ListedPerson, table: ListTable, text: str) -> Evidence:
+    return Evidence(kind, table.source, table.as_of, listed.entry(),
+                    f"{text} in {_base(table.source)} as of {table.as_of}")
+
+
+def _assignment_evidence(
+    item: Assignment, table: AssignmentTable, text: str, link: dict[str, object]
+) -> Evidence:
+    entry = item.entry()
+    if link:
+        entry["link"] = link
+    return Evidence("assignment", table.source, table.as_of, entry,
+                    f"{text} in {_base(table.source)} as of {table.as_of}")
+
+
+def _ev_staff(view: EventView, proof: Any) -> Evidence:
+    entry, table, how = proof
+    text = f"subject matches staff member {entry.display()}{_dob(entry)} by {how}"
+    return _staff_evidence(entry, table, text)
+
+
+def _ev_self(view: EventView, proof: Any) -> Evidence:
+    entry, table, how = proof
+    text = f"subject is the user {entry.display()}{_dob(entry)} themselves, by {how}"
+    return _staff_evidence(entry, table, text)
+
+
+def _ev_watchlist(view: EventView, proof: Any) -> Evidence:
+    listed, table, how = proof
+    category = f" ({listed.category})" if listed.category else ""
+    return _listed_evidence("watchlist", listed, table,
+                            f"subject matches watchlist entry {listed.display()}{category} by {how}")
+
+
+def _ev_associate(view: EventView, proof: Any) -> Evidence:
+    listed, table, how, sid = proof
+    relation = f", declared as {listed.reason}" if listed.reason else ""
+    return _listed_evidence("associate", listed, table,
+                            f"subject matches {listed.display()}{relation} by user {sid}, by {how}")
+
+
+def _ev_surname(view: EventView, proof: Any) -> Evidence:
+    entry, table, surname = proof
+    rarity = view._ref.rarity(surname)
+    return _staff_evidence(entry, table, f"subject's surname {(entry.person.surname or '').upper()} is the "
+                           f"surname of user {entry.display()} (surname rarity {rarity:.2f})")
+
+
+def _ev_postcode(view: EventView, proof: Any) -> Evidence:
+    entry, table, postcode = proof
+    return _staff_evidence(entry, table, f"subject's postcode {postcode} is the home postcode of user "
+                           f"{entry.display()}")
+
+
+def _ev_address(view: EventView, proof: Any) -> Evidence:
+    entry, table, raw = proof
+    return _staff_evidence(entry, table, f"subject's address '{raw}' ({entry.postcode}) is the home address "
+                           f"of user {entry.display()}")
+
+
+def _ev_restricted(view: EventView, proof: Any) -> Evidence:
+    entry, table, row, day = proof
+    since = f" since {row[0]}" if row[0] else ""
+    return _staff_evidence(entry, table, f"user {entry.display()} was {row[1]}{since} (access on {day})")
+
+
+def _ev_vetting(view: EventView, proof: Any) -> Evidence:
+    entry, table = proof
+    level = f" {entry.vetting_level}" if entry.vetting_level else ""
+    return _staff_evidence(entry, table, f"user {entry.display()}'s{level} vetting expired on "
+                           f"{entry.vetting_expiry} (access on {view._day()})")
+
+
+def _ev_linked(view: EventView, proof: Any) -> Evidence:
+    item, table, case, what, key, role, links = proof
+    how = _how(what, key)
+    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None}
+    if links is not None:
+        link.update(source=links.source, as_of=links.as_of)
+    as_role = f" as {role}" if role else ""
+    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
+                                f"({item.period()}), which links {how}{as_role}", link)
+
+
+def _ev_case_ref(view: EventView, proof: Any) -> Evidence:
+    item, table, case = proof
+    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
+                                f"({item.period()}) given as the reason", {})
+
+
+def _ev_duty(view: EventView, proof: Any) -> Evidence:
+    sid, shifts, i, table = proof
+    first, last, line = shifts.shift(i)
+    start, end = iso_utc(first), iso_utc(last)
+    entry = {"staff_id": sid, "start": start, "end": end, "line": line}
+    return Evidence("roster", table.source, table.as_of, entry,
+                    f"user {sid} was rostered from {start} to {end} in {_base(table.source)} "
+                    f"as of {table.as_of}")
+
+
+def _ev_unit_case(view: EventView, proof: Any) -> Evidence:
+    item, table, colleague, case, how, role, unit = proof
+    link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None, "unit": unit}
+    return _assignment_evidence(
+        item, table, f"{colleague.display()} of the user's unit {unit} was assigned to case "
+        f"{case} ({item.period()}), which links {how}", link)
+
+
+_EVIDENCE: Final[dict[str, Callable[[EventView, Any], Evidence]]] = {
+    "subject_is_staff": _ev_staff,
+    "subject_is_self": _ev_self,
+    "subject_on_watchlist": _ev_watchlist,
+    "subject_is_declared_associate": _ev_associate,
+    "subject_same_surname": _ev_surname,
+    "subject_same_address": _ev_address,
+    "subject_same_postcode": _ev_postcode,
+    "user_restricted": _ev_restricted,
+    "user_vetting_lapsed": _ev_vetting,
+    "assigned_to_linked_case": _ev_linked,
+    "assigned_to_case_ref": _ev_case_ref,
+    "rostered_on_duty": _ev_duty,
+    "subject_in_same_unit_case": _ev_unit_case,
+}
+
+assert set(_MATCH_FUNCS) == set(MATCHES) == set(_EVIDENCE)
 assert set(_VALUE_FUNCS) == set(VALUES)

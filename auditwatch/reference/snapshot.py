@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from auditwatch.errors import ConfigError, Problem
@@ -55,6 +55,9 @@ class ReferenceSnapshot:
     __slots__ = (
         "_day_cache",
         "_id_cache",
+        "_records",
+        "_subjects",
+        "_users",
         "_zone",
         "assignments",
         "associates",
@@ -90,6 +93,10 @@ class ReferenceSnapshot:
     normalise_case_ref: Normaliser
     _day_cache: dict[int, str]
     _id_cache: dict[str, str | None]
+    # facts per raw user id / subject / record id, filled and bounded by enrich.EventView
+    _users: dict[str, Any]
+    _subjects: dict[tuple[str | None, ...], Any]
+    _records: dict[str, Any]
     _zone: tzinfo
 
     def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:
@@ -124,6 +131,9 @@ class ReferenceSnapshot:
         put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
         put(self, "_day_cache", {})
         put(self, "_id_cache", {})
+        put(self, "_users", {})
+        put(self, "_subjects", {})
+        put(self, "_records", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a ReferenceSnapshot is immutable")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from auditwatch.model import RawLine
 from auditwatch.sources.config import InputConfig
@@ -17,22 +16,6 @@ from auditwatch.sources.multiline import Assembler, Record
 CHUNK = 1 << 20
 
 ReadAt = Callable[[int, int], bytes]  # (offset, size) -> bytes; short or empty at end of data
-
-# RawLine is a frozen slots dataclass whose generated __init__ costs ~1.4 µs (one
-# object.__setattr__ per field). Writing the slots through their member descriptors builds an
-# equal object in ~0.5 µs; this is the per-line hot path, so it is worth the indirection.
-_new = object.__new__
-
-
-def _setter(name: str) -> Callable[[RawLine, Any], None]:
-    setter: Callable[[RawLine, Any], None] = vars(RawLine)[name].__set__
-    return setter
-
-
-_set_source, _set_path, _set_key, _set_offset, _set_end, _set_data, _set_size, _set_sha = (
-    _setter(f) for f in ("source", "path", "file_key", "offset", "end", "data", "full_size", "full_sha1")
-)
-
 
 def _sha1(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
@@ -125,16 +108,7 @@ class RecordReader:
         if not slow:
             for line in lines:
                 end = off + len(line) + 1
-                o = _new(RawLine)
-                _set_source(o, source)
-                _set_path(o, path)
-                _set_key(o, key)
-                _set_offset(o, off)
-                _set_end(o, end)
-                _set_data(o, line)
-                _set_size(o, end - off - 1)
-                _set_sha(o, None)
-                app(o)
+                app(RawLine(source, path, key, off, end, line, end - off - 1))
                 off = end
             return off
         for line in lines:

@@ -26,8 +26,8 @@ def test_lines_carry_offsets_and_ends(tmp_path: Path) -> None:
     assert all(x.full_size == len(x.data) and x.full_sha1 is None for x in lines)
 
 
-def test_fast_constructor_builds_equal_rawlines(tmp_path: Path) -> None:
-    """The hot-path RawLine builder gives objects equal to the dataclass constructor's."""
+def test_records_carry_offsets_and_ends(tmp_path: Path) -> None:
+    """Each record's offset is its first byte and its end is just past its newline."""
     append(tmp_path / "audit.log", b"one\ntwo\n")
     lines = Harness([make_input(tmp_path)]).drain()
     key = lines[0].file_key
