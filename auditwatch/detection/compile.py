@@ -102,8 +102,8 @@ def any_of(parts: tuple[Predicate, ...]) -> Predicate:
 
 def _matcher(name: str) -> Predicate:
     def matched(c: EvalContext) -> bool:
-        found = c.v.hits.get(name)  # memoised per event: usually answered here
-        return c.v.hit(name) if found is None else found
+        found = c.v.answers.get(name)  # memoised per event (False or a proof): usually answered here
+        return c.v.hit(name) if found is None else found is not False
 
     return matched
 

@@ -193,7 +193,6 @@ class _Format:
     text: str
     regex: re.Pattern[str]
     yearless: bool
-    has_zone_offset: bool
     epoch_scale: float  # 0 for calendar formats, else the divisor for epoch formats
     key_groups: tuple[int, ...]  # groups ending the "date + hour" prefix, last first
     tail_groups: tuple[int, int, int, int]  # M, S, f, z (always present: empty when not in the format)
@@ -201,7 +200,7 @@ class _Format:
 
 def _compile_format(fmt: str) -> _Format:
     if fmt in ("epoch", "epoch_ms"):
-        return _Format(fmt, _EPOCH_RX, False, False, 1.0 if fmt == "epoch" else 1000.0, (), (0, 0, 0, 0))
+        return _Format(fmt, _EPOCH_RX, False, 1.0 if fmt == "epoch" else 1000.0, (), (0, 0, 0, 0))
     body = format_to_regex(fmt)
     # groups the format lacks match the empty string up front, so the hot path reads all four at once
     missing = "".join(f"(?P<{g}>)" for g in ("M", "S", "f", "z") if f"(?P<{g}>" not in body)
@@ -210,11 +209,14 @@ def _compile_format(fmt: str) -> _Format:
     index = regex.groupindex
     key_groups = tuple(sorted((index[g] for g in _HOUR_KEY_GROUPS if g in index), reverse=True))
     tail = (index["M"], index["S"], index["f"], index["z"])
-    return _Format(fmt, regex, not names & {"Y", "y"}, "(?P<z>" in body, 0.0, key_groups, tail)
+    return _Format(fmt, regex, not names & {"Y", "y"}, 0.0, key_groups, tail)
 
 
 class TimestampParser:
-    """A compiled list of formats: ``parser(text, reference=None) -> epoch seconds UTC or None``."""
+    """A compiled list of formats: ``parser(text, reference=None) -> epoch seconds UTC or None``.
+
+    Whether a text carries its own UTC offset is decided per match (``iso8601`` makes it optional):
+    one with an offset is read with it, one without in the configured time zone."""
 
     def __init__(self, formats: Sequence[str], timezone: str = "UTC") -> None:
         if isinstance(formats, str) or not formats:
@@ -223,54 +225,73 @@ class TimestampParser:
         self.timezone = timezone
         self._zone = _zone(timezone)
         self._compiled = tuple(_compile_format(f) for f in formats)
-        # per format: the text up to the hour -> epoch of that hour (NaN: the offset changes in it)
-        self._hour_caches: tuple[dict[str, float], ...] = tuple({} for _ in self._compiled)
-        self._fast = tuple(
-            (f.regex.fullmatch, f.key_groups, f.tail_groups, self._hour_caches[index])
+        # per format: the text up to the hour -> epoch of that hour (NaN: the offset changes in it);
+        # [0] for texts with their own offset, [1] for local texts (the same dict without a zone)
+        self._hour_caches: tuple[tuple[dict[str, float], dict[str, float]], ...] = tuple(
+            self._cache_pair() for _ in self._compiled
+        )
+        self._offset_cache: dict[tuple[int, int, int, int], int | None] = {}
+        #: ``(text, reference) -> epoch | None``: the same as calling the parser, one layer less
+        self.fast: Callable[[str, float | None], float | None] = self._build_fast()
+
+    def _cache_pair(self) -> tuple[dict[str, float], dict[str, float]]:
+        naive: dict[str, float] = {}
+        return (naive, {} if self._zone is not None else naive)
+
+    def __call__(self, text: str, reference: float | None = None) -> float | None:
+        return self.fast(text, reference)
+
+    def _build_fast(self) -> Callable[[str, float | None], float | None]:
+        fast = tuple(
+            (f.regex.fullmatch, f.key_groups, f.tail_groups, *self._hour_caches[index])
             for index, f in enumerate(self._compiled)
             if not f.yearless and not f.epoch_scale
         )
-        self._all_fast = len(self._fast) == len(self._compiled)
-        self._offset_cache: dict[tuple[int, int, int, int], int | None] = {}
+        slow = self._slow
+        if len(fast) != len(self._compiled):
+            return slow
+        offsets = _OFFSETS
+        isnan = math.isnan
 
-    def __call__(self, text: str, reference: float | None = None) -> float | None:
-        if self._all_fast:  # the hot path: the hour's epoch is cached by the text up to the hour
-            for fullmatch, key_groups, tail, cache in self._fast:
+        def parse(text: str, reference: float | None = None) -> float | None:
+            # the hot path: the hour's epoch is cached by the text up to the hour
+            for fullmatch, key_groups, tail, with_offset, local in fast:
                 match = fullmatch(text)
                 if match is None:
                     continue
+                minute, second, frac, zone = match.group(*tail)
                 end = -1
                 for group in key_groups:
                     end = match.end(group)
                     if end >= 0:
                         break
-                base = cache.get(text[:end])
-                if base is None or math.isnan(base):
+                base = (with_offset if zone else local).get(text[:end])
+                if base is None or isnan(base):
                     break  # not cached yet, an invalid date, or an hour with a zone change: slow path
-                minute, second, frac, zone = match.group(*tail)
-                value = base
                 if minute:
                     m = int(minute)
                     if m > 59:
                         return None
-                    value += m * 60
+                    base += m * 60
                 if second:
                     s = int(second)
                     if s > 60:
                         return None
-                    value += s
+                    base += s
                 if frac:
-                    value += int(frac) / 10 ** len(frac)
+                    base += int(frac) / 10 ** len(frac)
                 if zone:
-                    offset = _OFFSETS.get(zone)
+                    offset = offsets.get(zone)
                     if offset is None:
                         try:
-                            offset = _OFFSETS[zone] = _offset_seconds(zone)  # a few dozen exist
+                            offset = offsets[zone] = _offset_seconds(zone)  # a few dozen exist
                         except ValueError:
                             return None
-                    value -= offset
-                return value
-        return self._slow(text, reference)
+                    base -= offset
+                return base
+            return slow(text, reference)
+
+        return parse
 
     def _slow(self, text: str, reference: float | None) -> float | None:
         for index, fmt in enumerate(self._compiled):
@@ -301,11 +322,11 @@ class TimestampParser:
         else:
             key_end = max(match.end(g) for g in _HOUR_KEY_GROUPS if groups.get(g) is not None)
             key = match.string[:key_end]
-            hour_cache = self._hour_caches[index]
+            hour_cache = self._hour_caches[index][0 if groups.get("z") else 1]
             cached = hour_cache.get(key)
             if cached is None:
                 year = _year_of(groups)
-                cached = self._hour_base(year or 1970, groups, ignore_zone=fmt.has_zone_offset)
+                cached = self._hour_base(year or 1970, groups)
                 if cached is None:
                     return None
                 if len(hour_cache) >= _CACHE_LIMIT:
@@ -340,7 +361,7 @@ class TimestampParser:
                 return None
         return value
 
-    def _hour_base(self, year: int, groups: dict[str, str | None], ignore_zone: bool) -> float | None:
+    def _hour_base(self, year: int, groups: dict[str, str | None]) -> float | None:
         month = _month_of(groups)
         day = int(groups.get("d") or 1)
         hour = _hour_of(groups)
@@ -351,7 +372,7 @@ class TimestampParser:
         if hour > 23:
             return None
         naive = (ordinal - _EPOCH_ORDINAL) * 86400 + hour * 3600
-        if self._zone is None or ignore_zone or groups.get("z"):
+        if self._zone is None or groups.get("z"):
             return float(naive)
         offset = self._local_offset(year, month, day, hour)
         if offset is None:  # the offset changes inside this hour: the caller goes the exact way
@@ -397,7 +418,7 @@ class TimestampParser:
         ref_year = datetime.fromtimestamp(reference, UTC).year
         best: float | None = None
         for year in (ref_year + 1, ref_year, ref_year - 1):
-            base = self._hour_base(year, groups, ignore_zone=False)
+            base = self._hour_base(year, groups)
             if base is not None and (math.isnan(base) or base <= reference + _FUTURE_TOLERANCE):
                 best = base
                 break

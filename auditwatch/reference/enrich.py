@@ -134,11 +134,9 @@ MATCHES: Final[Mapping[str, MatchInfo]] = {
 }
 
 _MISS: Final = object()
-# Per-snapshot caches of facts about one user / subject / record, so that the lookups a user's or a
-# subject's events share are made once rather than per event. Bounded: cleared when full.
+# Facts about one raw user id are cached per snapshot (the same users act all day), so the lookups
+# every event of a user shares are made once. Bounded: cleared when full.
 USER_CACHE_LIMIT: Final = 100_000
-SUBJECT_CACHE_LIMIT: Final = 65_536
-RECORD_CACHE_LIMIT: Final = 65_536
 
 
 @lru_cache(maxsize=65_536)
@@ -194,34 +192,6 @@ class _User:
         self.associates = tuple((listed, t) for t in ref.associates for listed in t.by_staff.get(sid, ()))
 
 
-class _Subject:
-    """The subject's identity, normalised, and what it matches that does not depend on the user."""
-
-    __slots__ = ("dob", "forenames", "key", "links", "nkey", "norm", "pid", "staff", "surname", "watch")
-
-    def __init__(self, ref: ReferenceSnapshot, texts: tuple[str | None, ...]) -> None:
-        pid, surname, forenames, dob, norm = (text or None for text in texts)  # "" is absent
-        self.pid = ref.normalise_person_id(pid) if pid else None
-        self.surname = _fold(surname) if surname else None
-        self.forenames = _fold(forenames) if forenames else None
-        self.dob = dob.strip() if dob else None
-        self.key = name_dob_key(self.surname, self.forenames, self.dob)
-        self.nkey = name_key(self.surname, self.forenames)
-        self.norm = norm
-        self.staff: object = _MISS  # tuple[tuple[StaffEntry, StaffTable, str], ...], on first use
-        self.watch: object = _MISS  # the watchlist proof or None, on first use
-        self.links: object = _MISS  # per case-links table: flat (case, role, ...) for the person id
-
-
-class _Record:
-    __slots__ = ("links", "own", "record")
-
-    def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
-        record = self.record = ref.normalise_record_id(raw) if raw else None
-        self.own = (ref.case_ref_of(record) or record) if record else None
-        self.links = tuple(t.by_record.get(record) for t in ref.case_links) if record else ()
-
-
 _NO_USER_KEY: Final = "\x00none"
 
 
@@ -229,27 +199,26 @@ class EventView:
     """Reference data about one event's user and subject; answers are memoised per view.
 
     `hit(name)` says whether a match holds without building its `Evidence`; `match(name)` builds the
-    evidence (once) from what `hit` found. `hits` is the memo of `hit` answers (read it first)."""
+    evidence (once) from what `hit` found. `answers` memoises both: for a match name, False (no
+    match) or the proof the evidence is built from; read it before calling `hit`."""
 
-    __slots__ = (
-        "_at", "_day_v", "_evidence", "_fields", "_proofs", "_r", "_ref", "_s", "_u", "_values", "hits"
-    )
+    __slots__ = ("_at", "_evidence", "_fields", "_ref", "_u", "_v_day", "_v_ids", "_v_keys", "_v_names",
+                 "answers")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
         self._fields = fields
         self._at = at
-        self.hits: dict[str, bool] = {}
-        self._proofs: dict[str, object] = {}
-        self._evidence: dict[str, Evidence | None] = {}
-        self._values: dict[str, object] = {}
-        self._day_v: str | None = None
+        self.answers: dict[str, object] = {}
+        self._evidence: dict[str, Evidence | None] | None = None
         self._u: _User | None = None
-        self._s: _Subject | None = None
-        self._r: _Record | None = None
+        self._v_day: str | None = None
+        self._v_ids: tuple[str | None, str | None] | None = None
+        self._v_names: tuple[str | None, str | None, str | None] | None = None
+        self._v_keys: tuple[str | None, str | None] | None = None
 
     def value(self, name: str) -> object:
-        memo = self._values
+        memo = self.answers
         found = memo.get(name, _MISS)
         if found is _MISS:
             compute = _VALUE_FUNCS.get(name)
@@ -260,36 +229,34 @@ class EventView:
 
     def hit(self, name: str) -> bool:
         """Whether the match `name` holds (memoised; no evidence is built)."""
-        found = self.hits.get(name)
+        found = self.answers.get(name)
         if found is None:
-            found = self.hits[name] = self._proof(name) is not None
-        return found
+            compute = _MATCH_FUNCS.get(name)
+            if compute is None:
+                raise KeyError(f"unknown reference match '{name}' (known: {', '.join(MATCHES)})")
+            found = self.answers[name] = compute(self) or False
+        return found is not False
 
     def match(self, name: str) -> Evidence | None:
         memo = self._evidence
+        if memo is None:
+            memo = self._evidence = {}
         found = memo.get(name, _MISS)
         if found is _MISS:
             proof = self._proof(name)
             found = memo[name] = None if proof is None else _EVIDENCE[name](self, proof)
         return found  # type: ignore[return-value]
 
-    def _proof(self, name: str) -> object:
-        proofs = self._proofs
-        found = proofs.get(name, _MISS)
-        if found is _MISS:
-            compute = _MATCH_FUNCS.get(name)
-            if compute is None:
-                raise KeyError(f"unknown reference match '{name}' (known: {', '.join(MATCHES)})")
-            found = proofs[name] = compute(self)
-            self.hits[name] = found is not None
-        return found
+    def _proof(self, name: str) -> Any:
+        """The proof of match `name`, or None."""
+        return self.answers[name] if self.hit(name) else None
 
-    # --- facts, shared through the snapshot's caches -----------------------------------------
+    # --- memoised intermediate lookups (inline memo code: no closure per call) ----------------
 
     def _day(self) -> str:
-        day = self._day_v
+        day = self._v_day
         if day is None:
-            day = self._day_v = self._ref.local_day(self._at)
+            day = self._v_day = self._ref.local_day(self._at)
         return day
 
     def _user(self) -> _User:
@@ -297,18 +264,6 @@ class EventView:
         if user is None:
             user = self._u = _user_facts(self._ref, self._fields.get(F_USER))
         return user
-
-    def _subject(self) -> _Subject:
-        subject = self._s
-        if subject is None:
-            subject = self._s = _subject_facts(self._ref, self._fields)
-        return subject
-
-    def _record(self) -> _Record:
-        record = self._r
-        if record is None:
-            record = self._r = _record_facts(self._ref, self._fields.get(F_RECORD))
-        return record
 
     def _sid(self) -> str | None:
         return self._user().sid
@@ -320,104 +275,88 @@ class EventView:
         entry = self._user().entry
         return get(entry) if entry is not None else None
 
+    def _load_ids(self) -> tuple[str | None, str | None]:
+        fields, ref = self._fields, self._ref
+        pid, record = _text(fields, F_PERSON), _text(fields, F_RECORD)
+        loaded = self._v_ids = (ref.normalise_person_id(pid) if pid else None,
+                                ref.normalise_record_id(record) if record else None)
+        return loaded
+
+    def _pid(self) -> str | None:
+        return (self._v_ids or self._load_ids())[0]
+
+    def _record(self) -> str | None:
+        return (self._v_ids or self._load_ids())[1]
+
+    def _names(self) -> tuple[str | None, str | None, str | None]:
+        """(folded surname, folded forenames, DOB) of the subject."""
+        names = self._v_names
+        if names is None:
+            fields = self._fields
+            surname, forenames = _text(fields, F_SURNAME), _text(fields, F_FORENAMES)
+            dob = _text(fields, F_DOB)
+            names = self._v_names = (
+                _fold(surname) if surname else None, _fold(forenames) if forenames else None,
+                dob.strip() if dob else None,
+            )
+        return names
+
+    def _keys(self) -> tuple[str | None, str | None]:
+        """The subject's (name_dob_key, name_key), see tables.py."""
+        keys = self._v_keys
+        if keys is None:
+            surname, forenames, dob = self._names()
+            keys = self._v_keys = (name_dob_key(surname, forenames, dob), name_key(surname, forenames))
+        return keys
+
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
         """Staff the subject matches: (entry, table, how)."""
-        s = self._subject()
-        found = s.staff
-        if found is _MISS:
-            found = s.staff = _match_staff(self._ref, s.pid, s.key)
-        return found  # type: ignore[return-value]
-
-    def _person_links(self) -> tuple[tuple[str, ...] | None, ...]:
-        s = self._subject()
-        found = s.links
-        if found is _MISS:
-            pid = s.pid
-            found = s.links = tuple(t.by_person.get(pid) for t in self._ref.case_links) if pid else ()
-        return found  # type: ignore[return-value]
+        memo = self.answers.get("_subject_staff", _MISS)
+        if memo is not _MISS:
+            return memo  # type: ignore[return-value]
+        pid = self._pid()
+        key = self._keys()[0]
+        found: list[tuple[StaffEntry, StaffTable, str]] = []
+        for table in self._ref.staff:
+            for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
+                               (table.by_name_dob.get(key) if key else None, False)):
+                for sid in ids or ():
+                    if all(sid != f[0].staff_id for f in found):
+                        how = f"person id {pid}" if by_id else "name and date of birth"
+                        found.append((table.by_id[sid], table, how))
+        result = self.answers["_subject_staff"] = tuple(found)
+        return result
 
     def _is_self(self) -> bool:
         return self.hit("subject_is_self")
 
     def _linked_cases(self) -> Iterator[tuple[str, str, str, str, Table | None]]:
         """(case ref, "person"/"record"/"case", the id, link role, links table) for subject and record."""
-        pid, r = self._subject().pid, self._record()
-        record = r.record
+        pid, record = self._pid(), self._record()
         if record:
-            yield r.own or record, "case", record, "", None
-        plinks = self._person_links()
-        for i, links in enumerate(self._ref.case_links):
+            yield self._ref.case_ref_of(record) or record, "case", record, "", None
+        for links in self._ref.case_links:
             if pid:
-                flat = plinks[i]
+                flat = links.by_person.get(pid)
                 if flat:
-                    for j in range(0, len(flat), 2):
-                        yield flat[j], "person", pid, flat[j + 1], links
+                    for i in range(0, len(flat), 2):
+                        yield flat[i], "person", pid, flat[i + 1], links
             if record:
-                flat = r.links[i]
+                flat = links.by_record.get(record)
                 if flat:
-                    for j in range(0, len(flat), 2):
-                        yield flat[j], "record", record, flat[j + 1], links
+                    for i in range(0, len(flat), 2):
+                        yield flat[i], "record", record, flat[i + 1], links
 
 
 def _user_facts(ref: ReferenceSnapshot, raw: object) -> _User:
-    text = _as_text(raw)
-    key = text if text is not None else _NO_USER_KEY
+    text = raw if raw.__class__ is str else _as_text(raw)
     cache: dict[str, _User] = ref._users
-    user = cache.get(key)
+    user = cache.get(text or _NO_USER_KEY)
     if user is None:
         if len(cache) >= USER_CACHE_LIMIT:
             cache.clear()
-        user = cache[key] = _User(ref, text)
+        user = cache[text or _NO_USER_KEY] = _User(ref, text or None)
     return user
-
-
-def _subject_facts(ref: ReferenceSnapshot, fields: Mapping[str, object]) -> _Subject:
-    pid, surname, forenames = fields.get(F_PERSON), fields.get(F_SURNAME), fields.get(F_FORENAMES)
-    dob, norm = fields.get(F_DOB), fields.get(F_NAME_NORM)
-    if not (pid.__class__ is str or pid is None):
-        pid = _as_text(pid)
-    if not (surname.__class__ is str or surname is None):
-        surname = _as_text(surname)
-    if not (forenames.__class__ is str or forenames is None):
-        forenames = _as_text(forenames)
-    if not (dob.__class__ is str or dob is None):
-        dob = _as_text(dob)
-    if not (norm.__class__ is str or norm is None):
-        norm = _as_text(norm)
-    key = (pid, surname, forenames, dob, norm)
-    cache: dict[tuple[str | None, ...], _Subject] = ref._subjects
-    subject = cache.get(key)
-    if subject is None:
-        if len(cache) >= SUBJECT_CACHE_LIMIT:
-            cache.clear()
-        subject = cache[key] = _Subject(ref, key)
-    return subject
-
-
-def _record_facts(ref: ReferenceSnapshot, raw: object) -> _Record:
-    text = _as_text(raw)
-    key = text if text is not None else _NO_USER_KEY
-    cache: dict[str, _Record] = ref._records
-    record = cache.get(key)
-    if record is None:
-        if len(cache) >= RECORD_CACHE_LIMIT:
-            cache.clear()
-        record = cache[key] = _Record(ref, text)
-    return record
-
-
-def _match_staff(
-    ref: ReferenceSnapshot, pid: str | None, key: str | None
-) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
-    found: list[tuple[StaffEntry, StaffTable, str]] = []
-    for table in ref.staff:
-        for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
-                           (table.by_name_dob.get(key) if key else None, False)):
-            for sid in ids or ():
-                if all(sid != f[0].staff_id for f in found):
-                    how = f"person id {pid}" if by_id else "name and date of birth"
-                    found.append((table.by_id[sid], table, how))
-    return tuple(found)
 
 
 def _how(what: str, key: str) -> str:
@@ -439,17 +378,17 @@ def _vetting_expired(view: EventView) -> object:
 
 
 def _surname_norm(view: EventView) -> object:
-    return view._subject().surname
+    return view._names()[0]
 
 
 def _rarity(view: EventView) -> object:
-    surname = view._subject().surname
+    surname = view._names()[0]
     return view._ref.rarity(surname) if surname else None
 
 
 def _watch_category(view: EventView) -> object:
     proof = view._proof("subject_on_watchlist")
-    return proof[0].category if proof is not None else None  # type: ignore[index]
+    return proof[0].category if proof is not None else None
 
 
 def _subject_staff_attr(get: Callable[[StaffEntry], object]) -> Callable[[EventView], object]:
@@ -500,29 +439,30 @@ def _subject_is_self(view: EventView) -> Proof | None:
     entry = user.entry
     if entry is None:
         return None
-    s = view._subject()
-    pid = s.pid
+    pid = view._pid()
     if pid and entry.person.person_id == pid:
         how = f"person id {pid}"
-    elif entry.person.name_dob_key and entry.person.name_dob_key == s.key:
+    elif entry.person.name_dob_key and entry.person.name_dob_key == view._keys()[0]:
         how = "name and date of birth"
     else:
         return None
     return entry, user.table, how
 
 
-def _watchlist_hit(table: ListTable, s: _Subject) -> tuple[ListedPerson, str] | None:
-    pid = s.pid
+def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str] | None:
+    pid = view._pid()
     if pid:
         hits = table.by_person.get(pid)
         if hits:
             return hits[0], f"person id {pid}"
-    key, nkey = s.key, s.nkey
+    key, nkey = view._keys()
     hits = table.by_name_dob.get(key) if key else None
     if hits:
         return hits[0], "name and date of birth"
-    if s.surname is None and s.forenames is None:  # no name parts: fall back on the parser's name_norm
-        folded = _fold(s.norm) if s.norm else None
+    surname, forenames, _dob = view._names()
+    if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
+        norm = _text(view._fields, F_NAME_NORM)
+        folded = _fold(norm) if norm else None
         nkey = " ".join(sorted(folded.split())) if folded else None
     hits = table.by_name.get(nkey) if nkey else None
     if hits:
@@ -531,17 +471,11 @@ def _watchlist_hit(table: ListTable, s: _Subject) -> tuple[ListedPerson, str] | 
 
 
 def _on_watchlist(view: EventView) -> Proof | None:
-    s = view._subject()
-    found = s.watch
-    if found is _MISS:
-        found = None
-        for table in view._ref.watchlists:
-            hit = _watchlist_hit(table, s)
-            if hit is not None:
-                found = (hit[0], table, hit[1])
-                break
-        s.watch = found
-    return found  # type: ignore[return-value]
+    for table in view._ref.watchlists:
+        hit = _watchlist_hit(table, view)
+        if hit is not None:
+            return hit[0], table, hit[1]
+    return None
 
 
 def _declared_associate(view: EventView) -> Proof | None:
@@ -549,8 +483,9 @@ def _declared_associate(view: EventView) -> Proof | None:
     sid = user.sid
     if sid is None or not user.associates:
         return None
-    s = view._subject()
-    pid, dob, key, nkey = s.pid, s.dob, s.key, s.nkey
+    pid = view._pid()
+    dob = view._names()[2]
+    key, nkey = view._keys()
     for listed, table in user.associates:
         p = listed.person
         if pid and p.person_id == pid:
@@ -570,7 +505,7 @@ def _same_surname(view: EventView) -> Proof | None:
     entry = user.entry
     if entry is None:
         return None
-    surname = view._subject().surname
+    surname = view._names()[0]
     if surname is None or entry.person.surname_fold != surname or view._is_self():
         return None
     return entry, user.table, surname
@@ -631,23 +566,19 @@ def _linked_case(view: EventView) -> Proof | None:
     user = view._user()
     if user.sid is None or not user.cases:
         return None
-    s, r = view._subject(), view._record()
-    pid, record = s.pid, r.record
+    pid, record = view._v_ids or view._load_ids()
     if not (pid or record):
         return None
     ref, day = view._ref, view._day()
-    plinks = view._person_links() if pid else ()
-    rlinks = r.links
+    own = (ref.case_ref_of(record) or record) if record else None
     for cases, table in user.cases:
-        if record:
-            own = r.own
-            assert own is not None
+        if own is not None:
             for item in cases.get(own, ()):
                 if item[2] <= day <= item[3]:
                     return item, table, own, "case", record, "", None
-        for i, links in enumerate(ref.case_links):
-            for what, key, flat in (("person", pid, plinks[i] if pid else None),
-                                    ("record", record, rlinks[i] if record else None)):
+        for links in ref.case_links:
+            for what, key, index in (("person", pid, links.by_person), ("record", record, links.by_record)):
+                flat = index.get(key) if key else None
                 if not flat:
                     continue
                 for j in range(0, len(flat), 2):

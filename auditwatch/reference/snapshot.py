@@ -55,8 +55,6 @@ class ReferenceSnapshot:
     __slots__ = (
         "_day_cache",
         "_id_cache",
-        "_records",
-        "_subjects",
         "_users",
         "_zone",
         "assignments",
@@ -93,10 +91,7 @@ class ReferenceSnapshot:
     normalise_case_ref: Normaliser
     _day_cache: dict[int, str]
     _id_cache: dict[str, str | None]
-    # facts per raw user id / subject / record id, filled and bounded by enrich.EventView
-    _users: dict[str, Any]
-    _subjects: dict[tuple[str | None, ...], Any]
-    _records: dict[str, Any]
+    _users: dict[str, Any]  # facts per raw user id, filled and bounded by enrich.EventView
     _zone: tzinfo
 
     def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:
@@ -132,8 +127,6 @@ class ReferenceSnapshot:
         put(self, "_day_cache", {})
         put(self, "_id_cache", {})
         put(self, "_users", {})
-        put(self, "_subjects", {})
-        put(self, "_records", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a ReferenceSnapshot is immutable")

@@ -88,14 +88,16 @@ def _alerts(client, prefix: str, rule: str) -> list[dict]:
 
 
 def test_threshold_and_repeat_fire_exactly_once_across_sigkill(tmp_path, es_url, es_client, index_prefix):
-    """Half a bulk-browsing window and two of three repeat days, SIGKILL, then the rest."""
+    """Half a bulk-browsing window and two of three repeat days, SIGKILL, then the rest, then a replay."""
     config = _config(tmp_path, es_url, index_prefix)
     log = tmp_path / "logs" / "rms.jsonl"
     cmd = [sys.executable, "-m", "auditwatch.cli", "run", "--config", str(config)]
     subprocess.run([sys.executable, "-m", "auditwatch.cli", "setup", "--config", str(config)], check=True)
 
     first = [_rms_line(i, T0 + timedelta(minutes=i), f"P-{i:03d}") for i in range(12)]
-    first += [_rms_line(100 + d, T0 + timedelta(days=d, hours=3), "P-900", STALKER) for d in (0, 1)]
+    # event time only moves forward here: windows measure event time, so data far ahead of a window
+    # would (rightly) close it
+    first = [_rms_line(100 + d, T0 - timedelta(days=d), "P-900", STALKER) for d in (2, 1)] + first
     _append(log, first)
     daemon = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     try:
@@ -107,7 +109,7 @@ def test_threshold_and_repeat_fire_exactly_once_across_sigkill(tmp_path, es_url,
     assert _alerts(es_client, index_prefix, "repeat-subject") == []
 
     rest = [_rms_line(i, T0 + timedelta(minutes=20 + i), f"P-{i:03d}") for i in range(12, 24)]
-    rest += [_rms_line(102, T0 + timedelta(days=2, hours=3), "P-900", STALKER)]
+    rest += [_rms_line(102, T0 + timedelta(hours=2), "P-900", STALKER)]
     _append(log, rest)
     daemon = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     try:
@@ -123,8 +125,13 @@ def test_threshold_and_repeat_fire_exactly_once_across_sigkill(tmp_path, es_url,
     bulk = _alerts(es_client, index_prefix, "bulk-browsing")
     repeat = _alerts(es_client, index_prefix, "repeat-subject")
     everything = es_client.search(index=f"{index_prefix}-alerts", size=200)["hits"]["hits"]
-    assert len(bulk) == 1, sorted((_get(h["_source"], "rule.id"), h["_source"]["@timestamp"]) for h in everything)
+    assert len(bulk) == 1, sorted(
+        (_get(h["_source"], "rule.id"), h["_source"]["@timestamp"]) for h in everything
+    )
     assert len(repeat) == 1, repeat
+    # suppression state crossed the restarts too: one out-of-hours alert per user for the morning
+    off_hours = [_get(a, "user.id") for a in _alerts(es_client, index_prefix, "out-of-hours")]
+    assert off_hours.count(USER) == 1, off_hours
     assert _get(bulk[0], "user.id") == USER
     assert _get(repeat[0], "user.id") == STALKER
     assert int(str(_get(bulk[0], "auditwatch.alert.window.distinct"))) >= 20
