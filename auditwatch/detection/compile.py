@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditwatch.detection import nodes as n
 from auditwatch.detection.context import WEEKDAYS, EvalContext, Getter, LocalClock, Predicate
+from auditwatch.reference.enrich import matcher, value_getter
 from auditwatch.schema import EVENT_FIELDS
 
 if TYPE_CHECKING:
@@ -100,14 +101,6 @@ def any_of(parts: tuple[Predicate, ...]) -> Predicate:
     return lambda c: any(p(c) for p in parts)
 
 
-def _matcher(name: str) -> Predicate:
-    def matched(c: EvalContext) -> bool:
-        found = c.v.answers.get(name)  # memoised per event (False or a proof): usually answered here
-        return c.v.hit(name) if found is None else found is not False
-
-    return matched
-
-
 # -- operands ---------------------------------------------------------------------------------
 
 
@@ -126,11 +119,12 @@ def field_getter(name: str, scope: Scope, loc: int = 0) -> Getter:
     if in_ref:
         scope.uses_reference = True
     if in_event and in_ref:
-        return lambda c: v if (v := c.f.get(name)) is not None else c.v.value(name)
+        value = value_getter(name)
+        return lambda c: v if (v := c.f.get(name)) is not None else value(c)
     if in_event:
         return lambda c: c.f.get(name)
     if in_ref:
-        return lambda c: c.v.value(name)
+        return value_getter(name)  # an EvalContext is an EventView
     scope.error(loc, f"unknown field '{name}'" + closest(name, [*EVENT_FIELDS, *scope.values]))
     return lambda c: None
 
@@ -163,7 +157,7 @@ def _call(call: n.Call, scope: Scope) -> Getter:
         scope.uses_reference = True
         if arg not in scope.used_matches:
             scope.used_matches.append(arg)
-        return _matcher(arg)
+        return matcher(arg)  # an EvalContext is an EventView
     if func == "allowlist":
         allow = scope.allowlists.get(arg)
         if allow is None:

@@ -11,20 +11,21 @@ from auditwatch.reference.enrich import EventView
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
 
-class EvalContext:
-    """One event as the rules see it, with its reference view `v` shared by all rules (the view
-    costs little until asked, and nearly every event is asked about its user)."""
+class EvalContext(EventView):
+    """One event as the rules see it: its fields, its time, and (being the event's reference view)
+    the reference answers about it, memoised and shared by all rules."""
 
-    __slots__ = ("event", "f", "ts", "v")
+    __slots__ = ("event", "f", "ts")
 
     def __init__(self, event: AccessEvent, reference: ReferenceSnapshot) -> None:
+        fields = event.fields
+        EventView.__init__(self, reference, fields, event.timestamp)
         self.event = event
-        self.f: Mapping[str, object] = event.fields
+        self.f: Mapping[str, object] = fields
         self.ts = event.timestamp
-        self.v = EventView(reference, self.f, self.ts)
 
     def view(self) -> EventView:
-        return self.v
+        return self
 
 
 Predicate = Callable[[EvalContext], bool]

@@ -109,6 +109,13 @@ class DetectionEngine:
                 runtime.load(state, _suppress_json(old.rule) == _suppress_json(rule))
             runtimes.append(runtime)
         self._runtimes = tuple(runtimes)
+        sweepers: list[KindState | Suppressor] = []
+        for runtime in runtimes:
+            sweepers.append(runtime.kind)
+            if runtime.suppressor is not None:
+                sweepers.append(runtime.suppressor)
+        self._sweepers = tuple(sweepers)
+        self._sweep_due = float("-inf")  # the earliest `next_sweep` of any sweeper
         fields: list[str] = []
         for runtime in runtimes:
             pf = runtime.rule.prefilter
@@ -189,11 +196,15 @@ class DetectionEngine:
         return alerts
 
     def _sweep(self, now: float) -> None:
-        for runtime in self._runtimes:
-            runtime.kind.sweep(now)
-            if runtime.suppressor is not None:
-                runtime.suppressor.sweep(now)
         self._next_sweep = now + SWEEP_EVERY
+        if now < self._sweep_due:  # every kind and suppressor would return at once
+            return
+        due = float("inf")
+        for part in self._sweepers:
+            if now >= part.next_sweep:
+                part.sweep(now)
+            due = min(due, part.next_sweep)
+        self._sweep_due = due
 
     # -- state --------------------------------------------------------------------------------
 
@@ -226,6 +237,7 @@ class DetectionEngine:
                 continue
             runtime.load(state, state["suppress"] == _suppress_json(runtime.rule))
             runtime.cache = None
+        self._sweep_due = float("-inf")
         if body.get("watermark") is not None:
             self._watermark = float(body["watermark"])
             self._next_sweep = self._watermark + SWEEP_EVERY

@@ -15,6 +15,7 @@ The file format (see parsers/*.yml for complete examples):
     id: audit_id                   # optional: the parsed field holding the source's own audit id
     whitespace: loose              # pattern decoder: a blank matches any run of blanks (or strict)
     csv: {columns: [...], delimiter: ",", quote: '"', header: true}   # header: recognise and skip it
+    skip: ["^\\S+ \\S+ UTC \\[\\d+\\] (?!.*AUDIT: )"]   # optional: lines that are not records
     kv: {value_separator: "=", pair_separator: " ", quotes: "\"'"}
     definitions:                   # pattern decoder: named sub-patterns, or plain regexes
       HEAD: "%{13:ts} %{8:user}"
@@ -33,6 +34,13 @@ The file format (see parsers/*.yml for complete examples):
     examples:
       - {line: "...", expect: {user.id: MP012345}, ingested: "2026-11-25T12:00:00.000Z"}
       - {line: "...", error: "substring of the dead-letter reason"}
+      - {line: "...", skip: true}    # not a record: neither an event nor a dead letter
+
+A line has one of three outcomes: an event, a dead letter (with the reason), or skipped because
+the parser declares it is not a record: the CSV header (`header: true`), or a line the decoder
+cannot read that one of the `skip:` regexes finds (``re.search``). Skip regexes are consulted
+only for lines that do not decode, so they cost nothing per event and can never hide a record
+that parses; a line that decodes but fails a field is always a dead letter, as is an empty line.
 
 Examples are parsed with `ingested` (default EXAMPLE_INGESTED) as the receive time, which matters
 only for year-less timestamps.
@@ -42,6 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+import re
 from typing import Any, Final
 
 from auditwatch import schema
@@ -96,6 +105,7 @@ class ExampleDef:
     line: str
     expect: Mapping[str, Any] | None
     error: str | None
+    skip: bool
     ingested: str
     file_line: int | None
     path: str
@@ -129,6 +139,7 @@ class ParserDefinition:
     records: tuple[RecordDef, ...]
     id_field: str | None
     examples: tuple[ExampleDef, ...]
+    skip: re.Pattern[str] | None = None  # `skip:` regexes as one alternation; None when there are none
 
 
 EXAMPLE_INGESTED: Final = "2026-11-25T12:00:00.000Z"
@@ -166,6 +177,7 @@ def _read(top: Reader) -> ParserDefinition | None:
             top.problem((other,), f"'{other}' options given but the decoder is '{decoder}'")
             top.optional(other, object, None)
 
+    skip = _skip(top)
     definitions = _definitions(top)
     shared_fields = _fields(top)
     records: list[RecordDef] = []
@@ -210,7 +222,21 @@ def _read(top: Reader) -> ParserDefinition | None:
         records=tuple(records),
         id_field=id_field,
         examples=examples,
+        skip=skip,
     )
+
+
+def _skip(top: Reader) -> re.Pattern[str] | None:
+    regexes = top.string_list("skip")
+    good: list[str] = []
+    for index, regex in enumerate(regexes):
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            top.problem(("skip", index), f"invalid regex: {exc}")
+            continue
+        good.append(f"(?:{regex})")
+    return re.compile("|".join(good)) if good else None
 
 
 def _unique_record_names(top: Reader, records: list[RecordDef]) -> None:
@@ -417,9 +443,13 @@ def _examples(top: Reader) -> tuple[ExampleDef, ...]:
         line = example.required("line", str)
         expect = example.optional("expect", dict, None)
         error = example.optional("error", str, None)
+        skip = example.optional("skip", bool, False)
         ingested = example.optional("ingested", str, EXAMPLE_INGESTED)
-        if (expect is None) == (error is None):
-            example.problem(example.path, "needs exactly one of 'expect' (fields) or 'error' (a reason)")
+        if (expect is not None) + (error is not None) + bool(skip) != 1:
+            example.problem(
+                example.path,
+                "needs exactly one of 'expect' (fields), 'error' (a reason) or 'skip: true' (not a record)",
+            )
         if expect:
             for key in expect:
                 if key not in schema.EVENT_FIELDS:
@@ -427,5 +457,7 @@ def _examples(top: Reader) -> tuple[ExampleDef, ...]:
         example.done()
         if line is not None:
             path = dotted(example.path)
-            out.append(ExampleDef(line, expect, error, ingested, top.doc.line_of(example.path), path))
+            out.append(
+                ExampleDef(line, expect, error, bool(skip), ingested, top.doc.line_of(example.path), path)
+            )
     return tuple(out)

@@ -87,12 +87,12 @@ class MemoField:
 
 
 def is_memoisable(spec: FieldDef) -> bool:
-    """Worth caching: a non-date field whose string goes through a normaliser or a table (pure and
-    comparatively costly; identifiers and codes repeat). Cheap conversions are not cached."""
+    """Worth caching: a non-date field whose string goes through a normaliser or a table, or becomes
+    a number (pure and comparatively costly; identifiers, codes and counts repeat)."""
     return (
         spec.source is not None
         and spec.timestamp is None
-        and (spec.normaliser is not None or spec.table is not None)
+        and (spec.normaliser is not None or spec.table is not None or spec.kind == schema.LONG)
     )
 
 
@@ -145,6 +145,18 @@ def compile_getter(spec: FieldDef) -> Getter:
 
         return plain
 
+    if normaliser is None and table is None and not has_default and not required and spec.contains_any:
+        # a wildcard flag on free text (rarely repeats): one regex search
+        search = re.compile("|".join(map(re.escape, spec.contains_any))).search
+
+        def contains(parsed: dict[str, Any], reference: float) -> Any:
+            value = parsed.get(source)
+            if value is None or value == "" or value == []:
+                return None
+            return search(value if value.__class__ is str else str(value)) is not None
+
+        return contains
+
     keyword = spec.kind == schema.KEYWORD and target not in schema.LIST_FIELDS
 
     def general(parsed: dict[str, Any], reference: float) -> Any:
@@ -178,8 +190,9 @@ def compile_getter(spec: FieldDef) -> Getter:
 
 def _timestamp_getter(spec: FieldDef, missing: str) -> Getter:
     """Date fields, the hot one being @timestamp: one closure straight to the compiled formats."""
-    source, target, required, parse = spec.source, spec.target, spec.required, spec.timestamp
-    assert parse is not None
+    source, target, required, parser = spec.source, spec.target, spec.required, spec.timestamp
+    assert parser is not None
+    parse, explain = parser.fast, parser.explain
     assert source is not None
     as_epoch = target == "@timestamp"
 
@@ -193,7 +206,7 @@ def _timestamp_getter(spec: FieldDef, missing: str) -> Getter:
         epoch = parse(text, reference)
         if epoch is None:
             if required:
-                raise FieldError(f"field {target}: {parse.explain(text, reference)}")
+                raise FieldError(f"field {target}: {explain(text, reference)}")
             return None
         return epoch if as_epoch else iso_utc(epoch)
 

@@ -191,7 +191,13 @@ def _build_one(name: str, raw_options: Any) -> Normaliser:
         if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 20:
             raise ValueError("normaliser 'staff_id': digits must be an integer from 0 to 20")
 
+        upper_prefix = prefix.upper()
+        size = len(upper_prefix) + digits if not _STAFF_SEPARATORS.search(prefix) else -1
+
         def normalise_staff_id(value: str) -> str | None:
+            # already in the one spelling (the usual case): nothing to do
+            if digits and len(value) == size and value.startswith(upper_prefix) and value[-digits:].isdigit():
+                return value
             return staff_id(value, prefix, digits)
 
         return _memo(normalise_staff_id)

@@ -1,8 +1,11 @@
-"""The compiled parser: RawLine -> AccessEvent | DeadLetter, with nothing interpreted per event.
+"""The compiled parser: RawLine -> AccessEvent | DeadLetter | None (skipped), nothing interpreted per event.
 
 Per record type the document's constant part (event.kind, module, dataset, parser, defaults and
-`value:` constants) is built once; per line the runtime decodes, runs the record type's field
-closures, hashes the line and derives the deterministic id. Nothing here raises on bad input.
+`value:` constants) is built once, and the fields are sorted into three tight loops: keywords
+copied as they are (for decoders whose every field is a string that is always present, one
+`itemgetter` and one `dict.update`), fields that are a pure function of one string (looked up in a
+bounded per-field cache first) and the rest (closures). Per line the runtime decodes, runs those,
+hashes the line once and derives the deterministic id. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Final
 
 from auditwatch.errors import Problem
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
-from auditwatch.parsing.decoders import DecodeError, Decoder
+from auditwatch.parsing.decoders import DecodeError, Decoder, NotARecord
 from auditwatch.parsing.decoders.csv import csv_decoder
 from auditwatch.parsing.decoders.json import decode_json
 from auditwatch.parsing.decoders.kv import kv_decoder
@@ -43,19 +46,33 @@ _DEFAULTS: Final[dict[str, Any]] = {"event.category": ["database"], "event.type"
 _ISO = TimestampParser(["iso8601"])
 _MISS: Final = object()
 
+# one record type, as a plain tuple (unpacked once per line):
+# (static document part, @timestamp getter, copy picker or None, copy targets, copies (target, source),
+#  memo fields (target, source, cache, fill, getter), other fields (target, getter), sets related.user)
+_Record = tuple[
+    dict[str, Any],
+    Getter,
+    Callable[[dict[str, Any]], tuple[Any, ...]] | None,
+    tuple[str, ...],
+    tuple[tuple[str, str], ...],
+    tuple[tuple[str, str, dict[str, Any], Callable[[str], Any], Getter], ...],
+    tuple[tuple[str, Getter], ...],
+    bool,
+]
+Outcome = AccessEvent | DeadLetter | None
+_LineParser = Callable[[RawLine, str, float], Outcome]
 
-@dataclass(frozen=True, slots=True)
-class _Record:
-    name: str
-    static: dict[str, Any]  # copied into every document of this record type
-    timestamp: Getter
-    copies: tuple[tuple[str, str], ...]  # (target, parsed field) of optional keywords copied as they are
-    memos: tuple[tuple[str, str, dict[str, Any], Callable[[str], Any], Getter], ...]
-    getters: tuple[tuple[str, Getter], ...]
-    sets_related_user: bool
+
+def _picker(sources: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if len(sources) == 1:
+        only = sources[0]
+        return lambda parsed: (parsed[only],)
+    return itemgetter(*sources)
 
 
-def _record(definition: ParserDefinition, index: int) -> _Record:
+def _record(definition: ParserDefinition, index: int, present: frozenset[str] | None) -> _Record:
+    """`present`: the parsed fields every decoded record of this type has, all strings (pattern and
+    CSV decoders without an envelope); None when fields may be missing or of other types."""
     record = definition.records[index]
     static: dict[str, Any] = {
         "event.kind": "event",
@@ -72,7 +89,9 @@ def _record(definition: ParserDefinition, index: int) -> _Record:
         if spec.source is None:
             static[spec.target] = constant(spec)
         elif is_plain_copy(spec):
-            copies.append((spec.target, spec.source))
+            if present is None or spec.source in present:
+                copies.append((spec.target, spec.source))
+            # else: never captured by this record type, and optional: never set
         elif is_memoisable(spec):
             memos.append(compile_memo(spec))
         elif spec.target == "@timestamp":
@@ -81,15 +100,29 @@ def _record(definition: ParserDefinition, index: int) -> _Record:
             getters.append((spec.target, compile_getter(spec)))
     if timestamp is None:  # a constant @timestamp (odd, but allowed): ISO-8601 text
         timestamp = _constant_timestamp(str(static.pop("@timestamp", "")))
-    return _Record(
-        record.name,
+    pick = _picker(tuple(s for _, s in copies)) if present is not None and copies else None
+    return (
         static,
         timestamp,
+        pick,
+        tuple(t for t, _ in copies),
         tuple(copies),
         tuple((m.target, m.source, m.cache, m.fill, m.getter) for m in memos),
         tuple(getters),
         any(spec.target == "related.user" for spec in record.fields),
     )
+
+
+def _present_fields(definition: ParserDefinition, index: int) -> frozenset[str] | None:
+    if definition.envelope is not None:
+        return None
+    if definition.decoder == "csv":
+        assert definition.csv is not None
+        return frozenset(definition.csv.columns)
+    pattern = definition.records[index].pattern
+    if definition.decoder == "pattern" and pattern is not None:
+        return frozenset(pattern.fields)
+    return None
 
 
 def _url_id(key: bytes) -> str:
@@ -135,6 +168,107 @@ def _decoder(definition: ParserDefinition) -> Decoder:
     return with_syslog
 
 
+def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_Record, ...]) -> _LineParser:
+    """The whole per-line path as one closure, everything it needs bound as closure cells."""
+    name = definition.name
+    id_field = definition.id_field
+    id_prefix = (definition.dataset + "\x00").encode()
+    skip = definition.skip.search if definition.skip is not None else None
+    sha1, b64, urlsafe, miss = _sha1, _b64, _URLSAFE, _MISS
+
+    def dead(raw: RawLine, reason: str) -> DeadLetter:
+        if raw.full_size > len(raw.data):
+            reason = f"{reason} (line truncated to {len(raw.data)} of {raw.full_size} bytes)"
+        return DeadLetter(raw, "parse", reason, name)
+
+    def parse_line(raw: RawLine, ingested: str, reference: float) -> Outcome:
+        data = raw.data
+        original_b64: str | None = None
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", "backslashreplace")
+            original_b64 = base64.b64encode(data).decode("ascii")
+        if text.endswith("\r"):
+            text = text[:-1]
+        if not text or text.isspace():
+            return dead(raw, "empty line")
+        try:
+            index, parsed = decode(text)
+        except DecodeError as exc:
+            if skip is not None and skip(text) is not None:
+                return None
+            return dead(raw, str(exc))
+        except NotARecord:
+            return None
+        static, timestamp, pick, targets, copies, memos, getters, sets_related_user = records[index]
+        get = parsed.get
+        try:
+            epoch = timestamp(parsed, reference)
+            doc = static.copy()
+            doc["@timestamp"] = iso_utc(epoch)
+            if pick is not None:  # every source present and a string: one C-level pass
+                values = pick(parsed)
+                doc.update(zip(targets, values))
+                if None in values or "" in values:  # unset what was empty or not captured
+                    for target, value in zip(targets, values):
+                        if value is None or value == "":
+                            del doc[target]
+            else:
+                for target, source in copies:
+                    value = get(source)
+                    if value.__class__ is str:
+                        if value:
+                            doc[target] = value
+                    elif value is not None:
+                        value = to_keyword(value)
+                        if value is not None:
+                            doc[target] = value
+            for target, source, cache, fill, getter in memos:
+                value = get(source)
+                if value.__class__ is str:
+                    value = cache.get(value, miss)
+                    if value is miss:
+                        value = fill(parsed[source])
+                else:
+                    value = getter(parsed, reference)
+                if value is not None:
+                    doc[target] = value
+            for target, getter in getters:
+                value = getter(parsed, reference)
+                if value is not None:
+                    doc[target] = value
+        except FieldError as exc:
+            return dead(raw, str(exc))
+        line_hash = raw.full_sha1 or sha1(data).hexdigest()
+        audit_id = get(id_field) if id_field is not None else None
+        if audit_id is not None and audit_id != "":
+            audit_text = audit_id if audit_id.__class__ is str else str(audit_id)
+            event_id = b64(sha1(id_prefix + audit_text.encode()).digest())[:27].translate(urlsafe).decode()
+            doc["event.id"] = audit_text
+        else:
+            key = f"{raw.file_key}\x00{raw.offset}\x00{line_hash}".encode()
+            event_id = b64(sha1(key).digest())[:27].translate(urlsafe).decode()
+            doc["event.id"] = event_id
+        doc["event.ingested"] = ingested
+        doc["event.original"] = text
+        doc["event.hash"] = line_hash
+        doc["log.file.path"] = raw.path
+        doc["log.offset"] = raw.offset
+        if not sets_related_user:
+            user = doc.get("user.id")
+            if user is not None:
+                doc["related.user"] = [user]
+        if original_b64 is not None:
+            doc["auditwatch.line.original_b64"] = original_b64
+        if raw.full_size > len(data):
+            doc["auditwatch.line.truncated"] = True
+            doc["auditwatch.line.size"] = raw.full_size
+        return AccessEvent(event_id, epoch, doc, raw)
+
+    return parse_line
+
+
 class CompiledParser:
     """One parser definition compiled for the hot path."""
 
@@ -143,46 +277,50 @@ class CompiledParser:
         self.dataset: str = definition.dataset
         self.path: str = definition.file
         self.definition = definition
-        self._decode = _decoder(definition)
-        self._records = tuple(_record(definition, i) for i in range(len(definition.records)))
-        self._id_field = definition.id_field
-        self._id_prefix = (definition.dataset + "\x00").encode()
+        records = tuple(
+            _record(definition, i, _present_fields(definition, i)) for i in range(len(definition.records))
+        )
+        self._line = _line_parser(definition, _decoder(definition), records)
         self._reference_text = ""
         self._reference = 0.0
 
     def __repr__(self) -> str:
         return f"CompiledParser({self.name!r}, {self.path!r})"
 
-    def parse(self, raw: RawLine, ingested: str) -> AccessEvent | DeadLetter:
-        """One record -> an event, or a dead letter saying precisely why not. Never raises."""
+    def parse(self, raw: RawLine, ingested: str) -> AccessEvent | DeadLetter | None:
+        """One record -> an event, a dead letter saying precisely why not, or None when the line is
+        not a record (a CSV header, a `skip:` line). Never raises."""
         if ingested != self._reference_text:
             self._set_reference(ingested)
         try:
-            return self._parse(raw, ingested)
+            return self._line(raw, ingested, self._reference)
         except Exception as exc:  # a bug must not stop the pipeline: the line is kept with the reason
             return DeadLetter(raw, "parse", f"internal error: {type(exc).__name__}: {exc}", self.name)
 
     def parse_batch(
         self, raws: Sequence[RawLine], ingested: str
     ) -> tuple[list[AccessEvent], list[DeadLetter]]:
-        """Parse a batch read together (one `ingested` time); events and dead letters in input order."""
+        """Parse a batch read together (one `ingested` time); events and dead letters in input order,
+        skipped lines (not records) in neither."""
         if ingested != self._reference_text:
             self._set_reference(ingested)
+        reference = self._reference
         events: list[AccessEvent] = []
         dead: list[DeadLetter] = []
-        parse = self._parse
+        parse_line = self._line
         add_event = events.append
+        event_type = AccessEvent
         for raw in raws:
             try:
-                result = parse(raw, ingested)
+                result = parse_line(raw, ingested, reference)
             except Exception as exc:
                 reason = f"internal error: {type(exc).__name__}: {exc}"
                 dead.append(DeadLetter(raw, "parse", reason, self.name))
                 continue
-            if isinstance(result, AccessEvent):
-                add_event(result)
-            else:
-                dead.append(result)
+            if result.__class__ is event_type:
+                add_event(result)  # type: ignore[arg-type]
+            elif result is not None:
+                dead.append(result)  # type: ignore[arg-type]
         return events, dead
 
     def check_examples(self) -> list[Problem]:
@@ -197,6 +335,14 @@ class CompiledParser:
             def problem(message: str, where: str = example.path, at: int | None = example.file_line) -> None:
                 problems.append(Problem(definition.file, at, where, message))
 
+            if example.skip:
+                if result is not None:
+                    got = "an event" if isinstance(result, AccessEvent) else f"dead letter {result.reason!r}"
+                    problem(f"should be skipped (not a record) but gave {got}")
+                continue
+            if result is None:
+                problem("was skipped (not a record)")
+                continue
             if example.error is not None:
                 if isinstance(result, AccessEvent):
                     problem(f"should not parse (expected an error containing {example.error!r}) but did")
@@ -207,86 +353,11 @@ class CompiledParser:
                 problem(f"does not parse: {result.reason}")
                 continue
             for key, want in (example.expect or {}).items():
-                got = result.fields.get(key)
-                if got != want or type(got) is not type(want):
-                    problem(f"field {key}: expected {want!r}, got {got!r}")
+                got_value = result.fields.get(key)
+                if got_value != want or type(got_value) is not type(want):
+                    problem(f"field {key}: expected {want!r}, got {got_value!r}")
         return problems
 
     def _set_reference(self, ingested: str) -> None:
         self._reference = _ISO(ingested) or 0.0
         self._reference_text = ingested
-
-    def _parse(self, raw: RawLine, ingested: str) -> AccessEvent | DeadLetter:
-        data = raw.data
-        b64: str | None = None
-        try:
-            text = data.decode()
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "backslashreplace")
-            b64 = base64.b64encode(data).decode("ascii")
-        if text.endswith("\r"):
-            text = text[:-1]
-        if not text or text.isspace():
-            return self._dead(raw, "empty line")
-        try:
-            index, parsed = self._decode(text)
-            record = self._records[index]
-            reference = self._reference
-            epoch = record.timestamp(parsed, reference)
-            doc = record.static.copy()
-            doc["@timestamp"] = iso_utc(epoch)
-            for target, source in record.copies:
-                value = parsed.get(source)
-                if value.__class__ is str:
-                    if value:
-                        doc[target] = value
-                elif value is not None:
-                    value = to_keyword(value)
-                    if value is not None:
-                        doc[target] = value
-            for target, source, cache, fill, getter in record.memos:
-                value = parsed.get(source)
-                if value.__class__ is str:
-                    value = cache.get(value, _MISS)
-                    if value is _MISS:
-                        value = fill(parsed[source])
-                else:
-                    value = getter(parsed, reference)
-                if value is not None:
-                    doc[target] = value
-            for target, getter in record.getters:
-                value = getter(parsed, reference)
-                if value is not None:
-                    doc[target] = value
-        except (DecodeError, FieldError) as exc:
-            return self._dead(raw, str(exc))
-        line_hash = raw.full_sha1 or _sha1(data).hexdigest()
-        audit_id = parsed.get(self._id_field) if self._id_field else None
-        if audit_id is not None and audit_id != "":
-            audit_text = audit_id if audit_id.__class__ is str else str(audit_id)
-            event_id = _url_id(self._id_prefix + audit_text.encode())
-            doc["event.id"] = audit_text
-        else:
-            key = f"{raw.file_key}\x00{raw.offset}\x00{line_hash}".encode()
-            event_id = _url_id(key)
-            doc["event.id"] = event_id
-        doc["event.ingested"] = ingested
-        doc["event.original"] = text
-        doc["event.hash"] = line_hash
-        doc["log.file.path"] = raw.path
-        doc["log.offset"] = raw.offset
-        if not record.sets_related_user:
-            user = doc.get("user.id")
-            if user is not None:
-                doc["related.user"] = [user]
-        if b64 is not None:
-            doc["auditwatch.line.original_b64"] = b64
-        if raw.full_size > len(data):
-            doc["auditwatch.line.truncated"] = True
-            doc["auditwatch.line.size"] = raw.full_size
-        return AccessEvent(event_id, epoch, doc, raw)
-
-    def _dead(self, raw: RawLine, reason: str) -> DeadLetter:
-        if raw.full_size > len(raw.data):
-            reason = f"{reason} (line truncated to {len(raw.data)} of {raw.full_size} bytes)"
-        return DeadLetter(raw, "parse", reason, self.name)

@@ -195,6 +195,34 @@ class _User:
 _NO_USER_KEY: Final = "\x00none"
 
 
+def matcher(name: str) -> Callable[[EventView], bool]:
+    """`view.hit(name)` as one memoised call, for compiled rules (KeyError for an unknown name)."""
+    compute = _MATCH_FUNCS[name]
+
+    def test(view: EventView) -> bool:
+        answers = view.answers
+        found = answers.get(name)
+        if found is None:
+            found = answers[name] = compute(view) or False
+        return found is not False
+
+    return test
+
+
+def value_getter(name: str) -> Callable[[EventView], object]:
+    """`view.value(name)` as one memoised call, for compiled rules (KeyError for an unknown name)."""
+    compute = _VALUE_FUNCS[name]
+
+    def get(view: EventView) -> object:
+        answers = view.answers
+        found = answers.get(name, _MISS)
+        if found is _MISS:
+            found = answers[name] = compute(view)
+        return found
+
+    return get
+
+
 class EventView:
     """Reference data about one event's user and subject; answers are memoised per view.
 

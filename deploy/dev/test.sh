@@ -7,6 +7,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$REPO"
 
 bash deploy/dev/bootstrap.sh || exit $?
+bash deploy/dev/test-peers.sh || exit $?
 
 summary=()
 check() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -61,6 +62,17 @@ def test_scan_and_daemon_raise_the_same_alerts_and_meet_the_targets(force, es_ur
     assert es_client.count(index=f"{index_prefix}-events-*")["count"] == scenario_set.events
     indexed = _alerts_in_es(es_client, index_prefix)
     assert {a.id for a in indexed} == {a.id for a in scanned.alerts}
+
+    # a backtest of one rule over the indexed history finds what the daemon raised for it
+    by_rule = Counter(a.rule_id for a in indexed)
+    for rule_id in ("vip-watchlist", "bulk-browsing"):
+        backtest = _cli("rules", "backtest", rule_id, "--since", "3650d", "--config", str(config))
+        assert backtest.returncode == 0, backtest.stderr.decode()[-2000:]
+        first_line = backtest.stdout.decode().splitlines()[0]
+        assert first_line.startswith(
+            f"rule {rule_id}: {by_rule[rule_id]} alert(s) over {scenario_set.events} event(s)"
+        )
+        assert by_rule[rule_id] > 0
 
     ruleset = load_ruleset(Path(__file__).resolve().parents[2] / "rules")
     severities = {rule.id: rule.severity for rule in ruleset}

@@ -28,6 +28,7 @@ class Trigger:
 
 class KindState(Protocol):
     dirty: bool  # set when state changed since the last snapshot
+    next_sweep: float  # `sweep` does nothing before this event time (it sets the next one itself)
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None: ...
 

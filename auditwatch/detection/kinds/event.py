@@ -13,6 +13,7 @@ class EventKind:
     def __init__(self, rule: Rule) -> None:
         self.getters = rule.group_getters
         self.dirty = False
+        self.next_sweep = float("inf")  # nothing to sweep
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
         if explained(c):

@@ -21,6 +21,7 @@ class FirstSeenKind:
         self.seen: dict[tuple[object, ...], float] = {}
         self.started: float | None = None
         self.dirty = False
+        self.next_sweep = float("inf")  # nothing to sweep
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
         key = group_key(self.getters, c)

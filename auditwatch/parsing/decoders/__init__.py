@@ -10,5 +10,9 @@ class DecodeError(ValueError):
     """The text is not in the decoder's format; the message is the dead-letter reason."""
 
 
+class NotARecord(Exception):  # noqa: N818 (an outcome, not an error)
+    """The text is not a record at all (a CSV header line): skipped, neither event nor dead letter."""
+
+
 # text -> (record type index, parsed fields); record type index is 0 except for the pattern decoder
 Decoder = Callable[[str], tuple[int, dict[str, Any]]]

@@ -1,4 +1,5 @@
-"""CSV records: configurable delimiter and quote, named columns, an optional header line recognised."""
+"""CSV records: configurable delimiter and quote, named columns, an optional header line recognised
+(`NotARecord`: skipped, not dead-lettered)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import csv
 from collections.abc import Sequence
 from typing import Any
 
-from auditwatch.parsing.decoders import DecodeError, Decoder
+from auditwatch.parsing.decoders import DecodeError, Decoder, NotARecord
 
 
 def csv_decoder(
@@ -16,12 +17,14 @@ def csv_decoder(
     header = tuple(c.strip().casefold() for c in names)
     dialect = {"delimiter": delimiter, "quotechar": quote, "doublequote": True, "strict": True}
     want = len(names)
+    first = header[0] if skip_header and header else None
+    reader = csv.reader
 
     def decode_csv(text: str) -> tuple[int, dict[str, Any]]:
         if "\x00" in text:
             raise DecodeError("csv: the record contains a NUL byte")
         try:
-            rows = list(csv.reader([text], **dialect))  # type: ignore[arg-type]
+            rows = list(reader((text,), **dialect))  # type: ignore[arg-type]
         except csv.Error as exc:
             raise DecodeError(f"csv: {exc}") from None
         if len(rows) != 1:
@@ -29,8 +32,10 @@ def csv_decoder(
         cells = rows[0]
         if len(cells) != want:
             raise DecodeError(f"csv: {len(cells)} columns, expected {want} ({', '.join(names)})")
-        if skip_header and tuple(c.strip().casefold() for c in cells) == header:
-            raise DecodeError("csv: header line (skipped)")
+        if first is not None and cells[0].strip().casefold() == first and (
+            tuple(c.strip().casefold() for c in cells) == header
+        ):
+            raise NotARecord("csv: header line")
         return 0, dict(zip(names, cells, strict=True))
 
     return decode_csv

@@ -29,9 +29,14 @@ def decode_json(text: str) -> tuple[int, dict[str, Any]]:
     if not isinstance(obj, dict):
         raise DecodeError(f"json: the record is {type(obj).__name__}, not an object")
     out: dict[str, Any] = {}
-    for key, value in obj.items():  # top level inline: most audit records nest only one level
+    for key, value in obj.items():  # two levels inline: most audit records nest only one level
         if value.__class__ is dict:
-            _flatten(value, key + ".", out)
+            prefix = key + "."
+            for inner, leaf in value.items():
+                if leaf.__class__ is dict:
+                    _flatten(leaf, prefix + inner + ".", out, 3)
+                else:
+                    out[prefix + inner] = leaf
         else:
             out[key] = value
     return 0, out

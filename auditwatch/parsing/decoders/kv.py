@@ -29,8 +29,25 @@ def kv_decoder(value_separator: str = "=", pair_separator: str = " ", quotes: st
     pair_rx = re.compile(rf"({key}){around}{sep}{around}({value})(?:{pair}|\s*$)", re.DOTALL)
     opening = re.compile(rf"({key}){around}{sep}{around}[{re.escape(quotes)}]") if quotes else None
     quote_chars = frozenset(quotes)
+    # Fast path: one C-level check that the whole record is a run of pairs, then one findall. A pair
+    # can be read only one way, so this is exactly what the pair-by-pair loop below reads.
+    whole = re.compile(rf"\s*(?:{pair_rx.pattern})+", re.DOTALL).fullmatch
+    findall = pair_rx.findall
+    escape = _ESCAPE.sub
 
     def decode_kv(text: str) -> tuple[int, dict[str, Any]]:
+        if whole(text) is not None:
+            out = dict(findall(text))
+            for name, val in out.items():
+                if val and val[0] in quote_chars and len(val) >= 2 and val[-1] == val[0]:
+                    val = val[1:-1]
+                    out[name] = escape(r"\1", val) if "\\" in val else val
+                elif not blank_pairs:
+                    out[name] = val.strip()
+            return 0, out
+        return 0, pairs(text)
+
+    def pairs(text: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         pos = len(text) - len(text.lstrip())
         end = len(text.rstrip())
@@ -54,6 +71,6 @@ def kv_decoder(value_separator: str = "=", pair_separator: str = " ", quotes: st
                 val = val.strip()
             out[name] = val
             pos = match.end()
-        return 0, out
+        return out
 
     return decode_kv
