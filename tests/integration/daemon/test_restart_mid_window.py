@@ -81,7 +81,7 @@ def _wait_checkpointed(state: Path, log: Path, timeout: float = 90) -> None:
     raise AssertionError("the daemon never checkpointed the whole log")
 
 
-def _alerts(client, prefix: str, rule: str) -> list[dict]:
+def _alerts(client, prefix: str, rule: str) -> list[dict[str, object]]:
     client.indices.refresh(index=f"{prefix}-alerts")
     resp = client.search(index=f"{prefix}-alerts", query={"term": {"rule.id": rule}}, size=100)
     return [h["_source"] for h in resp["hits"]["hits"]]
