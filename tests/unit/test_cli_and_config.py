@@ -53,7 +53,9 @@ def test_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:
     assert config.parsers_dir == tmp_path / "parsers"
 
 
-def test_parse_prints_events_and_explains_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_parse_prints_events_and_explains_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`auditwatch parse` writes one JSON event per good line and a reason per bad one (exit 1)."""
     log = _write(
         tmp_path / "a.jsonl",
