@@ -1,6 +1,7 @@
 """Parse throughput of every shipped parser on one core, next to a hand-written peer on the same lines.
 
     .venv/bin/python bench/parse_throughput.py [--lines 200000] [--profile pnc_mainframe] [--gc-freeze]
+        [--json results.json]
 
 For each parser: ~200k realistic generated lines through `CompiledParser.parse_batch` (batches of
 1,000; the whole event: decode, mapping, normalisers, UTC conversion, SHA-1, id). Peers do the
@@ -15,6 +16,7 @@ import argparse
 import cProfile
 import csv
 import gc
+import json
 import os
 import pstats
 import random
@@ -259,8 +261,11 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--profile", default="", help="cProfile this parser's run and print the top entries")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() the generated lines first")
+    parser.add_argument("--json", type=Path, default=None, help="also write the result dict to this file")
     args = parser.parse_args()
-    run(args.lines, args.profile, args.gc_freeze)
+    results = run(args.lines, args.profile, args.gc_freeze)
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from auditwatch.detection.evidence import evidence_of
 from auditwatch.detection.kinds.base import Trigger
 from auditwatch.detection.rule import SEVERITIES, Rule
 from auditwatch.model import Alert
-from auditwatch.reference.enrich import VALUES
+from auditwatch.reference.enrich import VALUES, value_getter
 from auditwatch.schema import EVENT_FIELDS
 
 RULESET = "auditwatch"
@@ -28,7 +28,9 @@ _CONTEXT = (
     "subject.staff_id",
     "subject.watchlist_category",
 )
-_CONTEXT_VALUES = tuple(name for name in _CONTEXT if name in VALUES)
+_CONTEXT_GETTERS = tuple((name, value_getter(name)) for name in _CONTEXT if name in VALUES)
+_PREFIX_LEN = len(_SUBJECT_PREFIX)
+_SCALARS = frozenset({str, int, float, bool})
 
 
 def alert_id(rule_id: str, group: tuple[object, ...], anchor: str) -> str:
@@ -65,9 +67,10 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
         tried.append({"name": explanation.name, "label": label, "matched": held, "result": result})
     matches = _matches(rule, c)
     summaries = {m["name"]: m["summary"] for m in matches}
+    start = iso(trigger.start)
     window = {
-        "start": iso(trigger.start),
-        "end": iso(trigger.end),
+        "start": start,
+        "end": start if trigger.end == trigger.start else iso(trigger.end),
         "count": trigger.total,
         "distinct": trigger.distinct,
         "days": trigger.days,
@@ -103,7 +106,7 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
         "tags": list(rule.tags),
         "user": {"id": user_id, "name": f.get("user.name")},
         "auditwatch": {
-            "subject": {k[len(_SUBJECT_PREFIX) :]: v for k, v in f.items() if k.startswith(_SUBJECT_PREFIX)},
+            "subject": _subject(f),
             "record": {"type": f.get("auditwatch.record.type"), "id": f.get("auditwatch.record.id")},
             "alert": {
                 "kind": rule.spec.kind,
@@ -152,10 +155,20 @@ def _matches(rule: Rule, c: EvalContext) -> list[dict[str, Any]]:
 
 
 def _context(c: EvalContext) -> dict[str, Any]:
-    if not _CONTEXT_VALUES:
-        return {}
-    view = c.view()
-    return {name: _json_ready(view.value(name)) for name in _CONTEXT_VALUES}
+    out: dict[str, Any] = {}
+    for name, get in _CONTEXT_GETTERS:
+        value = get(c)
+        out[name] = value if value is None or value.__class__ in _SCALARS else _json_ready(value)
+    return out
+
+
+def _subject(f: Mapping[str, object]) -> dict[str, object]:
+    """The event's `auditwatch.subject.*` fields without the prefix, in the event's order."""
+    out: dict[str, object] = {}
+    for k, v in f.items():
+        if k[:_PREFIX_LEN] == _SUBJECT_PREFIX:
+            out[k[_PREFIX_LEN:]] = v
+    return out
 
 
 def _json_ready(value: object) -> Any:

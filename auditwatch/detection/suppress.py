@@ -20,7 +20,7 @@ class Suppressor:
         self.dirty = True
 
     def key(self, c: EvalContext) -> tuple[object, ...]:
-        return tuple(_hashable(g(c)) for g in self.getters)
+        return key_of(self.getters, c)
 
     def suppressed(self, c: EvalContext) -> bool:
         until = self.until.get(self.key(c))
@@ -47,5 +47,12 @@ class Suppressor:
         self.dirty = True
 
 
-def _hashable(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
+def key_of(getters: tuple[Getter, ...], c: EvalContext) -> tuple[object, ...]:
+    """The values of `getters` as a hashable key (lists become tuples); unrolled for the usual few."""
+    if len(getters) == 1:
+        v = getters[0](c)
+        return (tuple(v) if isinstance(v, list) else v,)
+    if len(getters) == 2:
+        a, b = getters[0](c), getters[1](c)
+        return (tuple(a) if isinstance(a, list) else a, tuple(b) if isinstance(b, list) else b)
+    return tuple(tuple(v) if isinstance(v := g(c), list) else v for g in getters)

@@ -48,9 +48,9 @@ only for year-less timestamps.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-import re
 from typing import Any, Final
 
 from auditwatch import schema

@@ -151,7 +151,7 @@ def compile_getter(spec: FieldDef) -> Getter:
 
         def contains(parsed: dict[str, Any], reference: float) -> Any:
             value = parsed.get(source)
-            if value is None or value == "" or value == []:
+            if value is None or value in ("", []):
                 return None
             return search(value if value.__class__ is str else str(value)) is not None
 

@@ -209,9 +209,9 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
             doc["@timestamp"] = iso_utc(epoch)
             if pick is not None:  # every source present and a string: one C-level pass
                 values = pick(parsed)
-                doc.update(zip(targets, values))
+                doc.update(zip(targets, values, strict=True))
                 if None in values or "" in values:  # unset what was empty or not captured
-                    for target, value in zip(targets, values):
+                    for target, value in zip(targets, values, strict=True):
                         if value is None or value == "":
                             del doc[target]
             else:
@@ -318,7 +318,7 @@ class CompiledParser:
                 dead.append(DeadLetter(raw, "parse", reason, self.name))
                 continue
             if result.__class__ is event_type:
-                add_event(result)  # type: ignore[arg-type]
+                add_event(result)
             elif result is not None:
                 dead.append(result)  # type: ignore[arg-type]
         return events, dead

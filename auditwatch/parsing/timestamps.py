@@ -81,6 +81,12 @@ _ISO8601: Final = (
     r"(?:[Tt ](?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?)?)?"
     r" ?(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
 )
+# the usual ISO-8601 shape, tried first on the hot path: whatever it matches the full iso8601 regex
+# matches with the same groups, so the two share one hour cache
+_ISO8601_USUAL: Final = re.compile(
+    r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[Tt ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})"
+    r"(?:[.,](?P<f>\d{1,9}))?(?P<z>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
+)
 _EPOCH_RX: Final = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
 _HOUR_KEY_GROUPS: Final = ("Y", "y", "m", "b", "d", "H", "I", "p")
 
@@ -242,14 +248,26 @@ class TimestampParser:
         return self.fast(text, reference)
 
     def _build_fast(self) -> Callable[[str, float | None], float | None]:
-        fast = tuple(
-            (f.regex.fullmatch, f.key_groups, f.tail_groups, *self._hour_caches[index])
-            for index, f in enumerate(self._compiled)
-            if not f.yearless and not f.epoch_scale
-        )
+        # the leading run of calendar formats with a year goes fast; anything else falls to _slow,
+        # which tries every format again in order
+        entries = []
+        for index, f in enumerate(self._compiled):
+            if f.yearless or f.epoch_scale:
+                break
+            entries.append((f.regex.fullmatch, f.key_groups, f.tail_groups, *self._hour_caches[index]))
+        fast = tuple(entries)
         slow = self._slow
-        if len(fast) != len(self._compiled):
+        if not fast:
             return slow
+        if self.formats[0] == "iso8601":
+            groups = _ISO8601_USUAL.groupindex
+            usual = (
+                _ISO8601_USUAL.fullmatch,
+                (groups["H"],),
+                (groups["M"], groups["S"], groups["f"], groups["z"]),
+                *self._hour_caches[0],
+            )
+            fast = (usual, *fast)
         offsets = _OFFSETS
         isnan = math.isnan
 
@@ -293,7 +311,7 @@ class TimestampParser:
 
         return parse
 
-    def _slow(self, text: str, reference: float | None) -> float | None:
+    def _slow(self, text: str, reference: float | None = None) -> float | None:
         for index, fmt in enumerate(self._compiled):
             match = fmt.regex.fullmatch(text)
             if match is None:

@@ -154,6 +154,17 @@ def _address(text: str) -> tuple[str | None, tuple[str, ...]]:
     return address_parts(text)
 
 
+@lru_cache(maxsize=65_536)
+def _name_facts(
+    surname: str | None, forenames: str | None, dob: str | None
+) -> tuple[tuple[str | None, str | None, str | None], tuple[str | None, str | None]]:
+    """((folded surname, folded forenames, DOB), (name_dob_key, name_key)) of a subject's name parts."""
+    sfold = _fold(surname) if surname else None
+    ffold = _fold(forenames) if forenames else None
+    day = dob.strip() if dob else None
+    return (sfold, ffold, day), (name_dob_key(sfold, ffold, day), name_key(sfold, ffold))
+
+
 def _text(fields: Mapping[str, object], name: str) -> str | None:
     value = fields.get(name)
     if value.__class__ is str:
@@ -321,20 +332,19 @@ class EventView:
         names = self._v_names
         if names is None:
             fields = self._fields
-            surname, forenames = _text(fields, F_SURNAME), _text(fields, F_FORENAMES)
-            dob = _text(fields, F_DOB)
-            names = self._v_names = (
-                _fold(surname) if surname else None, _fold(forenames) if forenames else None,
-                dob.strip() if dob else None,
+            names, self._v_keys = _name_facts(
+                _text(fields, F_SURNAME), _text(fields, F_FORENAMES), _text(fields, F_DOB)
             )
+            self._v_names = names
         return names
 
     def _keys(self) -> tuple[str | None, str | None]:
         """The subject's (name_dob_key, name_key), see tables.py."""
         keys = self._v_keys
         if keys is None:
-            surname, forenames, dob = self._names()
-            keys = self._v_keys = (name_dob_key(surname, forenames, dob), name_key(surname, forenames))
+            self._names()
+            keys = self._v_keys
+            assert keys is not None
         return keys
 
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
@@ -345,6 +355,12 @@ class EventView:
         pid = self._pid()
         key = self._keys()[0]
         found: list[tuple[StaffEntry, StaffTable, str]] = []
+        for t in self._ref.staff:
+            if (pid and t.by_person.get(pid)) or (key and t.by_name_dob.get(key)):
+                break
+        else:  # the usual case: the subject is no member of staff
+            self.answers["_subject_staff"] = ()
+            return ()
         for table in self._ref.staff:
             for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
                                (table.by_name_dob.get(key) if key else None, False)):
@@ -395,22 +411,22 @@ def _how(what: str, key: str) -> str:
 
 
 def _status(view: EventView) -> object:
-    entry = view._user().entry
-    return entry.status_on(view._day()) if entry is not None else "unknown"
+    entry = (view._u or view._user()).entry
+    return entry.status_on(view._v_day or view._day()) if entry is not None else "unknown"
 
 
 def _vetting_expired(view: EventView) -> object:
-    entry = view._user().entry
+    entry = (view._u or view._user()).entry
     expiry = entry.vetting_expiry if entry is not None else None
-    return expiry is not None and view._day() > expiry
+    return expiry is not None and (view._v_day or view._day()) > expiry
 
 
 def _surname_norm(view: EventView) -> object:
-    return view._names()[0]
+    return (view._v_names or view._names())[0]
 
 
 def _rarity(view: EventView) -> object:
-    surname = view._names()[0]
+    surname = (view._v_names or view._names())[0]
     return view._ref.rarity(surname) if surname else None
 
 
@@ -455,7 +471,7 @@ Proof = tuple[object, ...]
 
 
 def _subject_is_staff(view: EventView) -> Proof | None:
-    sid = view._user().sid
+    sid = (view._u or view._user()).sid
     for found in view._subject_staff():
         if found[0].staff_id != sid:
             return found
@@ -463,14 +479,14 @@ def _subject_is_staff(view: EventView) -> Proof | None:
 
 
 def _subject_is_self(view: EventView) -> Proof | None:
-    user = view._user()
+    user = view._u or view._user()
     entry = user.entry
     if entry is None:
         return None
-    pid = view._pid()
+    pid = (view._v_ids or view._load_ids())[0]
     if pid and entry.person.person_id == pid:
         how = f"person id {pid}"
-    elif entry.person.name_dob_key and entry.person.name_dob_key == view._keys()[0]:
+    elif entry.person.name_dob_key and entry.person.name_dob_key == (view._v_keys or view._keys())[0]:
         how = "name and date of birth"
     else:
         return None
@@ -478,16 +494,16 @@ def _subject_is_self(view: EventView) -> Proof | None:
 
 
 def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str] | None:
-    pid = view._pid()
+    pid = (view._v_ids or view._load_ids())[0]
     if pid:
         hits = table.by_person.get(pid)
         if hits:
             return hits[0], f"person id {pid}"
-    key, nkey = view._keys()
+    key, nkey = (view._v_keys or view._keys())
     hits = table.by_name_dob.get(key) if key else None
     if hits:
         return hits[0], "name and date of birth"
-    surname, forenames, _dob = view._names()
+    surname, forenames, _dob = (view._v_names or view._names())
     if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
         norm = _text(view._fields, F_NAME_NORM)
         folded = _fold(norm) if norm else None
@@ -507,13 +523,13 @@ def _on_watchlist(view: EventView) -> Proof | None:
 
 
 def _declared_associate(view: EventView) -> Proof | None:
-    user = view._user()
+    user = view._u or view._user()
     sid = user.sid
     if sid is None or not user.associates:
         return None
-    pid = view._pid()
-    dob = view._names()[2]
-    key, nkey = view._keys()
+    pid = (view._v_ids or view._load_ids())[0]
+    dob = (view._v_names or view._names())[2]
+    key, nkey = (view._v_keys or view._keys())
     for listed, table in user.associates:
         p = listed.person
         if pid and p.person_id == pid:
@@ -529,11 +545,11 @@ def _declared_associate(view: EventView) -> Proof | None:
 
 
 def _same_surname(view: EventView) -> Proof | None:
-    user = view._user()
+    user = view._u or view._user()
     entry = user.entry
     if entry is None:
         return None
-    surname = view._names()[0]
+    surname = (view._v_names or view._names())[0]
     if surname is None or entry.person.surname_fold != surname or view._is_self():
         return None
     return entry, user.table, surname
@@ -545,7 +561,7 @@ def _subject_postcode(view: EventView) -> str | None:
 
 
 def _same_postcode(view: EventView) -> Proof | None:
-    user = view._user()
+    user = view._u or view._user()
     entry = user.entry
     if entry is None or entry.postcode is None:
         return None
@@ -558,7 +574,7 @@ def _same_postcode(view: EventView) -> Proof | None:
 def _same_address(view: EventView) -> Proof | None:
     if not view.hit("subject_same_postcode"):
         return None
-    user = view._user()
+    user = view._u or view._user()
     entry = user.entry
     raw = _text(view._fields, F_ADDRESS)
     assert entry is not None  # same postcode needs a known user
@@ -571,11 +587,11 @@ def _same_address(view: EventView) -> Proof | None:
 
 
 def _restricted(view: EventView) -> Proof | None:
-    user = view._user()
+    user = view._u or view._user()
     entry = user.entry
     if entry is None:
         return None
-    day = view._day()
+    day = (view._v_day or view._day())
     row = entry.status_row_on(day)
     if row is None or row[1] not in RESTRICTED:
         return None
@@ -585,19 +601,19 @@ def _restricted(view: EventView) -> Proof | None:
 def _vetting_lapsed(view: EventView) -> Proof | None:
     if view.value("user.vetting_expired") is not True:
         return None
-    user = view._user()
+    user = view._u or view._user()
     return user.entry, user.table
 
 
 def _linked_case(view: EventView) -> Proof | None:
     # the most asked explanation: plain loops and tuple indexing rather than helpers (hot path)
-    user = view._user()
+    user = view._u or view._user()
     if user.sid is None or not user.cases:
         return None
     pid, record = view._v_ids or view._load_ids()
     if not (pid or record):
         return None
-    ref, day = view._ref, view._day()
+    ref, day = view._ref, (view._v_day or view._day())
     own = (ref.case_ref_of(record) or record) if record else None
     for cases, table in user.cases:
         if own is not None:
@@ -622,13 +638,13 @@ def _case_ref(view: EventView) -> Proof | None:
     raw = _text(view._fields, F_CASE_REF)
     if not raw:
         return None
-    user = view._user()
+    user = view._u or view._user()
     if not user.cases:
         return None
     case = view._ref.case_ref_of(raw)
     if not case:
         return None
-    day = view._day()
+    day = (view._v_day or view._day())
     for cases, table in user.cases:
         for item in cases.get(case, ()):
             if item[2] <= day <= item[3]:
@@ -637,7 +653,7 @@ def _case_ref(view: EventView) -> Proof | None:
 
 
 def _on_duty(view: EventView) -> Proof | None:
-    user = view._user()
+    user = view._u or view._user()
     if user.sid is None:
         return None
     grace, at = view._ref.roster_grace, view._at
@@ -649,12 +665,12 @@ def _on_duty(view: EventView) -> Proof | None:
 
 
 def _same_unit_case(view: EventView) -> Proof | None:
-    entry = view._user().entry
+    entry = (view._u or view._user()).entry
     unit = entry.unit if entry is not None else None
     if not unit:
         return None
     assert entry is not None
-    sid, day = entry.staff_id, view._day()
+    sid, day = entry.staff_id, (view._v_day or view._day())
     for case, what, key, role, _links in view._linked_cases():
         for table in view._ref.assignments:
             for item in table.by_case.get(case, ()):
@@ -777,7 +793,7 @@ def _ev_vetting(view: EventView, proof: Any) -> Evidence:
     entry, table = proof
     level = f" {entry.vetting_level}" if entry.vetting_level else ""
     return _staff_evidence(entry, table, f"user {entry.display()}'s{level} vetting expired on "
-                           f"{entry.vetting_expiry} (access on {view._day()})")
+                           f"{entry.vetting_expiry} (access on {(view._v_day or view._day())})")
 
 
 def _ev_linked(view: EventView, proof: Any) -> Evidence:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.model import AccessEvent, RawLine
+from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing import CompiledParser, load_parser
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -144,6 +144,27 @@ def test_every_real_audit_line_parses_into_the_expected_events(
     assert all(e.fields["service.name"] == "policedb" for e in events)
     assert {e.fields["event.type"][0] for e in events} == {"access", "change"}  # type: ignore[index]
     assert len({e.id for e in events}) == len(events)
+
+
+def test_every_other_server_line_is_skipped_not_dead_lettered(
+    server_log: Path, parser: CompiledParser
+) -> None:
+    """PostgreSQL's own lines (start-up, shutdown, checkpoints) are skipped: no event, no dead letter."""
+    outcomes: dict[str, int] = {"event": 0, "dead": 0, "skipped": 0}
+    offset = 0
+    for line in server_log.read_bytes().splitlines(keepends=True):
+        data = line.rstrip(b"\n")
+        raw = RawLine("pg", str(server_log), "pg-log", offset, offset + len(line), data, len(data))
+        offset += len(line)
+        result = parser.parse(raw, "2026-11-25T12:00:00.000Z")
+        if result is None:
+            outcomes["skipped"] += 1
+            assert b" AUDIT: " not in data
+        else:
+            assert not isinstance(result, DeadLetter), f"{result.reason}: {data!r}"
+            outcomes["event"] += 1
+    assert outcomes["event"] == 7
+    assert outcomes["skipped"] >= 3  # at least start-up, ready and shutdown lines
 
 
 def test_real_audit_timestamps_are_utc_and_ordered(server_log: Path, parser: CompiledParser) -> None:

@@ -44,6 +44,9 @@ EVIDENCE_CAP = 50
 
 def group_key(getters: tuple[Getter, ...], c: EvalContext) -> tuple[object, ...] | None:
     """The group's key; None when a group field is missing (the event cannot be attributed)."""
+    if len(getters) == 1:
+        v = getters[0](c)
+        return None if v is None else (tuple(v) if isinstance(v, list) else v,)
     key = []
     for get in getters:
         value = get(c)

@@ -7,6 +7,7 @@ from typing import Any
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.kinds.base import Explained, Trigger
 from auditwatch.detection.rule import Rule
+from auditwatch.detection.suppress import key_of
 
 
 class EventKind:
@@ -18,7 +19,7 @@ class EventKind:
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
         if explained(c):
             return None
-        key = tuple(_plain(g(c)) for g in self.getters)
+        key = key_of(self.getters, c)
         return Trigger(key, c.event.id, (c.event,), 1, c.ts, c.ts)
 
     def sweep(self, now: float) -> None:
@@ -29,7 +30,3 @@ class EventKind:
 
     def load(self, data: Any) -> None:
         return None
-
-
-def _plain(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value

@@ -34,6 +34,8 @@ class ThresholdKind:
         return CountWindow(self.span) if self.distinct is None else DistinctWindow(self.span)
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
+        if explained(c):  # first: most access is explained, and nothing below it changes state
+            return None
         key = group_key(self.getters, c)
         if key is None:
             return None
@@ -44,8 +46,6 @@ class ThresholdKind:
                 return None
             if isinstance(value, list):
                 value = tuple(value)
-        if explained(c):
-            return None
         window = self.groups.get(key)
         if window is None:
             window = self.groups[key] = self._window()

@@ -10,7 +10,7 @@ class DecodeError(ValueError):
     """The text is not in the decoder's format; the message is the dead-letter reason."""
 
 
-class NotARecord(Exception):  # noqa: N818 (an outcome, not an error)
+class NotARecord(Exception):
     """The text is not a record at all (a CSV header line): skipped, neither event nor dead letter."""
 
 

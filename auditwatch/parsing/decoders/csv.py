@@ -32,8 +32,10 @@ def csv_decoder(
         cells = rows[0]
         if len(cells) != want:
             raise DecodeError(f"csv: {len(cells)} columns, expected {want} ({', '.join(names)})")
-        if first is not None and cells[0].strip().casefold() == first and (
-            tuple(c.strip().casefold() for c in cells) == header
+        if (
+            first is not None
+            and cells[0].strip().casefold() == first
+            and (tuple(c.strip().casefold() for c in cells) == header)
         ):
             raise NotARecord("csv: header line")
         return 0, dict(zip(names, cells, strict=True))

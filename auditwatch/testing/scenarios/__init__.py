@@ -96,7 +96,7 @@ class ScenarioSet:
     events_by_format: dict[str, int]
     incidents: int
     lookalikes: int
-    malformed: int  # lines that must become dead letters (including the CSV header)
+    malformed: int  # lines that must become dead letters (the CSV header is skipped, not one of them)
     start: date
     days: int
     summary: dict[str, Any]

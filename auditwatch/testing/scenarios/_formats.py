@@ -282,7 +282,6 @@ def write_logs(
             if fmt == "intel_csv":
                 data = INTEL_HEADER.encode() + b"\n"
                 fh.write(data)
-                placed.append((Malformed(fmt, INTEL_HEADER, "header line"), rel, 0))
                 offset += len(data)
             for text, access in items:
                 data = text.encode("utf-8") + b"\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from auditwatch.parsing.decoders import DecodeError
+from auditwatch.parsing.decoders import DecodeError, NotARecord
 from auditwatch.parsing.decoders.csv import csv_decoder
 from auditwatch.parsing.decoders.json import decode_json
 from auditwatch.parsing.decoders.kv import kv_decoder
@@ -41,15 +41,16 @@ def test_json_deep_nesting_is_refused_not_crashed() -> None:
 
 
 def test_csv_quoted_commas_and_header_recognition() -> None:
-    """Quoted cells keep their commas and doubled quotes; the header line is recognised."""
+    """Quoted cells keep their commas and doubled quotes; the header line is recognised as not a record."""
     decode = csv_decoder(["id", "name", "note"], skip_header=True)
     assert decode('7,"Smith, John","said ""hi"""')[1] == {
         "id": "7",
         "name": "Smith, John",
         "note": 'said "hi"',
     }
-    with pytest.raises(DecodeError, match="header line"):
+    with pytest.raises(NotARecord, match="header line"):
         decode("ID, Name ,note")
+    assert decode("ID,Smith,x")[1]["name"] == "Smith"  # the first cell alone is not a header
     with pytest.raises(DecodeError, match="2 columns, expected 3"):
         decode("7,x")
     with pytest.raises(DecodeError, match="NUL"):
