@@ -5,6 +5,7 @@ per-event view detection rules read.
     snapshot, warnings = load_reference(cfg)        # ConfigError if an export is broken
     view = EventView(snapshot, event.fields, event.timestamp)
     view.value("user.status"); view.match("subject_is_staff")   # -> Evidence | None
+    view.hit("subject_is_staff")                                 # -> bool, no evidence built
 """
 
 from auditwatch.reference.config import KINDS, ReferenceConfig, SourceConfig, read_reference_config

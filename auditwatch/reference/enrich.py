@@ -1,9 +1,11 @@
 """The per-event view of reference data that detection rules read: `EventView.value` / `.match`.
 
-A view costs nothing until asked; each answer (and each intermediate lookup) is computed once per
-view. Every answer is a dict hit or a `bisect`, keyed by identifiers normalised exactly like the
-exports' (see `identifiers:` in config.py); names are folded again here (cheaply, cached) rather
-than trusting the parser to have done it.
+A view costs little until asked; each answer (and each intermediate lookup) is computed once per
+view, what depends only on the user id once per snapshot (`_User`), and the `Evidence` of a match
+(with its formatted summary) only when `match` asks for it: rules test matches with `hit`. Every
+answer is a dict hit or a `bisect`, keyed by identifiers normalised exactly like the exports' (see
+`identifiers:` in config.py); names are folded again here (cheaply, cached) rather than trusting
+the parser to have done it.
 
 Conventions: a member of staff looking at their own record is reported by `subject_is_self` only:
 `subject_is_staff`, `subject_same_surname`, `subject_same_address` and `subject_same_postcode` do not
@@ -225,10 +227,10 @@ def value_getter(name: str) -> Callable[[EventView], object]:
     compute = _VALUE_FUNCS[name]
 
     def get(view: EventView) -> object:
-        answers = view.answers
-        found = answers.get(name, _MISS)
+        memo = view._values
+        found = memo.get(name, _MISS)
         if found is _MISS:
-            found = answers[name] = compute(view)
+            found = memo[name] = compute(view)
         return found
 
     return get
@@ -238,17 +240,18 @@ class EventView:
     """Reference data about one event's user and subject; answers are memoised per view.
 
     `hit(name)` says whether a match holds without building its `Evidence`; `match(name)` builds the
-    evidence (once) from what `hit` found. `answers` memoises both: for a match name, False (no
-    match) or the proof the evidence is built from; read it before calling `hit`."""
+    evidence (once) from what `hit` found. `answers` memoises `hit`: per match name, False (no match)
+    or the proof the evidence is built from."""
 
     __slots__ = ("_at", "_evidence", "_fields", "_ref", "_u", "_v_day", "_v_ids", "_v_keys", "_v_names",
-                 "answers")
+                 "_values", "answers")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
         self._fields = fields
         self._at = at
         self.answers: dict[str, object] = {}
+        self._values: dict[str, object] = {}
         self._evidence: dict[str, Evidence | None] | None = None
         self._u: _User | None = None
         self._v_day: str | None = None
@@ -257,7 +260,7 @@ class EventView:
         self._v_keys: tuple[str | None, str | None] | None = None
 
     def value(self, name: str) -> object:
-        memo = self.answers
+        memo = self._values
         found = memo.get(name, _MISS)
         if found is _MISS:
             compute = _VALUE_FUNCS.get(name)
@@ -349,7 +352,7 @@ class EventView:
 
     def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
         """Staff the subject matches: (entry, table, how)."""
-        memo = self.answers.get("_subject_staff", _MISS)
+        memo = self._values.get("_subject_staff", _MISS)
         if memo is not _MISS:
             return memo  # type: ignore[return-value]
         pid = self._pid()
@@ -359,7 +362,7 @@ class EventView:
             if (pid and t.by_person.get(pid)) or (key and t.by_name_dob.get(key)):
                 break
         else:  # the usual case: the subject is no member of staff
-            self.answers["_subject_staff"] = ()
+            self._values["_subject_staff"] = ()
             return ()
         for table in self._ref.staff:
             for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
@@ -368,7 +371,7 @@ class EventView:
                     if all(sid != f[0].staff_id for f in found):
                         how = f"person id {pid}" if by_id else "name and date of birth"
                         found.append((table.by_id[sid], table, how))
-        result = self.answers["_subject_staff"] = tuple(found)
+        result = self._values["_subject_staff"] = tuple(found)
         return result
 
     def _is_self(self) -> bool:

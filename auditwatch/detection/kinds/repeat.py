@@ -40,6 +40,8 @@ class RepeatKind:
         self.dirty = False
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
+        if explained(c):  # first: most access is explained, and nothing below it changes state
+            return None
         key = group_key(self.getters, c)
         if key is None:
             return None
@@ -49,10 +51,8 @@ class RepeatKind:
             if day in state.days:
                 return None  # this day already counts; nothing new to learn from the event
             if day <= state.latest - self.period:
-                self.late += 1
+                self.late += 1  # late and unexplained
                 return None
-        if explained(c):
-            return None
         if state is None:
             state = self.groups[key] = _Days()
         state.days[day] = (c.ts, c.event)
