@@ -157,6 +157,15 @@ class DetectionEngine:
 
     def process(self, events: Sequence[AccessEvent]) -> list[Alert]:
         """Alerts raised by `events` (expected in event-time order; a little disorder is tolerated)."""
+        enabled = gc.isenabled()
+        gc.disable()  # the batch makes no reference cycles; collections mid-batch would cost half the time
+        try:
+            return self._process(events)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _process(self, events: Sequence[AccessEvent]) -> list[Alert]:
         alerts: list[Alert] = []
         reference = self._reference
         cache = self._candidates

@@ -156,7 +156,7 @@ def _address(text: str) -> tuple[str | None, tuple[str, ...]]:
     return address_parts(text)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)  # the subjects of the day; small, as each entry holds several strings
 def _name_facts(
     surname: str | None, forenames: str | None, dob: str | None
 ) -> tuple[tuple[str | None, str | None, str | None], tuple[str | None, str | None]]:

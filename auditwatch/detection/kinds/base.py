@@ -47,6 +47,11 @@ def group_key(getters: tuple[Getter, ...], c: EvalContext) -> tuple[object, ...]
     if len(getters) == 1:
         v = getters[0](c)
         return None if v is None else (tuple(v) if isinstance(v, list) else v,)
+    if len(getters) == 2:
+        v, w = getters[0](c), getters[1](c)
+        if v is None or w is None:
+            return None
+        return (tuple(v) if isinstance(v, list) else v, tuple(w) if isinstance(w, list) else w)
     key = []
     for get in getters:
         value = get(c)

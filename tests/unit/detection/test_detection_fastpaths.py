@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 import orjson
@@ -91,3 +92,25 @@ def test_idle_groups_are_still_swept(rule: Make) -> None:
     state = orjson.loads(engine.snapshot())
     groups = state["rules"]["r1"]["kind"]["groups"]
     assert [g[0] for g in groups] == [["B"]]
+
+
+def test_process_restores_the_collector_state(rule: Make) -> None:
+    """The engine pauses the cyclic collector only while it processes a batch, also on error."""
+    engine = DetectionEngine(rule("condition: event.action == person_view\n"), empty_reference())
+    was = gc.isenabled()
+    try:
+        gc.enable()
+        assert len(engine.process([event(1, event__action="person_view")])) == 1
+        assert gc.isenabled()
+        gc.disable()
+        engine.process([event(2, event__action="person_view")])
+        assert not gc.isenabled()
+        gc.enable()
+        with pytest.raises(AttributeError):
+            engine.process([None])  # type: ignore[list-item]
+        assert gc.isenabled()
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
