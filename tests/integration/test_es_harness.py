@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from elastic_transport import TlsError
 from elasticsearch import AuthorizationException, Elasticsearch
 
+from auditwatch.configspec import Reader
+from auditwatch.indexing import (
+    BulkIndexer,
+    ElasticsearchConfig,
+    make_client,
+    read_elasticsearch_config,
+    setup_cluster,
+)
+from auditwatch.model import AccessEvent, RawLine
+from auditwatch.schema import IndexNames
 from auditwatch.testing.elasticsearch import (
     SUPERUSER,
     ElasticsearchServer,
     LocalElasticsearch,
     delete_prefixed,
 )
+from auditwatch.yamlsource import load_yaml_text
 
 _SECURED_INDEX = "awsec-events"
 _READER_ROLES = """
@@ -151,3 +163,42 @@ def test_stop_then_start_keeps_port_and_data(secured: LocalElasticsearch) -> Non
     secured.start()
     assert (secured.port, secured.url) == (port, url)
     assert secured.client().get(index=_SECURED_INDEX, id="doc-1")["_source"] == _DOC
+
+
+def test_auditwatch_config_connects_over_tls_with_a_password_file(
+    secured: LocalElasticsearch, tmp_path: Path
+) -> None:
+    """The daemon's own `elasticsearch:` section (CA path, user, password file) delivers over TLS;
+    with a CA that did not sign the server's certificate the connection is refused."""
+    assert secured.superuser is not None
+    user, password = secured.superuser
+    secret = tmp_path / "es-password"
+    secret.write_text(password + "\n")
+    secret.chmod(0o600)
+
+    def config(ca: str) -> ElasticsearchConfig:
+        text = (
+            f"hosts: ['{secured.url}']\nindex_prefix: awtls\nusername: {user}\n"
+            f"password_file: {secret}\nca_certs: {ca}\nbackoff_max: 1\n"
+        )
+        reader = Reader(load_yaml_text(text, str(tmp_path / "aw.yml")))
+        cfg = read_elasticsearch_config(reader)
+        reader.raise_if_any()
+        return cfg
+
+    good = config(str(secured.ca_certs))
+    assert password not in repr(good)
+    client = make_client(good)
+    setup_cluster(client, IndexNames("awtls"))
+    raw = RawLine("t", "/x.log", "k", 0, 3, b"abc", 3)
+    fields = {"@timestamp": "2026-11-25T10:00:00.000Z", "event.kind": "event", "user.id": "MP000001"}
+    report = BulkIndexer(client, IndexNames("awtls"), good).deliver(
+        [AccessEvent("tls-1", 0.0, fields, raw)], [], []
+    )
+    assert report.created == 1
+    client.indices.refresh(index="awtls-events-*")
+    assert client.count(index="awtls-events-*")["count"] == 1
+
+    wrong = make_client(config("/etc/ssl/certs/ca-certificates.crt"))
+    with pytest.raises(TlsError):
+        wrong.options(max_retries=0).cluster.health()
