@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     setup = with_config(sub.add_parser("setup", help="install index templates and create indices"))
+    setup.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="print the component and index templates as JSON instead of installing them",
+    )
     setup.set_defaults(func=_cmd_setup)
 
     check = with_config(sub.add_parser("check-config", help="validate config, parsers, rules and reference"))
@@ -137,11 +143,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_setup(args: argparse.Namespace) -> int:
     from auditwatch.config import load_config
     from auditwatch.indexing import make_client, setup_cluster
+    from auditwatch.indexing.templates import component_templates, index_templates
     from auditwatch.schema import IndexNames
 
     config = load_config(args.config)
+    names = IndexNames(config.elasticsearch.index_prefix)
+    if args.print_only:
+        bodies = {
+            "component_templates": component_templates(names),
+            "index_templates": index_templates(names),
+        }
+        print(orjson.dumps(bodies, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+        return EXIT_OK
     client = make_client(config.elasticsearch)
-    for line in setup_cluster(client, IndexNames(config.elasticsearch.index_prefix)):
+    for line in setup_cluster(client, names):
         print(line)
     return EXIT_OK
 
