@@ -113,7 +113,7 @@ def _audit_events(log: Path, parser: CompiledParser) -> list[AccessEvent]:
         if b" AUDIT: " not in data:
             continue
         result = parser.parse(raw, "2026-11-25T12:00:00.000Z")
-        assert isinstance(result, AccessEvent), f"{result.reason}: {data!r}"
+        assert isinstance(result, AccessEvent), f"{getattr(result, 'reason', 'skipped')}: {data!r}"
         events.append(result)
     return events
 

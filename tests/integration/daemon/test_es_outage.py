@@ -53,11 +53,14 @@ def test_outage_under_load_delivers_everything_exactly_once(daemon_setup, es_ser
     assert count == writer.written
     seqs = sorted(int(str(e["auditwatch.record.id"])) for e in daemon_setup.all_events())
     assert seqs == list(range(1, writer.written + 1))
-    # ~100,000 lines arrived during the outage. The bounded queue fills within a few seconds
-    # (at most queue_batches + 2 batches of batch_max_records events); after that reading pauses, so memory is flat
-    # however long the outage lasts, instead of growing with every line written.
+    # ~100,000 lines arrived during the outage. The bounded queue fills within a few seconds (at
+    # most queue_batches + 2 batches of batch_max_records events); after that reading pauses, so
+    # memory is flat however long the outage lasts, instead of growing with every line written.
     assert written_during_outage > 90_000
     filling = max(rss for t, rss in samples if t < 12)
     plateau = max(rss for t, rss in samples if t >= 12)
-    assert plateau - filling < 16 * 1024 * 1024, (baseline_rss, [(round(t), r >> 20) for t, r in samples[::8]])
+    assert plateau - filling < 16 * 1024 * 1024, (
+        baseline_rss,
+        [(round(t), r >> 20) for t, r in samples[::8]],
+    )
     assert plateau - baseline_rss < 150 * 1024 * 1024, (baseline_rss, plateau)
