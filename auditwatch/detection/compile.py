@@ -80,6 +80,9 @@ def all_of(parts: tuple[Predicate, ...]) -> Predicate:
     if len(parts) == 3:
         a, b, d = parts
         return lambda c: a(c) and b(c) and d(c)
+    if len(parts) == 4:
+        a, b, d, e = parts
+        return lambda c: a(c) and b(c) and d(c) and e(c)
     return lambda c: all(p(c) for p in parts)
 
 
@@ -98,6 +101,12 @@ def any_of(parts: tuple[Predicate, ...]) -> Predicate:
     if len(parts) == 4:
         a, b, d, e = parts
         return lambda c: a(c) or b(c) or d(c) or e(c)
+    if len(parts) == 5:
+        a, b, d, e, g = parts
+        return lambda c: a(c) or b(c) or d(c) or e(c) or g(c)
+    if len(parts) == 6:
+        a, b, d, e, g, h = parts
+        return lambda c: a(c) or b(c) or d(c) or e(c) or g(c) or h(c)
     return lambda c: any(p(c) for p in parts)
 
 
@@ -470,3 +479,20 @@ def _prefilter_parts(node: n.Node, values: Collection[str]) -> tuple[str, frozen
             return name, *found[name]
     name = sorted(found)[0]
     return name, *found[name]
+
+
+def required_matches(node: n.Node, matches: Collection[str]) -> frozenset[str]:
+    """Reference matches `node` cannot be true without: its top-level conjuncts `match(x)` (or a bare
+    match name). The engine skips the rule for users for whom one of them can never hold."""
+    if isinstance(node, n.And):
+        found: frozenset[str] = frozenset()
+        for part in node.operands:
+            found |= required_matches(part, matches)
+        return found
+    if isinstance(node, n.Truthy):
+        operand = node.operand
+        if isinstance(operand, n.Call) and operand.func == "match" and operand.arg in matches:
+            return frozenset((operand.arg,))
+        if isinstance(operand, n.Field) and operand.name in matches:
+            return frozenset((operand.name,))
+    return frozenset()

@@ -1,8 +1,10 @@
 """The detection engine: runs compiled rules over events in event-time order and returns alerts.
 
 Per event, one dict lookup on the values of the rules' prefilter fields (usually `event.action`)
-gives the rules that can possibly match; each runs its compiled condition, then its kind (windows,
-repeats, first sightings), then suppression; only then is an alert document built.
+gives the rules that can possibly match; rules whose condition requires a reference match the
+event's user can never have (no declared associates, never restricted...) are dropped next, per set
+of matches possible for the user; each remaining rule runs its compiled condition, then its kind
+(windows, repeats, first sightings), then suppression; only then is an alert document built.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ _CACHE_LIMIT = 4096
 class _Runtime:
     """A rule plus its mutable state."""
 
-    __slots__ = ("cache", "condition", "explained", "kind", "observe", "rule", "suppressor")
+    __slots__ = ("cache", "condition", "explained", "kind", "observe", "requires", "rule", "suppressor")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
+        self.requires = rule.requires
         # the engine runs a rule with a prefilter only on events the prefilter admits
         self.condition = rule.residual if rule.prefilter is not None else rule.condition
         self.kind: KindState = KIND_STATES[rule.spec.kind](rule)
@@ -61,6 +64,9 @@ class _Runtime:
         self.kind.load(data["kind"])
         if self.suppressor is not None and same_suppression:
             self.suppressor.load(data["until"])
+
+
+_Chosen = tuple[tuple[_Runtime, ...], dict[frozenset[str], tuple[_Runtime, ...]] | None]
 
 
 def _explainer(rule: Rule) -> Callable[[EvalContext], bool]:
@@ -122,7 +128,7 @@ class DetectionEngine:
             if pf is not None and pf[0] not in fields:
                 fields.append(pf[0])
         self._key_fields = tuple(fields)
-        self._candidates: dict[object, tuple[_Runtime, ...]] = {}
+        self._candidates: dict[object, _Chosen] = {}
 
     def replace_rules(self, rules: RuleSet) -> None:
         """Swap in a new rule set; rules with the same id and window definition keep their state."""
@@ -140,7 +146,13 @@ class DetectionEngine:
             return tuple(value) if isinstance(value, list) else value
         return tuple(tuple(v) if isinstance(v := fields.get(k), list) else v for k in key_fields)
 
-    def _select(self, key: object) -> tuple[_Runtime, ...]:
+    def _select(self, key: object) -> _Chosen:
+        """The runtimes whose prefilter admits `key`, and (when some of them require matches) a memo
+        of their subsets per set of matches possible for the event's user."""
+        runtimes = self._admitted(key)
+        return runtimes, ({} if any(r.requires for r in runtimes) else None)
+
+    def _admitted(self, key: object) -> tuple[_Runtime, ...]:
         values = (key,) if len(self._key_fields) == 1 else key
         assert isinstance(values, tuple)
         position = {name: i for i, name in enumerate(self._key_fields)}
@@ -177,16 +189,23 @@ class DetectionEngine:
                     self._sweep(ts)
             key = self._key(event.fields)
             try:
-                runtimes = cache.get(key)
+                chosen = cache.get(key)
             except TypeError:  # an unhashable value: decide without the cache
-                runtimes = self._select(key)
-            if runtimes is None:
+                chosen = self._select(key)
+            if chosen is None:
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
-                runtimes = cache[key] = self._select(key)
+                chosen = cache[key] = self._select(key)
+            runtimes, by_user = chosen
             if not runtimes:
                 continue
             c = EvalContext(event, reference)
+            if by_user is not None:  # some rules need a match only some users can have
+                possible = c.possible_matches()
+                mine = by_user.get(possible)
+                if mine is None:
+                    mine = by_user[possible] = tuple(r for r in runtimes if r.requires <= possible)
+                runtimes = mine
             for runtime in runtimes:
                 if not runtime.condition(c):
                     continue

@@ -100,6 +100,9 @@ class Rule:
     suppress_getters: tuple[Getter, ...]
     signals: tuple[str, ...]  # reference match names whose evidence goes on the alert
     tests: tuple[TestCase, ...]
+    # reference matches the condition needs (see `compile.required_matches`): the engine skips the
+    # rule for a user none of whose facts could make one of them hold
+    requires: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

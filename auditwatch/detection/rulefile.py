@@ -20,6 +20,7 @@ from auditwatch.detection.compile import (
     compile_condition,
     field_getter,
     prefilter,
+    required_matches,
     residual,
 )
 from auditwatch.detection.context import Getter, Predicate
@@ -295,6 +296,7 @@ class _RuleReader:
             condition=predicate,
             prefilter=prefilter(node, VALUES),
             residual=self.residual(node),
+            requires=required_matches(node, MATCHES),
             unless=unless,
             raises=raises,
             reasons=reasons,

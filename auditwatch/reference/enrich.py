@@ -184,9 +184,10 @@ def _as_text(value: object) -> str | None:
 class _User:
     """What the reference says about one raw `user.id`, independent of the event's time."""
 
-    __slots__ = ("associates", "cases", "entry", "shifts", "sid", "table")
+    __slots__ = ("associates", "cases", "entry", "possible", "shifts", "sid", "table")
 
     def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
+        self.possible: frozenset[str] | None = None  # see `_possible_matches`
         sid = self.sid = ref.staff_id_of(raw) if raw else None
         self.entry: StaffEntry | None = None
         self.table: StaffTable | None = None
@@ -306,6 +307,15 @@ class EventView:
         if user is None:
             user = self._u = _user_facts(self._ref, self._fields.get(F_USER))
         return user
+
+    def possible_matches(self) -> frozenset[str]:
+        """The match names that can hold for some subject at some time given this event's user
+        (a superset: a match left out is certainly false for every event of this user)."""
+        user = self._u or self._user()
+        possible = user.possible
+        if possible is None:
+            possible = user.possible = _possible_matches(user)
+        return possible
 
     def _sid(self) -> str | None:
         return self._user().sid
@@ -602,10 +612,12 @@ def _restricted(view: EventView) -> Proof | None:
 
 
 def _vetting_lapsed(view: EventView) -> Proof | None:
-    if view.value("user.vetting_expired") is not True:
-        return None
     user = view._u or view._user()
-    return user.entry, user.table
+    entry = user.entry
+    expiry = entry.vetting_expiry if entry is not None else None
+    if expiry is None or not (view._v_day or view._day()) > expiry:  # as `user.vetting_expired`
+        return None
+    return entry, user.table
 
 
 def _linked_case(view: EventView) -> Proof | None:
@@ -691,6 +703,30 @@ def _staff_by_id(view: EventView, sid: str) -> StaffEntry | None:
         if entry is not None:
             return entry
     return None
+
+
+# What each user-dependent match needs of the user, read off its function above; a match not listed
+# is possible for every user. Must never be stricter than the function it stands for.
+_USER_CAN: Final[dict[str, Callable[[_User], bool]]] = {
+    "subject_is_self": lambda u: u.entry is not None
+    and bool(u.entry.person.person_id or u.entry.person.name_dob_key),
+    "subject_is_declared_associate": lambda u: u.sid is not None and bool(u.associates),
+    "subject_same_surname": lambda u: u.entry is not None and u.entry.person.surname_fold is not None,
+    "subject_same_postcode": lambda u: u.entry is not None and u.entry.postcode is not None,
+    "subject_same_address": lambda u: u.entry is not None and u.entry.postcode is not None,
+    "user_restricted": lambda u: u.entry is not None and any(row[1] in RESTRICTED for row in u.entry.history),
+    "user_vetting_lapsed": lambda u: u.entry is not None and u.entry.vetting_expiry is not None,
+    "assigned_to_linked_case": lambda u: u.sid is not None and bool(u.cases),
+    "assigned_to_case_ref": lambda u: bool(u.cases),
+    "rostered_on_duty": lambda u: u.sid is not None and bool(u.shifts),
+    "subject_in_same_unit_case": lambda u: u.entry is not None and bool(u.entry.unit),
+}
+_POSSIBLE: dict[frozenset[str], frozenset[str]] = {}  # interned: users share a handful of these
+
+
+def _possible_matches(user: _User) -> frozenset[str]:
+    found = frozenset(name for name in _MATCH_FUNCS if (can := _USER_CAN.get(name)) is None or can(user))
+    return _POSSIBLE.setdefault(found, found)
 
 
 _MATCH_FUNCS: Final[dict[str, Callable[[EventView], Proof | None]]] = {

@@ -253,4 +253,4 @@ def test_prefilter_skips_rules_for_other_actions(rule: Make) -> None:
     assert rules.rules[0].prefilter == ("event.action", frozenset({"person_view"}))
     engine = DetectionEngine(rules, empty_reference())
     engine.process([event(1, event__action="search", host__name="x")])
-    assert engine._candidates == {"search": ()}
+    assert engine._candidates == {"search": ((), None)}
