@@ -89,6 +89,7 @@ _ISO8601_USUAL: Final = re.compile(
 )
 _EPOCH_RX: Final = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
 _HOUR_KEY_GROUPS: Final = ("Y", "y", "m", "b", "d", "H", "I", "p")
+_Parse = Callable[[str, float | None], float | None]  # (text, reference) -> epoch seconds or None
 
 
 def format_to_regex(fmt: str) -> str:
@@ -309,7 +310,66 @@ class TimestampParser:
                 return base
             return slow(text, reference)
 
-        return parse
+        if self.formats[0] != "iso8601":
+            return parse
+        return self._usual_iso(parse)
+
+    def _usual_iso(self, parse: _Parse) -> _Parse:
+        """Wrap `parse` with a regex-free path for the usual ISO-8601 layout: the hour's epoch by the
+        text up to the hour, the text after the seconds (fraction and offset) from a small cache, the
+        minute and second sliced out; only layouts `_ISO8601_USUAL` matched before take it, and any
+        miss goes to `parse`, which then fills both caches."""
+        usual = _ISO8601_USUAL.fullmatch
+        hours_zoned, hours_local = self._cache_pair()  # filled only from usual-layout texts
+        tails: dict[str, tuple[float, int, bool]] = {}  # ".345+01:00" -> (fraction, offset, has offset)
+        hour_caches = self._hour_caches[0]
+        isnan = math.isnan
+
+        def learn(text: str, value: float) -> None:
+            if text[16:17] != ":":
+                return
+            match = usual(text)
+            if match is None:
+                return
+            minute, second, frac, zone = match.group("M", "S", "f", "z")
+            hour_key = text[:13]
+            base = hour_caches[0 if zone else 1].get(hour_key)
+            if base is None or isnan(base):
+                return
+            fraction = int(frac) / 10 ** len(frac) if frac else 0.0
+            try:
+                offset = _offset_seconds(zone) if zone else 0
+            except ValueError:
+                return
+            if base + int(minute) * 60 + int(second) + fraction - offset != value:
+                return  # not what `parse` computed: leave this text to it
+            hours = hours_zoned if zone else hours_local
+            if len(hours) >= _CACHE_LIMIT:
+                hours.clear()
+            hours[hour_key] = base
+            if len(tails) >= _CACHE_LIMIT:
+                tails.clear()
+            tails[text[19:]] = (fraction, offset, bool(zone))
+
+        def parse_iso(text: str, reference: float | None = None) -> float | None:
+            tail = tails.get(text[19:])
+            if tail is not None:
+                fraction, offset, zoned = tail
+                base = (hours_zoned if zoned else hours_local).get(text[:13])
+                if base is not None and len(text) >= 19 and text[13] == ":" and text[16] == ":":
+                    minute = text[14:16]
+                    second = text[17:19]
+                    if minute.isdecimal() and second.isdecimal():
+                        m = int(minute)
+                        s = int(second)
+                        if m <= 59 and s <= 60:  # else `parse` says why not
+                            return base + m * 60 + s + fraction - offset
+            value = parse(text, reference)
+            if value is not None:
+                learn(text, value)
+            return value
+
+        return parse_iso
 
     def _slow(self, text: str, reference: float | None = None) -> float | None:
         for index, fmt in enumerate(self._compiled):

@@ -22,7 +22,9 @@ def kv_decoder(
     blank_pairs = pair_separator.isspace()
     literal_pair = re.escape(pair_separator.strip() or pair_separator)
     pair = r"\s+" if blank_pairs else rf"\s*{literal_pair}\s*"
-    quoted = "|".join(rf"{re.escape(q)}(?:[^{re.escape(q)}\\]|\\.)*{re.escape(q)}" for q in quotes)
+    # a quoted value: the unrolled form of (?:[^"\\]|\\.)* (the same strings, no alternation per character)
+    bodies = [rf"[^{re.escape(q)}\\]*(?:\\.[^{re.escape(q)}\\]*)*" for q in quotes]
+    quoted = "|".join(rf"{re.escape(q)}{body}{re.escape(q)}" for q, body in zip(quotes, bodies, strict=True))
     plain = r"\S*" if blank_pairs else rf"(?:(?!{literal_pair}).)*?"
     if quotes:  # an opening quote must be closed: an unquoted value cannot start with one
         plain = f"(?![{re.escape(quotes)}]){plain}"
@@ -34,12 +36,26 @@ def kv_decoder(
     quote_chars = frozenset(quotes)
     # Fast path: one C-level check that the whole record is a run of pairs, then one findall. A pair
     # can be read only one way, so this is exactly what the pair-by-pair loop below reads.
-    whole = re.compile(rf"\s*(?:{pair_rx.pattern})+", re.DOTALL).fullmatch
+    bare_pair = rf"{key}{around}{sep}{around}(?:{value})(?:{pair}|\s*$)"  # no groups: a cheaper check
+    whole = re.compile(rf"\s*(?:{bare_pair})+", re.DOTALL).fullmatch
     findall = pair_rx.findall
+    # blank-separated pairs without backslashes: the same pairs with each quoted value's inside in a
+    # group of its own, so a pair's value is the one group that matched (the others are empty)
+    split_values = None
+    if blank_pairs:
+        inside = "".join(
+            f"|{re.escape(q)}({body}){re.escape(q)}" for q, body in zip(quotes, bodies, strict=True)
+        )
+        split_rx = re.compile(
+            rf"({key}){sep}(?:{inside[1:]}{'|' if quotes else ''}({plain}))(?:\s+|\s*$)", re.DOTALL
+        )
+        split_values = split_rx.findall
     escape = _ESCAPE.sub
 
     def decode_kv(text: str) -> tuple[int, dict[str, Any]]:
         if fast and whole(text) is not None:
+            if split_values is not None and "\\" not in text:
+                return 0, {pair[0]: "".join(pair[1:]) for pair in split_values(text)}
             out = dict(findall(text))
             for name, val in out.items():
                 if val and val[0] in quote_chars and len(val) >= 2 and val[-1] == val[0]:

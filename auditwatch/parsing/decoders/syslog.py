@@ -25,6 +25,13 @@ _RFC3164: Final = re.compile(
 )
 _SD_ELEMENT: Final = re.compile(r"\[(?P<id>[^\s\]=\"]+)(?P<params>(?:[^\]\"\\]|\"(?:[^\"\\]|\\.)*\")*)\]")
 _SD_PARAM: Final = re.compile(r"([^\s=\"\]]+)=\"((?:[^\"\\]|\\.)*)\"")
+_HEADER_FIELDS: Final = (
+    ("ts", "syslog.timestamp"),
+    ("host", "syslog.host"),
+    ("app", "syslog.app"),
+    ("procid", "syslog.procid"),
+    ("msgid", "syslog.msgid"),
+)
 _SD_ESCAPE: Final = re.compile(r"\\([\"\\\]])")
 
 
@@ -44,10 +51,10 @@ def split_syslog(text: str) -> tuple[dict[str, Any], str]:
         out["syslog.facility"] = value >> 3
         out["syslog.severity"] = value & 7
     groups = match.groupdict()
-    for name in ("ts", "host", "app", "procid", "msgid"):
+    for name, field in _HEADER_FIELDS:
         value_text = groups.get(name)
         if value_text is not None and value_text != "-":
-            out["syslog.timestamp" if name == "ts" else f"syslog.{name}"] = value_text
+            out[field] = value_text
     sd = groups.get("sd")
     if sd and sd != "-":
         for element in _SD_ELEMENT.finditer(sd):

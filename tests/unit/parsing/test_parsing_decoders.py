@@ -33,6 +33,14 @@ def test_json_errors_are_decode_errors(line: str, words: str) -> None:
         decode_json(line)
 
 
+def test_json_dotted_names_stay_right_past_the_name_cache_limit() -> None:
+    """Thousands of distinct nested keys (more than the dotted-name cache holds) flatten correctly."""
+    for round_ in range(2):
+        for i in range(2_500):
+            line = f'{{"k{i}": {{"x{i}": {i}, "y": "{round_}"}}, "x{i}": {{"k{i}": "z"}}, "k{i}.y": "t"}}'
+            assert decode_json(line)[1] == {f"k{i}.x{i}": i, f"k{i}.y": "t", f"x{i}.k{i}": "z"}
+
+
 def test_json_deep_nesting_is_refused_not_crashed() -> None:
     """Objects nested beyond a sane depth are a decode error, not a recursion crash."""
     with pytest.raises(DecodeError, match="nested deeper than 32 levels"):

@@ -146,6 +146,35 @@ def test_timestamp_cache_gives_the_same_answer_twice_and_rejects_bad_values() ->
     assert parse("01/07/2026 24:00:00") is None
 
 
+@pytest.mark.parametrize("timezone", ["UTC", "Europe/London"])
+def test_iso_regex_free_path_agrees_with_a_cold_parser(timezone: str) -> None:
+    """Once the usual ISO layout is cached, near-miss texts give exactly what a fresh parser gives."""
+    warm = TimestampParser(["iso8601"], timezone)
+    for primer in ("2026-11-25T09:00:00.345+01:00", "2026-11-25T09:00:00.345", "2026-11-25T09:00:00"):
+        warm(primer)
+        warm(primer)
+    texts = [
+        "2026-11-25T09:45:12.345+01:00",
+        "2026-11-25T09:45:12.345",
+        "2026-11-25T09:45:12",
+        "2026-11-25T09:59:60",
+        "2026-11-25T09:60:12",
+        "2026-11-25T09:45:61",
+        "2026-11-25T09:45:1",
+        "2026-11-25T09:4x:12",
+        "2026-11-25T09:45-12",
+        "2026-11-25T09:\u0664\u0665:12.345",
+        "2026-11-25T09:\u00b2\u00b2:12.345",
+        "2026-11-25T09",
+        "2026-11-25",
+        " 2026-11-25T09:45:12.345",
+        "2026-11-25T09:45:12.345+25:00",
+    ]
+    for text in texts:
+        assert warm(text) == TimestampParser(["iso8601"], timezone)(text), text
+        assert warm(text) == TimestampParser(["iso8601"], timezone)(text), text
+
+
 def test_london_autumn_ambiguous_hour_takes_the_first_occurrence() -> None:
     """01:30 on 25 Oct 2026 happens twice in London: the first (BST, UTC+1) is used."""
     parse = compile_timestamp(["%Y-%m-%d %H:%M:%S"], "Europe/London")
