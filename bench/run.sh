@@ -20,8 +20,8 @@ fi
 {
     echo "# auditwatch benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
     echo
-    echo "## Parsing (one core, vs a hand-written peer on the same lines)"
-    "$PY" bench/parse_throughput.py --lines "$PARSE_LINES" --json "$OUT/parse.json"
+    echo "## Parsing (one core, the daemon's GC settings, vs a hand-written peer on the same lines)"
+    "$PY" bench/parse_throughput.py --lines "$PARSE_LINES" --gc-freeze --json "$OUT/parse.json"
     echo
     echo "## Detection (engine only, whole rule pack)"
     "$PY" bench/detection_throughput.py
