@@ -419,6 +419,10 @@ class Tailer:
         if other is None:
             return True  # cannot compare; the first lines match
         try:
+            if fingerprint(other.read_at, owner.cfg.fingerprint_lines) != owner.base:
+                # the owner's file no longer begins with these lines (copytruncate: truncated, and
+                # perhaps rewritten, before we looked): `src` is where the identity lives on
+                return True
             a, b = src.read_at(0, _COMPARE), other.read_at(0, _COMPARE)
         except GzIncompleteError:
             return True

@@ -35,6 +35,12 @@ def test_sigkill_during_rotation_loses_and_duplicates_nothing(daemon_setup):
 
     events = daemon_setup.all_events()
     seqs = [int(str(e["auditwatch.record.id"])) for e in events]
+    copies: dict[int, list[tuple[object, object]]] = {}
+    for e in events:
+        place = (e["log.file.path"], e["log.offset"])
+        copies.setdefault(int(str(e["auditwatch.record.id"])), []).append(place)
+    twice = {seq: places for seq, places in copies.items() if len(places) > 1}
+    assert twice == {}, f"{len(twice)} lines indexed more than once, e.g. {sorted(twice.items())[:5]}"
     assert len(seqs) == writer.written, f"{len(seqs)} indexed for {writer.written} written"
     assert sorted(seqs) == list(range(1, writer.written + 1))
     assert daemon_setup.dead_letters() == []

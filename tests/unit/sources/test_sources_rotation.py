@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from structlog.testing import capture_logs
 
 from auditwatch.sources.testing import Harness, append, datas, make_input
@@ -80,6 +81,30 @@ def test_copytruncate_reads_copy_then_new_content(tmp_path: Path) -> None:
     assert datas(fresh) == _expect("b", 0, 2)
     assert fresh[0].offset == 0
     assert any(e["event"] == "file truncated" for e in logs)
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_copytruncate_with_original_refilled_before_the_next_look(tmp_path: Path, restart: bool) -> None:
+    """Copy made, original truncated and already rewritten when the tailer looks again (or restarts):
+    the copy keeps the identity and its offset; nothing is read twice."""
+    log = tmp_path / "audit.log"
+    append(log, _lines("a", 0, 5))
+    h = Harness([make_input(tmp_path)])
+    first = h.drain()
+    append(log, _lines("a", 5, 8))
+    shutil.copyfile(log, tmp_path / "audit.log.1")
+    os.truncate(log, 0)
+    append(log, _lines("b", 0, 3))
+    if restart:
+        h.t.close()
+        h = Harness([make_input(tmp_path)], offsets={first[0].file_key: first[-1].end}, first_start=False)
+    lines = [*h.drain(), *h.drain()]
+    copy = [x for x in lines if x.file_key == first[0].file_key]
+    fresh = [x for x in lines if x.file_key != first[0].file_key]
+    assert datas(copy) == _expect("a", 5, 8)
+    assert copy[0].offset == first[-1].end
+    assert datas(fresh) == _expect("b", 0, 3)
+    assert len(lines) == 6
 
 
 def test_copytruncate_copy_seen_before_truncation(tmp_path: Path) -> None:
