@@ -61,8 +61,10 @@ class ReferenceHolder:
         if rejected:
             _log.error("reference_reload_rejected", problems=[str(p) for p in problems],
                        kept_snapshot_loaded_at=snapshot.loaded_at)
-        elif problems:
-            _log.warning("reference_reload_warnings", problems=[str(p) for p in problems])
+        else:
+            _log.info("reference_reloaded", loaded_at=snapshot.loaded_at, row_warnings=len(problems))
+            if problems:
+                _log.warning("reference_reload_warnings", problems=[str(p) for p in problems])
         if self._on_reload is not None:
             self._on_reload(snapshot, problems, rejected)
         return problems
