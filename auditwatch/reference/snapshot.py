@@ -145,24 +145,20 @@ class ReferenceSnapshot:
 
     def staff_id_of(self, raw: str) -> str | None:
         """`raw` normalised like HR staff numbers (cached: the same users act all day)."""
-        cache = self._id_cache
-        key = "s" + raw
-        found = cache.get(key, _MISS)
-        if found is _MISS:
-            if len(cache) > 200_000:
-                cache.clear()
-            found = cache[key] = self.normalise_staff_id(raw)
-        return found  # type: ignore[return-value]
+        return self._cached_id("s", self.normalise_staff_id, raw)
 
     def case_ref_of(self, raw: str) -> str | None:
         """`raw` normalised like the exports' case references (cached)."""
+        return self._cached_id("c", self.normalise_case_ref, raw)
+
+    def _cached_id(self, kind: str, normalise: Callable[[str], str | None], raw: str) -> str | None:
         cache = self._id_cache
-        key = "c" + raw
+        key = kind + raw
         found = cache.get(key, _MISS)
         if found is _MISS:
             if len(cache) > 200_000:
                 cache.clear()
-            found = cache[key] = self.normalise_case_ref(raw)
+            found = cache[key] = normalise(raw)
         return found  # type: ignore[return-value]
 
     def describe(self) -> list[dict[str, object]]:

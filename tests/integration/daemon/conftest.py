@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,11 +121,27 @@ def write_config(
 
 
 @pytest.fixture
-def daemon_setup(
-    tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str
-) -> DaemonSetup:
+def daemon_setup(tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str) -> DaemonSetup:
     """A config dir for one test, with templates installed in the test's own index prefix."""
     config = write_config(tmp_path, es_url, index_prefix)
     setup = DaemonSetup(tmp_path, tmp_path / "logs", config, index_prefix, es_client)
     setup.setup()
     return setup
+
+
+WaitUntil = Callable[[Callable[[], bool]], None]
+
+
+@pytest.fixture
+def wait_until() -> WaitUntil:
+    """Polls a condition every 0.25 s until it holds; fails the test after 60 s."""
+
+    def wait(check: Callable[[], bool], timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.25)
+        raise AssertionError("condition not reached in time")
+
+    return wait

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 RULE = """\
@@ -30,20 +29,11 @@ def _rule_alerts(setup) -> dict[str, int]:
     return {b["key"]: b["doc_count"] for b in resp["aggregations"]["r"]["buckets"]}
 
 
-def _until(check, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError("condition not reached in time")
-
-
 def _log_has(setup, text: str) -> bool:
     return text in (setup.root / "daemon.log").read_text(errors="replace")
 
 
-def test_invalid_rule_change_is_refused_and_a_valid_one_applies_without_restart(daemon_setup):
+def test_invalid_rule_change_is_refused_and_a_valid_one_applies_without_restart(daemon_setup, wait_until):
     """Broken rule: old set keeps firing and the log names file and line; then a new rule fires."""
     rules = daemon_setup.root / "rules"
     rule_a = rules / "watch-a.yml"
@@ -55,21 +45,21 @@ def test_invalid_rule_change_is_refused_and_a_valid_one_applies_without_restart(
     try:
         with log.open("a") as f:
             f.write(_line(1, "MP000007"))
-        _until(lambda: _rule_alerts(daemon_setup).get("watch-a") == 1)
+        wait_until(lambda: _rule_alerts(daemon_setup).get("watch-a") == 1)
 
         rule_a.write_text(RULE.format(rule_id="watch-a", user="MP000007").replace('== "MP000007"', "=="))
-        _until(lambda: _log_has(daemon_setup, "rules_reload_rejected"))
+        wait_until(lambda: _log_has(daemon_setup, "rules_reload_rejected"))
         assert _log_has(daemon_setup, f"{rule_a}:6: [condition]")
         with log.open("a") as f:
             f.write(_line(2, "MP000007"))
-        _until(lambda: _rule_alerts(daemon_setup).get("watch-a") == 2)
+        wait_until(lambda: _rule_alerts(daemon_setup).get("watch-a") == 2)
 
         rule_a.write_text(RULE.format(rule_id="watch-a", user="MP000007"))
         Path(rules / "watch-b.yml").write_text(RULE.format(rule_id="watch-b", user="MP000008"))
-        _until(lambda: _log_has(daemon_setup, '"rules": 2'))
+        wait_until(lambda: _log_has(daemon_setup, '"rules": 2'))
         with log.open("a") as f:
             f.write(_line(3, "MP000008"))
-        _until(lambda: _rule_alerts(daemon_setup).get("watch-b") == 1)
+        wait_until(lambda: _rule_alerts(daemon_setup).get("watch-b") == 1)
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,22 +36,13 @@ def _restricted_alerts(client, prefix: str) -> int:
     )
 
 
-def _until(check, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.25)
-    raise AssertionError("condition not reached in time")
-
-
 def _indexed(client, prefix: str) -> int:
     client.indices.refresh(index=f"{prefix}-events-*", allow_no_indices=True)
     return int(client.count(index=f"{prefix}-events-*", allow_no_indices=True)["count"])
 
 
 def test_hr_export_changes_apply_and_a_broken_export_keeps_the_previous_data(
-    tmp_path, es_url, es_client, index_prefix
+    tmp_path, es_url, es_client, index_prefix, wait_until
 ):
     """Suspension added to HR -> next access alerts; HR export broken -> previous data stays in force."""
     staff = tmp_path / "hr.csv"
@@ -82,21 +72,21 @@ def test_hr_export_changes_apply_and_a_broken_export_keeps_the_previous_data(
     try:
         with log.open("a") as f:
             f.write(_line(1, 10))
-        _until(lambda: _indexed(es_client, index_prefix) == 1)
+        wait_until(lambda: _indexed(es_client, index_prefix) == 1)
         assert _restricted_alerts(es_client, index_prefix) == 0
 
         reloads = (tmp_path / "daemon.log").read_text().count("reference_reloaded")
         staff.write_text(HEADER + "MP000101,Reid,Sam,Response North,suspended,2026-11-01\n")
-        _until(lambda: (tmp_path / "daemon.log").read_text().count("reference_reloaded") > reloads)
+        wait_until(lambda: (tmp_path / "daemon.log").read_text().count("reference_reloaded") > reloads)
         with log.open("a") as f:
             f.write(_line(2, 12))
-        _until(lambda: _restricted_alerts(es_client, index_prefix) == 1)
+        wait_until(lambda: _restricted_alerts(es_client, index_prefix) == 1)
 
         staff.write_text("this is not the HR export\n")
-        _until(lambda: "reference_reload_rejected" in (tmp_path / "daemon.log").read_text())
+        wait_until(lambda: "reference_reload_rejected" in (tmp_path / "daemon.log").read_text())
         with log.open("a") as f:
             f.write(_line(3, 14))  # a day later: the suppression (1 day) has passed
-        _until(lambda: _restricted_alerts(es_client, index_prefix) == 2)
+        wait_until(lambda: _restricted_alerts(es_client, index_prefix) == 2)
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGTERM)
