@@ -28,21 +28,50 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(
         getattr(args, "log_level", None) or "info", "console" if sys.stderr.isatty() else "json"
     )
+    from elasticsearch import ApiError, TransportError
+
+    from auditwatch.indexing.verify import ClusterNotReady
+
     try:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except ClusterNotReady as exc:  # restarting cannot help: an operator has to act
+        print(f"Elasticsearch is not set up for auditwatch: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except AuditwatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RUNTIME
+    except (TransportError, ApiError) as exc:
+        if args.debug:
+            raise
+        print(f"error: Elasticsearch: {_es_reason(exc)} (--debug for details)", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 130
 
 
+def _es_reason(exc: Exception) -> str:
+    from elasticsearch import ApiError, TransportError
+
+    if isinstance(exc, ApiError):
+        return f"HTTP {exc.meta.status}: {exc.error}"
+    if isinstance(exc, TransportError):
+        return f"{type(exc).__name__}: {exc.message}"
+    return str(exc)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="auditwatch", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="auditwatch",
+        description=__doc__,
+        epilog="exit codes: 0 ok, 1 findings (alerts, unparsed lines, failed rule cases), "
+        "2 configuration error or cluster not set up, 3 runtime error",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
+    p.add_argument("--debug", action="store_true", help="show tracebacks of runtime errors")
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -106,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("--format", choices=["jsonl", "table"], default="table")
     alerts.set_defaults(func=_cmd_alerts)
     return p
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("auditwatch")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
 
 
 # -- commands ---------------------------------------------------------------------------------

@@ -26,18 +26,29 @@ from pathlib import Path
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
+from elasticsearch import ApiError, TransportError
 
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config import DaemonConfig
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.errors import ConfigError
-from auditwatch.indexing import BulkIndexer, DeliveryInterrupted, make_client
+from auditwatch.indexing import (
+    BulkIndexer,
+    ClusterNotReady,
+    DeliveryInterrupted,
+    make_client,
+    missing_parts,
+    setup_cluster,
+    wrong_mappings,
+)
+from auditwatch.indexing.retry import Backoff
 from auditwatch.logsetup import problems_for_log
 from auditwatch.model import AccessEvent, Alert, DeadLetter
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline
 from auditwatch.reference import ReferenceHolder
 from auditwatch.schema import IndexNames
+from auditwatch.sdnotify import Liveness, Notifier, Watchdog
 from auditwatch.sources.tail import Tailer
 
 log = structlog.get_logger(__name__)
@@ -72,9 +83,19 @@ class Counters:
 class Daemon:
     """Runs the pipeline until stopped (or, with `until_idle`, until every file is read and delivered)."""
 
-    def __init__(self, config: DaemonConfig, *, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        config: DaemonConfig,
+        *,
+        stop: threading.Event | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
         self.config = config
         self.stop = stop or threading.Event()
+        self.notifier = notifier or Notifier()
+        # signs of life of both threads: the systemd watchdog is pinged only while both tick
+        self._main_alive = Liveness("main")
+        self._delivery_alive = Liveness("delivery")
         self.counters = Counters()
         self._abort = threading.Event()  # interrupts delivery retries on shutdown
         self._parsers = load_parsers(config.parsers_dir)
@@ -111,6 +132,8 @@ class Daemon:
 
     def run(self, *, until_idle: bool = False) -> Counters:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        if not self._ensure_cluster():
+            return self.counters  # stopped while Elasticsearch was unreachable
         checkpoint = Checkpoint(self.config.checkpoint_path)
         try:
             offsets = checkpoint.offsets()
@@ -130,6 +153,7 @@ class Daemon:
         gc.set_threshold(100_000, 50, 100)
         delivery = threading.Thread(target=self._deliver_loop, name="auditwatch-delivery", daemon=True)
         delivery.start()
+        watchdog = self._start_watchdog()
         log.info(
             "started",
             inputs=len(self.config.inputs),
@@ -138,16 +162,57 @@ class Daemon:
             first_start=first_start,
             restored_state=saved_state is not None,
         )
+        self.notifier.ready(self._status_line(tailer))
         with self._scheduler(tailer), self._reference_watch():
             try:
                 self._main_loop(tailer, engine, dict(offsets), until_idle=until_idle)
             finally:
+                self.notifier.stopping()
                 tailer.close()
                 self._shutdown_delivery(delivery)
+                if watchdog is not None:
+                    watchdog.stop()
         if self._delivery_error is not None:
             raise self._delivery_error
         log.info("stopped", **_counter_fields(self.counters))
         return self.counters
+
+    def _ensure_cluster(self) -> bool:
+        """Templates and indices in place before anything is written (never a dynamically mapped index).
+
+        Waits (and tells systemd so) while Elasticsearch is unreachable; returns False if stopped meanwhile.
+        """
+        es = self.config.elasticsearch
+        client = make_client(es).options(max_retries=0)
+        backoff = Backoff(es.backoff_initial, es.backoff_max)
+        attempt = 0
+        try:
+            while not self.stop.is_set():
+                try:
+                    wrong = wrong_mappings(client, self._names)
+                    if wrong:  # never repaired automatically: it holds data
+                        raise ClusterNotReady(wrong)
+                    missing = missing_parts(client, self._names)
+                    if missing and es.setup == "auto":
+                        for line in setup_cluster(client, self._names):
+                            log.info("setup", done=line)
+                        missing = missing_parts(client, self._names)
+                except (TransportError, ApiError) as exc:
+                    delay = backoff.delay(attempt)
+                    attempt += 1
+                    reason = f"Elasticsearch at {', '.join(es.hosts)} unreachable: {_why(exc)}"
+                    log.warning("cluster_unavailable", reason=reason, retry_in_s=round(delay, 1))
+                    self.notifier.extend_timeout(delay + es.request_timeout + 5, f"waiting: {reason}")
+                    self.stop.wait(delay)
+                    continue
+                if missing:
+                    raise ClusterNotReady(
+                        [*missing, "run `auditwatch setup` first (or set elasticsearch.setup: auto)"]
+                    )
+                return True
+            return False
+        finally:
+            client.close()
 
     # -- main thread --------------------------------------------------------------------------
 
@@ -161,6 +226,7 @@ class Daemon:
         idle_rounds = 0
         reference = self._reference.current
         while not self.stop.is_set():
+            self._main_alive.tick()
             self._raise_if_delivery_failed()
             if self._pending_rules is not None:
                 engine.replace_rules(self._pending_rules)
@@ -206,6 +272,7 @@ class Daemon:
 
     def _put(self, batch: Batch) -> None:
         while True:
+            self._main_alive.tick()  # waiting on a full queue is back-pressure, not a hang
             self._raise_if_delivery_failed()
             try:
                 self._queue.put(batch, timeout=0.5)
@@ -232,16 +299,18 @@ class Daemon:
             self._names,
             self.config.elasticsearch,
             stop=self._abort,
+            sleep=self._backoff_pause,
             spool_path=self.config.spool_path,
         )
         try:
             while True:
-                batch = self._queue.get()
+                batch = self._next_batch()
                 try:
                     if batch is None:
                         return
                     indexer.deliver(batch.events, batch.dead, batch.alerts)
                     self.counters.delivered_batches += 1
+                    self._delivery_alive.tick()
                     if batch.offsets is not None and batch.state is not None:
                         checkpoint.commit(batch.offsets, {DETECTION_STATE: batch.state})
                         self.counters.checkpoints += 1
@@ -256,6 +325,20 @@ class Daemon:
             checkpoint.close()
             client.close()
 
+    def _next_batch(self) -> Batch | None:
+        while True:
+            self._delivery_alive.tick()
+            try:
+                return self._queue.get(timeout=1.0)
+            except queue.Empty:
+                continue
+
+    def _backoff_pause(self, seconds: float) -> None:
+        """Waits between delivery retries: alive for the watchdog, and woken at once on shutdown."""
+        self._delivery_alive.tick()
+        self._abort.wait(seconds)
+        self._delivery_alive.tick()
+
     def _shutdown_delivery(self, delivery: threading.Thread, grace: float = 10.0) -> None:
         deadline = time.monotonic() + grace
         while delivery.is_alive():
@@ -269,6 +352,25 @@ class Daemon:
         if delivery.is_alive():
             self._abort.set()
             delivery.join()
+
+    # -- systemd --------------------------------------------------------------------------------
+
+    def _start_watchdog(self) -> Watchdog | None:
+        interval = self.notifier.watchdog_interval
+        if interval is None:
+            return None
+        watchdog = Watchdog(self.notifier, interval, (self._main_alive, self._delivery_alive))
+        watchdog.start()
+        return watchdog
+
+    def _status_line(self, tailer: Tailer) -> str:
+        files = tailer.status()
+        behind = sum(s.behind for s in files)
+        c = self.counters
+        return (
+            f"{len(files)} files, {behind} bytes behind, {c.events} events, {c.alerts} alerts, "
+            f"{c.delivered_batches} batches delivered, {self._queue.qsize()} queued"
+        )
 
     # -- scheduled jobs -----------------------------------------------------------------------
 
@@ -296,13 +398,16 @@ class Daemon:
 
     def reload_rules(self) -> bool:
         """Validate the whole rule set; swap it in only if valid. Returns whether it was swapped."""
+        self.notifier.reloading()
         try:
             rules = load_ruleset(self.config.rules_dir, self.config.lists_dir)
         except ConfigError as exc:
             log.error("rules_reload_rejected", problems=problems_for_log(exc), kept="previous rule set")
+            self.notifier.reloaded("rule reload refused: previous rule set kept")
             return False
         self._pending_rules = rules
         log.info("rules_reloaded", rules=len(rules))
+        self.notifier.reloaded(f"rules reloaded: {len(rules)} rules")
         return True
 
     def _check_rules(self) -> None:
@@ -312,6 +417,7 @@ class Daemon:
             self.reload_rules()
 
     def _heartbeat(self, tailer: Tailer) -> None:
+        self.notifier.status(self._status_line(tailer))
         behind = sum(s.behind for s in tailer.status())
         log.info(
             "heartbeat",
@@ -330,6 +436,13 @@ def _counter_fields(c: Counters) -> dict[str, object]:
         "checkpoints": c.checkpoints,
         "uptime_s": round(time.monotonic() - c.started, 1),
     }
+
+
+def _why(exc: Exception) -> str:
+    """A one-line cause: the transport's own message (TLS, refused, timeout) or the API error."""
+    if isinstance(exc, ApiError):
+        return f"HTTP {exc.meta.status} {exc.error}"
+    return str(exc.message if isinstance(exc, TransportError) else exc) or type(exc).__name__
 
 
 def _dir_signature(dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:

@@ -3,14 +3,18 @@
 from auditwatch.indexing.client import make_client
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
 from auditwatch.indexing.deliver import BulkIndexer, DeliveryInterrupted, DeliveryReport
-from auditwatch.indexing.templates import setup_cluster
+from auditwatch.indexing.templates import missing_parts, setup_cluster
+from auditwatch.indexing.verify import ClusterNotReady, wrong_mappings
 
 __all__ = [
     "BulkIndexer",
+    "ClusterNotReady",
     "DeliveryInterrupted",
     "DeliveryReport",
     "ElasticsearchConfig",
     "make_client",
+    "missing_parts",
     "read_elasticsearch_config",
     "setup_cluster",
+    "wrong_mappings",
 ]

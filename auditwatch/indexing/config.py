@@ -46,6 +46,7 @@ class ElasticsearchConfig:
     bulk_max_bytes: int = 10 * MIB
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
+    setup: str = "verify"  # at start: "verify" refuses a cluster without templates, "auto" installs them
 
 
 def read_elasticsearch_config(reader: Reader) -> ElasticsearchConfig:
@@ -89,6 +90,7 @@ def read_elasticsearch_config(reader: Reader) -> ElasticsearchConfig:
         bulk_max_bytes=reader.optional("bulk_max_bytes", int, d.bulk_max_bytes, _bulk_bytes),
         backoff_initial=reader.optional("backoff_initial", float, d.backoff_initial, _positive),
         backoff_max=reader.optional("backoff_max", float, d.backoff_max, _positive),
+        setup=reader.optional("setup", str, d.setup, _setup_mode),
     )
     if cfg.backoff_initial and cfg.backoff_max and cfg.backoff_max < cfg.backoff_initial:
         reader.problem((*reader.path, "backoff_max"), "must be at least backoff_initial")
@@ -171,6 +173,12 @@ def _index_prefix(value: str) -> str:
 def _positive(value: float) -> float:
     if value <= 0:
         raise ValueError("must be greater than 0")
+    return value
+
+
+def _setup_mode(value: str) -> str:
+    if value not in ("verify", "auto"):
+        raise ValueError("must be 'verify' (refuse to start without `auditwatch setup`) or 'auto'")
     return value
 
 

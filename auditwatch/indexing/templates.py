@@ -12,6 +12,7 @@ from typing import Any
 from elasticsearch import ApiError, Elasticsearch
 
 from auditwatch import schema
+from auditwatch.indexing.verify import ClusterNotReady, wrong_mappings
 from auditwatch.schema import IndexNames
 
 # Lucene refuses terms over 32766 bytes; 8191 characters of UTF-8 always fit, longer values are
@@ -154,7 +155,13 @@ def index_templates(names: IndexNames) -> dict[str, dict[str, Any]]:
 
 
 def setup_cluster(client: Elasticsearch, names: IndexNames) -> list[str]:
-    """Install templates, create the alerts and dead-letter indices; safe to run again and again."""
+    """Install templates, create the alerts and dead-letter indices; safe to run again and again.
+
+    Raises `ClusterNotReady` (with the fix) when an index exists with a mapping auditwatch did not give it.
+    """
+    wrong = wrong_mappings(client, names)
+    if wrong:
+        raise ClusterNotReady(wrong)
     done: list[str] = []
     for name, body in component_templates(names).items():
         client.cluster.put_component_template(name=name, template=body["template"])
@@ -175,6 +182,21 @@ def setup_cluster(client: Elasticsearch, names: IndexNames) -> list[str]:
                 done.append(f"index {index}: already exists")
     done.append(_extend_existing_event_indices(client, names))
     return done
+
+
+def missing_parts(client: Elasticsearch, names: IndexNames) -> list[str]:
+    """The templates and indices `run` needs that the cluster lacks; empty when `setup` has run."""
+    problems: list[str] = []
+    for name in component_templates(names):
+        if not client.cluster.exists_component_template(name=name):
+            problems.append(f"component template {name} is missing")
+    for name in index_templates(names):
+        if not client.indices.exists_index_template(name=name):
+            problems.append(f"index template {name} is missing")
+    for index in (names.alerts, names.dead_letter):
+        if not client.indices.exists(index=index):
+            problems.append(f"index {index} is missing")
+    return problems
 
 
 def _extend_existing_event_indices(client: Elasticsearch, names: IndexNames) -> str:

@@ -129,6 +129,15 @@ def daemon_setup(tmp_path: Path, es_url: str, es_client: Elasticsearch, index_pr
     return setup
 
 
+@pytest.fixture
+def bare_daemon_setup(
+    tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str
+) -> DaemonSetup:
+    """Like `daemon_setup`, but nothing is installed in Elasticsearch (`auditwatch setup` never ran)."""
+    config = write_config(tmp_path, es_url, index_prefix)
+    return DaemonSetup(tmp_path, tmp_path / "logs", config, index_prefix, es_client)
+
+
 WaitUntil = Callable[[Callable[[], bool]], None]
 
 
