@@ -26,6 +26,7 @@ MIB = 1024 * 1024
 _MAX_BULK_BYTES = 100 * MIB  # Elasticsearch's default http.max_content_length
 _INDEX_PREFIX = re.compile(r"[a-z0-9][a-z0-9._-]{0,199}")
 _FINGERPRINT = re.compile(r"(?:[0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}")
+_CREDENTIALS = re.compile(r"\$\{CREDENTIALS_DIRECTORY\}|\$CREDENTIALS_DIRECTORY\b")
 _INLINE_SECRETS = {"api_key": "api_key_file or api_key_env", "password": "password_file or password_env"}
 
 
@@ -117,6 +118,16 @@ def _secret(reader: Reader, base: Path, name: str) -> str | None:
 
 
 def _read_secret_file(reader: Reader, base: Path, key: str, value: str) -> str | None:
+    if _CREDENTIALS.search(value):  # systemd's LoadCredential= directory, known only at run time
+        credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not credentials:
+            reader.problem(
+                (*reader.path, key),
+                f"{value} uses $CREDENTIALS_DIRECTORY, which is not set: run under the systemd unit "
+                "(LoadCredential=) or export CREDENTIALS_DIRECTORY",
+            )
+            return None
+        value = _CREDENTIALS.sub(lambda _m: credentials, value)
     path = Path(value).expanduser()
     path = path if path.is_absolute() else base / path
     try:

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Real log producers the test suite runs (from Debian's packages): PostgreSQL 15 with pgaudit.
+# Real peers the test suite runs (from Debian's packages): PostgreSQL 15 with pgaudit (a real log
+# producer), and systemd's own tools (systemd-analyze, systemd-sysusers) that check the shipped unit.
 # Idempotent: installs only what is missing. Needs root (or the packages already installed).
 set -euo pipefail
 
 missing=()
 [[ -x /usr/lib/postgresql/15/bin/postgres ]] || missing+=(postgresql-15)
 [[ -f /usr/lib/postgresql/15/lib/pgaudit.so ]] || missing+=(postgresql-15-pgaudit)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

@@ -154,3 +154,25 @@ def test_bad_hosts(tmp_path: Path, host: str) -> None:
         _read(f"elasticsearch:\n  hosts: ['{host}']\n", tmp_path / "a.yml")
     assert [p.field for p in err.value.problems] == ["elasticsearch.hosts[0]"]
     assert "user:pw" not in str(err.value)
+
+
+def test_api_key_from_systemd_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`api_key_file: ${CREDENTIALS_DIRECTORY}/es-api-key` reads what the unit's LoadCredential= handed over."""
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "es-api-key").write_text(SECRET + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    text = "elasticsearch:\n  hosts: https://es:9200\n  api_key_file: ${CREDENTIALS_DIRECTORY}/es-api-key\n"
+    assert _read(text, tmp_path / "a.yml").api_key == SECRET
+
+
+def test_systemd_credentials_outside_the_unit_are_explained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without $CREDENTIALS_DIRECTORY the problem says so, on the key's line."""
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    text = "elasticsearch:\n  hosts: https://es:9200\n  api_key_file: $CREDENTIALS_DIRECTORY/es-api-key\n"
+    with pytest.raises(ConfigError) as err:
+        _read(text, tmp_path / "a.yml")
+    assert "a.yml:3: [elasticsearch.api_key_file]" in str(err.value)
+    assert "CREDENTIALS_DIRECTORY, which is not set" in str(err.value)
