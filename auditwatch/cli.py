@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import structlog
 
+from auditwatch import __version__
 from auditwatch.errors import AuditwatchError, ConfigError
 
 DEFAULT_CONFIG = "/etc/auditwatch/auditwatch.yml"
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 ok, 1 findings (alerts, unparsed lines, failed rule cases), "
         "2 configuration error or cluster not set up, 3 runtime error",
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None)
     p.add_argument("--debug", action="store_true", help="show tracebacks of runtime errors")
     sub = p.add_subparsers(dest="command", required=True)
@@ -135,15 +136,6 @@ def _parser() -> argparse.ArgumentParser:
     alerts.add_argument("--format", choices=["jsonl", "table"], default="table")
     alerts.set_defaults(func=_cmd_alerts)
     return p
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("auditwatch")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "unknown"
 
 
 # -- commands ---------------------------------------------------------------------------------

@@ -33,6 +33,21 @@ class PipelineConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    events_keep_months: int  # monthly event indices whose whole month is older are deleted
+    delete: bool = False  # False: a dry run that only logs what it would delete
+    at: tuple[int, int] = (3, 30)  # local time of day (reference timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class JobsConfig:
+    heartbeat_index: bool = True  # also write each heartbeat to <prefix>-health
+    silence_check_interval: float = 60.0  # how often inputs' `silent_after` is checked
+    digest_at: tuple[int, int] | None = (7, 0)  # local time of the open-alerts digest; None: off
+    retention: RetentionConfig | None = None  # None: no retention job
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonConfig:
     path: Path
     inputs: tuple[InputConfig, ...]
@@ -45,6 +60,7 @@ class DaemonConfig:
     pipeline: PipelineConfig
     log_level: str
     log_format: LogFormat
+    jobs: JobsConfig = JobsConfig()
 
     @property
     def checkpoint_path(self) -> Path:
@@ -73,6 +89,7 @@ def load_config(path: str | Path) -> DaemonConfig:
     es = read_elasticsearch_config(root.section("elasticsearch", required=True))
     reference = read_reference_config(root.section("reference"))
     pipeline = _read_pipeline(root.section("pipeline"))
+    jobs = _read_jobs(root.section("jobs"))
     logging = root.section("logging")
     level = logging.optional("level", str, "info", _log_level)
     fmt = logging.optional("format", str, "json", _log_format)
@@ -95,6 +112,7 @@ def load_config(path: str | Path) -> DaemonConfig:
         pipeline=pipeline,
         log_level=level,
         log_format=fmt,
+        jobs=jobs,
     )
 
 
@@ -111,6 +129,43 @@ def _read_pipeline(r: Reader) -> PipelineConfig:
     )
     r.done()
     return cfg
+
+
+def _read_jobs(r: Reader) -> JobsConfig:
+    d = JobsConfig()
+    digest: tuple[int, int] | None = d.digest_at
+    if r.has("digest_at") and r.data.get("digest_at") is None:
+        r.optional("digest_at", object, None)
+        digest = None
+    else:
+        digest = r.optional("digest_at", str, d.digest_at, _time_of_day)
+    retention = None
+    if r.has("retention"):
+        rr = r.section("retention")
+        months = rr.required("events_keep_months", int, _positive)
+        retention = RetentionConfig(
+            events_keep_months=months or 1,
+            delete=rr.optional("delete", bool, False),
+            at=rr.optional("at", str, (3, 30), _time_of_day),
+        )
+        rr.done()
+    cfg = JobsConfig(
+        heartbeat_index=r.optional("heartbeat_index", bool, d.heartbeat_index),
+        silence_check_interval=r.optional(
+            "silence_check_interval", float, d.silence_check_interval, _positive
+        ),
+        digest_at=digest,
+        retention=retention,
+    )
+    r.done()
+    return cfg
+
+
+def _time_of_day(value: str) -> tuple[int, int]:
+    hour, sep, minute = value.partition(":")
+    if not (sep and hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+        raise ValueError("must be a time of day such as '07:00'")
+    return int(hour), int(minute)
 
 
 def _check_inputs(root: Reader, inputs: tuple[InputConfig, ...]) -> None:

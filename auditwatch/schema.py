@@ -107,6 +107,11 @@ class IndexNames:
     def dead_letter(self) -> str:
         return f"{self.prefix}-deadletter"
 
+    @property
+    def health(self) -> str:
+        """The daemon's own heartbeats: one small document per heartbeat, for Kibana to chart."""
+        return f"{self.prefix}-health"
+
     def events_for(self, timestamp_iso: str) -> str:
         """Monthly index from an ISO-8601 UTC timestamp (``2026-11-25T...`` -> ``PREFIX-events-2026.11``)."""
         return f"{self.prefix}-events-{timestamp_iso[0:4]}.{timestamp_iso[5:7]}"

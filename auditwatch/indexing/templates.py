@@ -61,6 +61,23 @@ DEAD_LETTER_FIELDS: dict[str, str] = {
     "auditwatch.line.truncated": schema.BOOLEAN,
 }
 
+# Heartbeats: how the daemon is doing, charted by operators (no personal data).
+HEALTH_FIELDS: dict[str, str] = {
+    "@timestamp": schema.DATE,
+    "host.name": schema.KEYWORD,
+    "service.version": schema.KEYWORD,
+    "auditwatch.health.uptime_s": schema.LONG,
+    "auditwatch.health.records": schema.LONG,
+    "auditwatch.health.events": schema.LONG,
+    "auditwatch.health.dead_letters": schema.LONG,
+    "auditwatch.health.alerts": schema.LONG,
+    "auditwatch.health.checkpoints": schema.LONG,
+    "auditwatch.health.files": schema.LONG,
+    "auditwatch.health.bytes_behind": schema.LONG,
+    "auditwatch.health.queued_batches": schema.LONG,
+    "auditwatch.health.silent_inputs": schema.KEYWORD,
+}
+
 # Alerts are written by the detection engine; known fields are typed here, the rest is dynamic.
 _ALERT_FIELDS: dict[str, str] = {
     "@timestamp": schema.DATE,
@@ -132,6 +149,15 @@ def component_templates(names: IndexNames) -> dict[str, dict[str, Any]]:
                 }
             }
         },
+        f"{names.prefix}-health-mappings": {
+            "template": {
+                "mappings": {
+                    "dynamic": "strict",
+                    "date_detection": False,
+                    "properties": properties(HEALTH_FIELDS),
+                }
+            }
+        },
     }
 
 
@@ -151,6 +177,7 @@ def index_templates(names: IndexNames) -> dict[str, dict[str, Any]]:
         f"{p}-events": template(names.events_pattern, f"{p}-events-mappings"),
         f"{p}-alerts": template(names.alerts, f"{p}-alerts-mappings"),
         f"{p}-deadletter": template(names.dead_letter, f"{p}-deadletter-mappings"),
+        f"{p}-health": template(names.health, f"{p}-health-mappings"),
     }
 
 
@@ -169,7 +196,7 @@ def setup_cluster(client: Elasticsearch, names: IndexNames) -> list[str]:
     for name, body in index_templates(names).items():
         client.indices.put_index_template(name=name, **body)
         done.append(f"index template {name}: installed ({body['index_patterns'][0]})")
-    for index in (names.alerts, names.dead_letter):
+    for index in (names.alerts, names.dead_letter, names.health):
         if client.indices.exists(index=index):
             done.append(f"index {index}: already exists")
         else:
@@ -193,7 +220,7 @@ def missing_parts(client: Elasticsearch, names: IndexNames) -> list[str]:
     for name in index_templates(names):
         if not client.indices.exists_index_template(name=name):
             problems.append(f"index template {name} is missing")
-    for index in (names.alerts, names.dead_letter):
+    for index in (names.alerts, names.dead_letter, names.health):
         if not client.indices.exists(index=index):
             problems.append(f"index {index} is missing")
     return problems

@@ -30,6 +30,7 @@ def wrong_mappings(client: Elasticsearch, names: IndexNames) -> list[str]:
     for pattern, check in (
         (names.events_pattern, _strict),
         (names.dead_letter, _strict),
+        (names.health, _strict),
         (names.alerts, _alerts_typed),
     ):
         for index, body in _mappings(client, pattern).items():

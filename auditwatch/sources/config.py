@@ -38,6 +38,9 @@ class InputConfig:
     fingerprint_lines: int = 1
     poll_interval: float = 1.0
     close_inactive: float = 300.0
+    # seconds without a single record after which the input is reported silent (an alert): a
+    # stopped audit log is itself a signal. None: never.
+    silent_after: float | None = None
 
 
 def _positive_int(value: int) -> int:
@@ -106,6 +109,7 @@ def read_input_config(reader: Reader) -> InputConfig:
     fingerprint_lines = reader.optional("fingerprint_lines", int, 1, _positive_int) or 1
     poll_interval = reader.optional("poll_interval", float, 1.0, _positive_float) or 1.0
     close_inactive = reader.optional("close_inactive", float, 300.0, _positive_float) or 300.0
+    silent_after = reader.optional("silent_after", float, None, _positive_float)
     reader.done()
     return InputConfig(
         name=name,
@@ -119,4 +123,5 @@ def read_input_config(reader: Reader) -> InputConfig:
         fingerprint_lines=fingerprint_lines,
         poll_interval=poll_interval,
         close_inactive=close_inactive,
+        silent_after=silent_after,
     )
