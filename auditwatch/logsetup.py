@@ -1,31 +1,60 @@
-"""Logging: structlog for operational events (never per event), JSON for the service, console for humans."""
+"""Logging: one structlog pipeline for auditwatch and every library it uses, never per event.
+
+auditwatch logs through structlog; libraries (elasticsearch's transport, apscheduler, watchdog) log
+through the standard `logging` module, whose records are rendered by the same processors through
+`structlog.stdlib.ProcessorFormatter`: one JSON object per line for the journal, or console text for
+people. Chatty libraries are held at WARNING unless the level is `debug`.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Final
 
 import structlog
 
 from auditwatch.errors import ConfigError
 
+# Libraries that log each request or job run at INFO: useful only when debugging.
+_CHATTY: Final = ("elastic_transport", "elasticsearch", "apscheduler", "watchdog", "urllib3")
+
 
 def configure_logging(level: str = "info", fmt: str = "json") -> None:
+    numeric = logging.getLevelNamesMapping()[level.upper()]
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(quiet)
 
 
 def problems_for_log(error: ConfigError) -> list[str]:
