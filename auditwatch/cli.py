@@ -27,7 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from auditwatch.logsetup import configure_logging
 
     configure_logging(
-        getattr(args, "log_level", None) or "info", "console" if sys.stderr.isatty() else "json"
+        getattr(args, "log_level", None) or "info",
+        "console" if sys.stderr.isatty() else "json",
+        libraries="warning" if args.command == "run" else "error",
     )
     from elasticsearch import ApiError, TransportError
 
@@ -131,6 +133,27 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--samples", type=int, default=5)
     backtest.set_defaults(func=_cmd_rules_backtest)
 
+    status = with_config(
+        sub.add_parser(
+            "status",
+            help="per-file delivery lag (checkpoint) and the daemon's last heartbeat (Elasticsearch)",
+            description="Example: auditwatch status --config /etc/auditwatch/auditwatch.yml. "
+            "Exit 0, or 3 when Elasticsearch could not be asked (the local part is still printed).",
+        )
+    )
+    status.set_defaults(func=_cmd_status)
+
+    test = sub.add_parser("test", help="check connectivity (like `filebeat test output`)")
+    test_sub = test.add_subparsers(dest="test_command", required=True)
+    output = with_config(
+        test_sub.add_parser(
+            "output",
+            help="connection, TLS, authentication, the daemon's privileges and the templates, step by step",
+            description="Example: auditwatch test output. Exit 0 when every step is ok, else 3.",
+        )
+    )
+    output.set_defaults(func=_cmd_test_output)
+
     alerts = with_config(sub.add_parser("alerts", help="list recent alerts from Elasticsearch"))
     alerts.add_argument("--limit", type=int, default=50)
     alerts.add_argument("--format", choices=["jsonl", "table"], default="table")
@@ -189,6 +212,29 @@ def _cmd_setup(args: argparse.Namespace) -> int:
     for line in setup_cluster(client, names):
         print(line)
     return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from auditwatch.commands.status import print_status
+    from auditwatch.config import load_config
+    from auditwatch.indexing import make_client
+
+    config = load_config(args.config)
+    client = make_client(config.elasticsearch).options(max_retries=0)
+    try:
+        return EXIT_OK if print_status(config, client, sys.stdout) else EXIT_RUNTIME
+    finally:
+        client.close()
+
+
+def _cmd_test_output(args: argparse.Namespace) -> int:
+    from auditwatch.commands.test_output import check_output, print_steps
+    from auditwatch.config import load_config
+
+    config = load_config(args.config)
+    steps = check_output(config.elasticsearch)
+    print_steps(steps, config.elasticsearch.hosts, sys.stdout)
+    return EXIT_OK if all(step.ok for step in steps) else EXIT_RUNTIME
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

@@ -443,6 +443,7 @@ class Daemon:
             yield
         finally:
             scheduler.shutdown(wait=False)
+            self._heartbeat(tailer, heartbeats, silence)  # the last word: what it stopped with
             client.close()
 
     def _report_silence(self, silence: SilenceWatch) -> None:

@@ -20,7 +20,9 @@ from auditwatch.errors import ConfigError
 _CHATTY: Final = ("elastic_transport", "elasticsearch", "apscheduler", "watchdog", "urllib3")
 
 
-def configure_logging(level: str = "info", fmt: str = "json") -> None:
+def configure_logging(level: str = "info", fmt: str = "json", *, libraries: str = "warning") -> None:
+    """`libraries` is the floor for chatty libraries (one-shot commands pass "error": their own
+    one-line error already says what the transport would repeat)."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -52,7 +54,8 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
-    quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    floor = logging.getLevelNamesMapping()[libraries.upper()]
+    quiet = numeric if numeric <= logging.DEBUG else max(numeric, floor)
     for name in _CHATTY:
         logging.getLogger(name).setLevel(quiet)
 

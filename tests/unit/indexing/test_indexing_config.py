@@ -157,7 +157,7 @@ def test_bad_hosts(tmp_path: Path, host: str) -> None:
 
 
 def test_api_key_from_systemd_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`api_key_file: ${CREDENTIALS_DIRECTORY}/es-api-key` reads what the unit's LoadCredential= handed over."""
+    """`api_key_file: ${CREDENTIALS_DIRECTORY}/es-api-key` reads what LoadCredential= handed over."""
     creds = tmp_path / "credentials"
     creds.mkdir()
     (creds / "es-api-key").write_text(SECRET + "\n")
