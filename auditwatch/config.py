@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from auditwatch.bundled import Kind, bundled_dir
 from auditwatch.configspec import Reader
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
 from auditwatch.reference.config import ReferenceConfig, read_reference_config
@@ -82,8 +83,8 @@ def load_config(path: str | Path) -> DaemonConfig:
         return p if p.is_absolute() else base / p
 
     inputs = tuple(read_input_config(r) for r in root.sections("inputs", required=True))
-    parsers_dir = root.optional("parsers_dir", str, base / "parsers", as_path)
-    rules_dir = root.optional("rules_dir", str, base / "rules", as_path)
+    parsers_dir = root.optional("parsers_dir", str, _beside(base, "parsers"), as_path)
+    rules_dir = root.optional("rules_dir", str, _beside(base, "rules"), as_path)
     lists_dir = root.optional("lists_dir", str, None, as_path)
     state_dir = root.optional("state_dir", str, Path("/var/lib/auditwatch"), as_path)
     es = read_elasticsearch_config(root.section("elasticsearch", required=True))
@@ -114,6 +115,12 @@ def load_config(path: str | Path) -> DaemonConfig:
         log_format=fmt,
         jobs=jobs,
     )
+
+
+def _beside(base: Path, kind: Kind) -> Path:
+    """`parsers/` or `rules/` next to the config file, else the ones shipped with auditwatch."""
+    here = base / kind
+    return here if here.is_dir() else bundled_dir(kind)
 
 
 def _read_pipeline(r: Reader) -> PipelineConfig:
