@@ -7,13 +7,14 @@ at once with file, line and field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from auditwatch.bundled import Kind, bundled_dir
 from auditwatch.configspec import Reader
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
+from auditwatch.metrics import LOOPBACK, MetricsConfig
 from auditwatch.reference.config import ReferenceConfig, read_reference_config
 from auditwatch.sources.config import InputConfig, read_input_config
 from auditwatch.yamlsource import load_yaml_file
@@ -62,6 +63,7 @@ class DaemonConfig:
     log_level: str
     log_format: LogFormat
     jobs: JobsConfig = JobsConfig()
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -91,6 +93,7 @@ def load_config(path: str | Path) -> DaemonConfig:
     reference = read_reference_config(root.section("reference"))
     pipeline = _read_pipeline(root.section("pipeline"))
     jobs = _read_jobs(root.section("jobs"))
+    metrics = _read_metrics(root.section("metrics"))
     logging = root.section("logging")
     level = logging.optional("level", str, "info", _log_level)
     fmt = logging.optional("format", str, "json", _log_format)
@@ -114,6 +117,7 @@ def load_config(path: str | Path) -> DaemonConfig:
         log_level=level,
         log_format=fmt,
         jobs=jobs,
+        metrics=metrics,
     )
 
 
@@ -166,6 +170,27 @@ def _read_jobs(r: Reader) -> JobsConfig:
     )
     r.done()
     return cfg
+
+
+def _read_metrics(r: Reader) -> MetricsConfig:
+    cfg = MetricsConfig(
+        host=r.optional("host", str, "127.0.0.1", _loopback),
+        port=r.optional("port", int, None, _port),
+    )
+    r.done()
+    return cfg
+
+
+def _loopback(value: str) -> str:
+    if value not in LOOPBACK:
+        raise ValueError(f"must be a loopback address ({', '.join(LOOPBACK)}): scrape it from this host")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError("must be a TCP port, 1 to 65535")
+    return value
 
 
 def _time_of_day(value: str) -> tuple[int, int]:

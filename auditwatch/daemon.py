@@ -50,6 +50,7 @@ from auditwatch.jobs.heartbeat import HeartbeatWriter, heartbeat_document
 from auditwatch.jobs.retention import apply_retention
 from auditwatch.jobs.silence import SilenceWatch, SourceActivity
 from auditwatch.logsetup import problems_for_log
+from auditwatch.metrics import DaemonCollector, serving
 from auditwatch.model import AccessEvent, Alert, DeadLetter
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline
@@ -171,7 +172,8 @@ class Daemon:
             restored_state=saved_state is not None,
         )
         self.notifier.ready(self._status_line(tailer))
-        with self._scheduler(tailer), self._reference_watch():
+        collector = DaemonCollector(lambda: _counter_fields(self.counters), lambda: self._gauges(tailer))
+        with self._scheduler(tailer), self._reference_watch(), serving(self.config.metrics, collector):
             try:
                 self._main_loop(tailer, engine, dict(offsets), until_idle=until_idle)
             finally:
@@ -372,6 +374,14 @@ class Daemon:
         watchdog.start()
         return watchdog
 
+    def _gauges(self, tailer: Tailer) -> dict[str, float]:
+        files = tailer.status()
+        return {
+            "files": len(files),
+            "bytes_behind": sum(f.behind for f in files),
+            "queued_batches": self._queue.qsize(),
+        }
+
     def _status_line(self, tailer: Tailer) -> str:
         files = tailer.status()
         behind = sum(s.behind for s in files)
@@ -505,6 +515,7 @@ def _logged_job(name: str, job: Callable[..., object], *args: object, **kwargs: 
 
 def _counter_fields(c: Counters) -> dict[str, int | float]:
     return {
+        "delivered_batches": c.delivered_batches,
         "records": c.records,
         "events": c.events,
         "dead_letters": c.dead_letters,

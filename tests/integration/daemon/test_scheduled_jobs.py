@@ -97,3 +97,40 @@ def test_digest_counts_open_alerts_only(daemon_setup):
     assert digest["by_rule"] == {"colleague-lookup": 1, "vip-watchlist": 1}
     assert digest["oldest_open"].startswith("2026-11-01T10:00:00")
     assert "MP000001" not in json.dumps(digest)
+
+
+def test_prometheus_counters_on_loopback(daemon_setup, wait_until):
+    """`metrics: {port: N}` serves the daemon's counters as Prometheus text on 127.0.0.1."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = daemon_setup.config
+    config.write_text(config.read_text() + f"metrics: {{port: {port}}}\n")
+    (daemon_setup.logs / "audit.log").write_text("".join(_line(n) for n in range(1, 31)))
+    proc = daemon_setup.start()
+
+    def scrape() -> dict[str, float]:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+        except OSError:
+            return {}
+        return {
+            line.split()[0]: float(line.split()[1])
+            for line in text.splitlines()
+            if line.startswith("auditwatch_")
+        }
+
+    try:
+        wait_until(lambda: scrape().get("auditwatch_events_total") == 30)
+        metrics = scrape()
+        assert metrics["auditwatch_records_total"] == 30
+        assert metrics["auditwatch_dead_letters_total"] == 0
+        assert metrics["auditwatch_files"] == 1
+        wait_until(lambda: scrape().get("auditwatch_bytes_behind") == 0)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    assert proc.returncode == 0

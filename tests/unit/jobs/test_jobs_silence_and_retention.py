@@ -126,3 +126,12 @@ def test_jobs_section_problems_are_located(tmp_path: Path, jobs: str, where: str
     with pytest.raises(ConfigError) as err:
         load_config(_config(tmp_path, jobs))
     assert where in str(err.value)
+
+
+def test_metrics_listen_only_on_loopback(tmp_path: Path) -> None:
+    """The Prometheus endpoint is off by default, on when a port is given, and refuses a public address."""
+    assert load_config(_config(tmp_path, "")).metrics.port is None
+    assert load_config(_config(tmp_path, "metrics: {port: 9464}\n")).metrics.port == 9464
+    with pytest.raises(ConfigError) as err:
+        load_config(_config(tmp_path, "metrics: {port: 9464, host: 0.0.0.0}\n"))
+    assert "[metrics.host] must be a loopback address" in str(err.value)
