@@ -19,18 +19,14 @@ import gc
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import structlog
-from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import ApiError, TransportError
 
-from auditwatch import __version__
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config import DaemonConfig
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
@@ -45,10 +41,8 @@ from auditwatch.indexing import (
     wrong_mappings,
 )
 from auditwatch.indexing.retry import Backoff
-from auditwatch.jobs.digest import open_alerts_digest
-from auditwatch.jobs.heartbeat import HeartbeatWriter, heartbeat_document
-from auditwatch.jobs.retention import apply_retention
-from auditwatch.jobs.silence import SilenceWatch, SourceActivity
+from auditwatch.jobs.schedule import Counts, Hooks, scheduled_jobs
+from auditwatch.jobs.silence import SourceActivity
 from auditwatch.logsetup import problems_for_log
 from auditwatch.metrics import DaemonCollector, serving
 from auditwatch.model import AccessEvent, Alert, DeadLetter
@@ -173,7 +167,9 @@ class Daemon:
         )
         self.notifier.ready(self._status_line(tailer))
         collector = DaemonCollector(lambda: _counter_fields(self.counters), lambda: self._gauges(tailer))
-        with self._scheduler(tailer), self._reference_watch(), serving(self.config.metrics, collector):
+        hooks = Hooks(self._check_rules, lambda: self._heartbeat_counts(tailer), self._deliver_alerts)
+        jobs = scheduled_jobs(self.config, self._names, self._activity, hooks)
+        with jobs, self._reference_watch(), serving(self.config.metrics, collector):
             try:
                 self._main_loop(tailer, engine, dict(offsets), until_idle=until_idle)
             finally:
@@ -394,75 +390,6 @@ class Daemon:
     # -- scheduled jobs -----------------------------------------------------------------------
 
     @contextmanager
-    def _scheduler(self, tailer: Tailer) -> Iterator[None]:
-        """Jobs beside the pipeline; each runs alone, late runs collapse into one, none piles up."""
-        p, jobs = self.config.pipeline, self.config.jobs
-        zone = self.config.reference.timezone
-        scheduler = BackgroundScheduler(
-            daemon=True,
-            timezone=zone,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
-        )
-        client = make_client(self.config.elasticsearch)
-        heartbeats = HeartbeatWriter(client, self._names) if jobs.heartbeat_index else None
-        silence = SilenceWatch(self.config.inputs, self._activity)
-        scheduler.add_job(self._check_rules, "interval", seconds=p.rules_poll_interval, id="rules-reload")
-        scheduler.add_job(
-            lambda: self._heartbeat(tailer, heartbeats, silence),
-            "interval",
-            seconds=p.heartbeat_interval,
-            id="heartbeat",
-        )
-        if silence.watched:
-            scheduler.add_job(
-                lambda: self._report_silence(silence),
-                "interval",
-                seconds=jobs.silence_check_interval,
-                id="silent-sources",
-            )
-        if jobs.digest_at is not None:
-            hour, minute = jobs.digest_at
-            scheduler.add_job(
-                lambda: _logged_job("digest", open_alerts_digest, client, self._names),
-                "cron",
-                hour=hour,
-                minute=minute,
-                id="digest",
-                misfire_grace_time=3600,
-            )
-        if jobs.retention is not None:
-            keep = jobs.retention
-            scheduler.add_job(
-                lambda: _logged_job(
-                    "retention",
-                    apply_retention,
-                    client,
-                    self._names,
-                    keep.events_keep_months,
-                    datetime.now(ZoneInfo(zone)).date(),
-                    delete=keep.delete,
-                ),
-                "cron",
-                hour=keep.at[0],
-                minute=keep.at[1],
-                id="retention",
-                misfire_grace_time=3600,
-            )
-        scheduler.start()
-        try:
-            yield
-        finally:
-            scheduler.shutdown(wait=False)
-            self._heartbeat(tailer, heartbeats, silence)  # the last word: what it stopped with
-            client.close()
-
-    def _report_silence(self, silence: SilenceWatch) -> None:
-        alerts = silence.check()
-        if alerts:
-            self.counters.alerts += len(alerts)
-            self._put(Batch((), (), alerts, 0))
-
-    @contextmanager
     def _reference_watch(self) -> Iterator[None]:
         self._reference.start_watching()
         try:
@@ -490,27 +417,13 @@ class Daemon:
             self._rules_signature = signature
             self.reload_rules()
 
-    def _heartbeat(self, tailer: Tailer, heartbeats: HeartbeatWriter | None, silence: SilenceWatch) -> None:
+    def _heartbeat_counts(self, tailer: Tailer) -> Counts:
         self.notifier.status(self._status_line(tailer))
-        files = tailer.status()
-        counts: dict[str, int | float | list[str]] = {
-            "bytes_behind": sum(f.behind for f in files),
-            "files": len(files),
-            "queued_batches": self._queue.qsize(),
-            **_counter_fields(self.counters),
-        }
-        log.info("heartbeat", **counts)
-        if heartbeats is not None:
-            counts["silent_inputs"] = silence.silent_inputs()
-            heartbeats.write(heartbeat_document(time.time(), __version__, counts))
+        return {**self._gauges(tailer), **_counter_fields(self.counters)}
 
-
-def _logged_job(name: str, job: Callable[..., object], *args: object, **kwargs: object) -> None:
-    """A scheduled job's failure is logged with its cause and retried at its next run, never fatal."""
-    try:
-        job(*args, **kwargs)
-    except Exception as exc:
-        log.error("job_failed", job=name, reason=_why(exc))
+    def _deliver_alerts(self, alerts: Sequence[Alert]) -> None:
+        self.counters.alerts += len(alerts)
+        self._put(Batch((), (), alerts, 0))
 
 
 def _counter_fields(c: Counters) -> dict[str, int | float]:

@@ -72,6 +72,7 @@ HEALTH_FIELDS: dict[str, str] = {
     "auditwatch.health.dead_letters": schema.LONG,
     "auditwatch.health.alerts": schema.LONG,
     "auditwatch.health.checkpoints": schema.LONG,
+    "auditwatch.health.delivered_batches": schema.LONG,
     "auditwatch.health.files": schema.LONG,
     "auditwatch.health.bytes_behind": schema.LONG,
     "auditwatch.health.queued_batches": schema.LONG,

@@ -47,10 +47,26 @@ def test_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:
         "inputs: [{name: a, paths: [logs/*.log], parser: rms_json}]\n"
         "state_dir: state\nelasticsearch: {hosts: ['http://127.0.0.1:9200']}\n",
     )
+    (tmp_path / "parsers").mkdir()
     config = load_config(cfg)
     assert config.inputs[0].paths == (str(tmp_path / "logs" / "*.log"),)
     assert config.state_dir == tmp_path / "state"
     assert config.parsers_dir == tmp_path / "parsers"
+
+
+def test_config_without_parser_or_rule_dirs_uses_the_shipped_ones(tmp_path: Path) -> None:
+    """No `parsers/` or `rules/` beside the config and none named: the ones shipped with auditwatch."""
+    from auditwatch.bundled import bundled_dir
+
+    cfg = _write(
+        tmp_path / "aw.yml",
+        "inputs: [{name: a, paths: [logs/*.log], parser: rms_json}]\n"
+        "elasticsearch: {hosts: ['http://127.0.0.1:9200']}\n",
+    )
+    config = load_config(cfg)
+    assert config.parsers_dir == bundled_dir("parsers")
+    assert (config.parsers_dir / "rms_json.yml").is_file()
+    assert (config.rules_dir / "colleague-lookup.yml").is_file()
 
 
 def test_parse_prints_events_and_explains_failures(
