@@ -57,9 +57,6 @@ def key_of(getters: tuple[Getter, ...], c: EvalContext) -> tuple[object, ...]:
         return (tuple(a) if isinstance(a, list) else a, tuple(b) if isinstance(b, list) else b)
     if len(getters) == 3:
         a, b, d = getters[0](c), getters[1](c), getters[2](c)
-        return (
-            tuple(a) if isinstance(a, list) else a,
-            tuple(b) if isinstance(b, list) else b,
-            tuple(d) if isinstance(d, list) else d,
-        )
+        return (tuple(a) if isinstance(a, list) else a, tuple(b) if isinstance(b, list) else b,
+                tuple(d) if isinstance(d, list) else d)
     return tuple(tuple(v) if isinstance(v := g(c), list) else v for g in getters)

@@ -76,11 +76,8 @@ KINDS: Final[Mapping[str, KindSpec]] = {
             "address": (TEXT, "home address"),
             "unit": (TEXT, "unit, team or department"),
             "rank": (TEXT, "rank or grade"),
-            "roles": (
-                LIST,
-                "duties such as vetting, psd, press_office, subject_access, training, "
-                "intelligence_bulk, control_room, major_incident",
-            ),
+            "roles": (LIST, "duties such as vetting, psd, press_office, subject_access, training, "
+                      "intelligence_bulk, control_room, major_incident"),
             "vetting_level": (TEXT, "vetting level held"),
             "vetting_expiry": (DATE, "last day the vetting is valid"),
             "status": (TOKEN, "active, suspended, restricted or left"),
@@ -91,55 +88,39 @@ KINDS: Final[Mapping[str, KindSpec]] = {
     ),
     "watchlist": KindSpec(
         "VIP / high-profile watchlist",
-        {
-            **_NAME_COLUMNS,
-            "category": (TOKEN, "celebrity, politician, high_profile_case, protected_person"),
-            "reason": (TEXT, "why the person is on the list"),
-        },
+        {**_NAME_COLUMNS, "category": (TOKEN, "celebrity, politician, high_profile_case, protected_person"),
+         "reason": (TEXT, "why the person is on the list")},
         (),
         ("person_id", "surname", "name"),
     ),
     "associates": KindSpec(
         "integrity register: associates each member of staff declared",
-        {
-            "staff_id": (ID, "who declared"),
-            **_NAME_COLUMNS,
-            "relationship": (TEXT, "declared relationship"),
-            "declared_on": (DATE, "date of declaration"),
-        },
+        {"staff_id": (ID, "who declared"), **_NAME_COLUMNS,
+         "relationship": (TEXT, "declared relationship"), "declared_on": (DATE, "date of declaration")},
         ("staff_id",),
         ("person_id", "surname", "name"),
     ),
     "assignments": KindSpec(
         "case assignments: staff -> case/incident/custody reference, with dates",
-        {
-            "staff_id": (ID, "assigned member of staff"),
-            "case_ref": (ID, "case reference"),
-            "from": (DATE, "first day of the assignment (empty: always)"),
-            "to": (DATE, "last day of the assignment (empty: still assigned)"),
-            "role": (TOKEN, "role on the case, e.g. oic"),
-        },
+        {"staff_id": (ID, "assigned member of staff"), "case_ref": (ID, "case reference"),
+         "from": (DATE, "first day of the assignment (empty: always)"),
+         "to": (DATE, "last day of the assignment (empty: still assigned)"),
+         "role": (TOKEN, "role on the case, e.g. oic")},
         ("staff_id", "case_ref"),
     ),
     "case_links": KindSpec(
         "case <-> person / record links",
-        {
-            "case_ref": (ID, "case reference"),
-            "person_id": (ID, "linked person"),
-            "record_id": (ID, "linked record"),
-            "role": (TOKEN, "victim, witness, suspect, ..."),
-        },
+        {"case_ref": (ID, "case reference"), "person_id": (ID, "linked person"),
+         "record_id": (ID, "linked record"), "role": (TOKEN, "victim, witness, suspect, ...")},
         ("case_ref",),
         ("person_id", "record_id"),
     ),
     "roster": KindSpec(
         "duty roster: one row per shift",
-        {
-            "staff_id": (ID, "rostered member of staff"),
-            "start": (TIMESTAMP, "shift start (a time of day when `date` is given)"),
-            "end": (TIMESTAMP, "shift end; an end at or before the start on the same `date` is the next day"),
-            "date": (TEXT, "shift date, when start and end are times of day"),
-        },
+        {"staff_id": (ID, "rostered member of staff"),
+         "start": (TIMESTAMP, "shift start (a time of day when `date` is given)"),
+         "end": (TIMESTAMP, "shift end; an end at or before the start on the same `date` is the next day"),
+         "date": (TEXT, "shift date, when start and end are times of day")},
         ("staff_id", "start", "end"),
     ),
     "surnames": KindSpec(

@@ -95,70 +95,44 @@ VALUES: Final[Mapping[str, str]] = {
 MATCHES: Final[Mapping[str, MatchInfo]] = {
     "subject_is_staff": MatchInfo(
         "the subject is another member of staff (linked person id, or same surname, first forename and DOB)",
-        "signal",
-        "the subject does not match anyone in the HR directory",
-    ),
+        "signal", "the subject does not match anyone in the HR directory"),
     "subject_is_self": MatchInfo(
         "the subject is the user themselves (linked person id, or same surname, first forename and DOB)",
-        "signal",
-        "the subject is not the user",
-    ),
+        "signal", "the subject is not the user"),
     "subject_on_watchlist": MatchInfo(
         "the subject is on a watchlist (person id, or name and DOB; name alone for entries without a DOB)",
-        "signal",
-        "the subject is on no watchlist",
-    ),
+        "signal", "the subject is on no watchlist"),
     "subject_is_declared_associate": MatchInfo(
         "the subject is an associate this user declared in the integrity register",
-        "signal",
-        "the subject is not among this user's declared associates",
-    ),
+        "signal", "the subject is not among this user's declared associates"),
     "subject_same_surname": MatchInfo(
         "the subject has the user's surname (folded); weigh with subject.surname_rarity",
-        "signal",
-        "the subject's surname differs from the user's",
-    ),
+        "signal", "the subject's surname differs from the user's"),
     "subject_same_address": MatchInfo(
         "the subject lives at the user's home address (same postcode and same address)",
-        "signal",
-        "the subject's address is not the user's home address",
-    ),
+        "signal", "the subject's address is not the user's home address"),
     "subject_same_postcode": MatchInfo(
         "the subject's postcode is the user's home postcode (neighbour or same address)",
-        "signal",
-        "the subject's postcode is not the user's home postcode",
-    ),
+        "signal", "the subject's postcode is not the user's home postcode"),
     "user_restricted": MatchInfo(
         "the user was suspended, restricted or had left on the event's date",
-        "signal",
-        "the user's status was active on the event's date",
-    ),
+        "signal", "the user's status was active on the event's date"),
     "user_vetting_lapsed": MatchInfo(
         "the user's vetting had expired by the event's date",
-        "signal",
-        "the user's vetting was in date (or no expiry is recorded)",
-    ),
+        "signal", "the user's vetting was in date (or no expiry is recorded)"),
     "assigned_to_linked_case": MatchInfo(
         "the user was assigned on the event's date to a case linked to the subject or the record",
-        "explanation",
-        "no case assignment links this user to this person or record",
-    ),
+        "explanation", "no case assignment links this user to this person or record"),
     "assigned_to_case_ref": MatchInfo(
         "the case reference given with the access is a case the user was assigned to on that date",
-        "explanation",
-        "the case reference given is not a case this user was assigned to on that date",
-    ),
+        "explanation", "the case reference given is not a case this user was assigned to on that date"),
     "rostered_on_duty": MatchInfo(
         "a rostered shift of the user covers the event's time (within the configured grace)",
-        "explanation",
-        "the user was not rostered on duty at that time",
-    ),
+        "explanation", "the user was not rostered on duty at that time"),
     "subject_in_same_unit_case": MatchInfo(
         "a colleague in the user's unit was assigned on that date to a case linked to the subject or "
         "the record (team work)",
-        "explanation",
-        "no one in the user's unit was assigned to a case linked to this person or record",
-    ),
+        "explanation", "no one in the user's unit was assigned to a case linked to this person or record"),
 }
 
 _MISS: Final = object()
@@ -270,19 +244,8 @@ class EventView:
     evidence (once) from what `hit` found. `answers` memoises `hit`: per match name, False (no match)
     or the proof the evidence is built from."""
 
-    __slots__ = (
-        "_at",
-        "_evidence",
-        "_fields",
-        "_ref",
-        "_u",
-        "_v_day",
-        "_v_ids",
-        "_v_keys",
-        "_v_names",
-        "_values",
-        "answers",
-    )
+    __slots__ = ("_at", "_evidence", "_fields", "_ref", "_u", "_v_day", "_v_ids", "_v_keys", "_v_names",
+                 "_values", "answers")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
@@ -367,10 +330,8 @@ class EventView:
     def _load_ids(self) -> tuple[str | None, str | None]:
         fields, ref = self._fields, self._ref
         pid, record = _text(fields, F_PERSON), _text(fields, F_RECORD)
-        loaded = self._v_ids = (
-            ref.normalise_person_id(pid) if pid else None,
-            ref.normalise_record_id(record) if record else None,
-        )
+        loaded = self._v_ids = (ref.normalise_person_id(pid) if pid else None,
+                                ref.normalise_record_id(record) if record else None)
         return loaded
 
     def _pid(self) -> str | None:
@@ -414,10 +375,8 @@ class EventView:
             self._values["_subject_staff"] = ()
             return ()
         for table in self._ref.staff:
-            for ids, by_id in (
-                (table.by_person.get(pid) if pid else None, True),
-                (table.by_name_dob.get(key) if key else None, False),
-            ):
+            for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
+                               (table.by_name_dob.get(key) if key else None, False)):
                 for sid in ids or ():
                     if all(sid != f[0].staff_id for f in found):
                         how = f"person id {pid}" if by_id else "name and date of birth"
@@ -553,11 +512,11 @@ def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str
         hits = table.by_person.get(pid)
         if hits:
             return hits[0], f"person id {pid}"
-    key, nkey = view._v_keys or view._keys()
+    key, nkey = (view._v_keys or view._keys())
     hits = table.by_name_dob.get(key) if key else None
     if hits:
         return hits[0], "name and date of birth"
-    surname, forenames, _dob = view._v_names or view._names()
+    surname, forenames, _dob = (view._v_names or view._names())
     if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
         norm = _text(view._fields, F_NAME_NORM)
         folded = _fold(norm) if norm else None
@@ -583,7 +542,7 @@ def _declared_associate(view: EventView) -> Proof | None:
         return None
     pid = (view._v_ids or view._load_ids())[0]
     dob = (view._v_names or view._names())[2]
-    key, nkey = view._v_keys or view._keys()
+    key, nkey = (view._v_keys or view._keys())
     for listed, table in user.associates:
         p = listed.person
         if pid and p.person_id == pid:
@@ -645,7 +604,7 @@ def _restricted(view: EventView) -> Proof | None:
     entry = user.entry
     if entry is None:
         return None
-    day = view._v_day or view._day()
+    day = (view._v_day or view._day())
     row = entry.status_row_on(day)
     if row is None or row[1] not in RESTRICTED:
         return None
@@ -700,7 +659,7 @@ def _case_ref(view: EventView) -> Proof | None:
     case = view._ref.case_ref_of(raw)
     if not case:
         return None
-    day = view._v_day or view._day()
+    day = (view._v_day or view._day())
     for cases, table in user.cases:
         for item in cases.get(case, ()):
             if item[2] <= day <= item[3]:
@@ -749,9 +708,8 @@ def _staff_by_id(view: EventView, sid: str) -> StaffEntry | None:
 # What each user-dependent match needs of the user, read off its function above; a match not listed
 # is possible for every user. Must never be stricter than the function it stands for.
 _USER_CAN: Final[dict[str, Callable[[_User], bool]]] = {
-    "subject_is_self": lambda u: (
-        u.entry is not None and bool(u.entry.person.person_id or u.entry.person.name_dob_key)
-    ),
+    "subject_is_self": lambda u: u.entry is not None
+    and bool(u.entry.person.person_id or u.entry.person.name_dob_key),
     "subject_is_declared_associate": lambda u: u.sid is not None and bool(u.associates),
     "subject_same_surname": lambda u: u.entry is not None and u.entry.person.surname_fold is not None,
     "subject_same_postcode": lambda u: u.entry is not None and u.entry.postcode is not None,
@@ -796,13 +754,8 @@ def _base(path: str) -> str:
 
 
 def _staff_evidence(entry: StaffEntry, table: StaffTable, text: str) -> Evidence:
-    return Evidence(
-        "staff",
-        table.source,
-        table.as_of,
-        entry.entry(),
-        f"{text} in {_base(table.source)} as of {table.as_of}",
-    )
+    return Evidence("staff", table.source, table.as_of, entry.entry(),
+                    f"{text} in {_base(table.source)} as of {table.as_of}")
 
 
 def _dob(entry: StaffEntry) -> str:
@@ -810,13 +763,8 @@ def _dob(entry: StaffEntry) -> str:
 
 
 def _listed_evidence(kind: str, listed: ListedPerson, table: ListTable, text: str) -> Evidence:
-    return Evidence(
-        kind,
-        table.source,
-        table.as_of,
-        listed.entry(),
-        f"{text} in {_base(table.source)} as of {table.as_of}",
-    )
+    return Evidence(kind, table.source, table.as_of, listed.entry(),
+                    f"{text} in {_base(table.source)} as of {table.as_of}")
 
 
 def _assignment_evidence(
@@ -825,9 +773,8 @@ def _assignment_evidence(
     entry = item.entry()
     if link:
         entry["link"] = link
-    return Evidence(
-        "assignment", table.source, table.as_of, entry, f"{text} in {_base(table.source)} as of {table.as_of}"
-    )
+    return Evidence("assignment", table.source, table.as_of, entry,
+                    f"{text} in {_base(table.source)} as of {table.as_of}")
 
 
 def _ev_staff(view: EventView, proof: Any) -> Evidence:
@@ -845,44 +792,34 @@ def _ev_self(view: EventView, proof: Any) -> Evidence:
 def _ev_watchlist(view: EventView, proof: Any) -> Evidence:
     listed, table, how = proof
     category = f" ({listed.category})" if listed.category else ""
-    return _listed_evidence(
-        "watchlist", listed, table, f"subject matches watchlist entry {listed.display()}{category} by {how}"
-    )
+    return _listed_evidence("watchlist", listed, table,
+                            f"subject matches watchlist entry {listed.display()}{category} by {how}")
 
 
 def _ev_associate(view: EventView, proof: Any) -> Evidence:
     listed, table, how, sid = proof
     relation = f", declared as {listed.reason}" if listed.reason else ""
-    return _listed_evidence(
-        "associate", listed, table, f"subject matches {listed.display()}{relation} by user {sid}, by {how}"
-    )
+    return _listed_evidence("associate", listed, table,
+                            f"subject matches {listed.display()}{relation} by user {sid}, by {how}")
 
 
 def _ev_surname(view: EventView, proof: Any) -> Evidence:
     entry, table, surname = proof
     rarity = view._ref.rarity(surname)
-    return _staff_evidence(
-        entry,
-        table,
-        f"subject's surname {(entry.person.surname or '').upper()} is the "
-        f"surname of user {entry.display()} (surname rarity {rarity:.2f})",
-    )
+    return _staff_evidence(entry, table, f"subject's surname {(entry.person.surname or '').upper()} is the "
+                           f"surname of user {entry.display()} (surname rarity {rarity:.2f})")
 
 
 def _ev_postcode(view: EventView, proof: Any) -> Evidence:
     entry, table, postcode = proof
-    return _staff_evidence(
-        entry, table, f"subject's postcode {postcode} is the home postcode of user {entry.display()}"
-    )
+    return _staff_evidence(entry, table, f"subject's postcode {postcode} is the home postcode of user "
+                           f"{entry.display()}")
 
 
 def _ev_address(view: EventView, proof: Any) -> Evidence:
     entry, table, raw = proof
-    return _staff_evidence(
-        entry,
-        table,
-        f"subject's address '{raw}' ({entry.postcode}) is the home address of user {entry.display()}",
-    )
+    return _staff_evidence(entry, table, f"subject's address '{raw}' ({entry.postcode}) is the home address "
+                           f"of user {entry.display()}")
 
 
 def _ev_restricted(view: EventView, proof: Any) -> Evidence:
@@ -894,12 +831,8 @@ def _ev_restricted(view: EventView, proof: Any) -> Evidence:
 def _ev_vetting(view: EventView, proof: Any) -> Evidence:
     entry, table = proof
     level = f" {entry.vetting_level}" if entry.vetting_level else ""
-    return _staff_evidence(
-        entry,
-        table,
-        f"user {entry.display()}'s{level} vetting expired on "
-        f"{entry.vetting_expiry} (access on {(view._v_day or view._day())})",
-    )
+    return _staff_evidence(entry, table, f"user {entry.display()}'s{level} vetting expired on "
+                           f"{entry.vetting_expiry} (access on {(view._v_day or view._day())})")
 
 
 def _ev_linked(view: EventView, proof: Any) -> Evidence:
@@ -909,22 +842,14 @@ def _ev_linked(view: EventView, proof: Any) -> Evidence:
     if links is not None:
         link.update(source=links.source, as_of=links.as_of)
     as_role = f" as {role}" if role else ""
-    return _assignment_evidence(
-        item,
-        table,
-        f"user {item.staff_id} was assigned to case {case} ({item.period()}), which links {how}{as_role}",
-        link,
-    )
+    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
+                                f"({item.period()}), which links {how}{as_role}", link)
 
 
 def _ev_case_ref(view: EventView, proof: Any) -> Evidence:
     item, table, case = proof
-    return _assignment_evidence(
-        item,
-        table,
-        f"user {item.staff_id} was assigned to case {case} ({item.period()}) given as the reason",
-        {},
-    )
+    return _assignment_evidence(item, table, f"user {item.staff_id} was assigned to case {case} "
+                                f"({item.period()}) given as the reason", {})
 
 
 def _ev_duty(view: EventView, proof: Any) -> Evidence:
@@ -932,25 +857,17 @@ def _ev_duty(view: EventView, proof: Any) -> Evidence:
     first, last, line = shifts.shift(i)
     start, end = iso_utc(first), iso_utc(last)
     entry = {"staff_id": sid, "start": start, "end": end, "line": line}
-    return Evidence(
-        "roster",
-        table.source,
-        table.as_of,
-        entry,
-        f"user {sid} was rostered from {start} to {end} in {_base(table.source)} as of {table.as_of}",
-    )
+    return Evidence("roster", table.source, table.as_of, entry,
+                    f"user {sid} was rostered from {start} to {end} in {_base(table.source)} "
+                    f"as of {table.as_of}")
 
 
 def _ev_unit_case(view: EventView, proof: Any) -> Evidence:
     item, table, colleague, case, how, role, unit = proof
     link: dict[str, object] = {"case_ref": case, "linked": how, "role": role or None, "unit": unit}
     return _assignment_evidence(
-        item,
-        table,
-        f"{colleague.display()} of the user's unit {unit} was assigned to case "
-        f"{case} ({item.period()}), which links {how}",
-        link,
-    )
+        item, table, f"{colleague.display()} of the user's unit {unit} was assigned to case "
+        f"{case} ({item.period()}), which links {how}", link)
 
 
 _EVIDENCE: Final[dict[str, Callable[[EventView, Any], Evidence]]] = {

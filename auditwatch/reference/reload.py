@@ -59,11 +59,8 @@ class ReferenceHolder:
             self.last_problems = tuple(problems)
             self.last_rejected = rejected
         if rejected:
-            _log.error(
-                "reference_reload_rejected",
-                problems=[str(p) for p in problems],
-                kept_snapshot_loaded_at=snapshot.loaded_at,
-            )
+            _log.error("reference_reload_rejected", problems=[str(p) for p in problems],
+                       kept_snapshot_loaded_at=snapshot.loaded_at)
         else:
             _log.info("reference_reloaded", loaded_at=snapshot.loaded_at, row_warnings=len(problems))
             if problems:

@@ -119,16 +119,10 @@ class ReferenceSnapshot:
             freq = {}
             for table in surname_tables:
                 freq.update(table.counts)
-        put(
-            self,
-            "rarity",
-            SurnameRarity(
-                freq,
-                max(freq.values(), default=0.0) if freq else 0.0,
-                staff_counts,
-                sum(len(s.by_id) for s in self.staff),
-            ),
-        )
+        put(self, "rarity", SurnameRarity(
+            freq, max(freq.values(), default=0.0) if freq else 0.0,
+            staff_counts, sum(len(s.by_id) for s in self.staff),
+        ))
         put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
         put(self, "_day_cache", {})
         put(self, "_id_cache", {})
@@ -169,10 +163,8 @@ class ReferenceSnapshot:
 
     def describe(self) -> list[dict[str, object]]:
         """One line per export, for status output."""
-        return [
-            {"kind": s.table.kind, "source": s.table.source, "as_of": s.table.as_of, "rows": s.table.rows}
-            for s in self.sources
-        ]
+        return [{"kind": s.table.kind, "source": s.table.source, "as_of": s.table.as_of, "rows": s.table.rows}
+                for s in self.sources]
 
 
 def _of(tables: list[Table], cls: type[T], kind: str) -> tuple[T, ...]:
@@ -258,15 +250,11 @@ def _load_one(
     flagged = problems.skipped + problems.warnings
     if flagged:
         listed = f" (first {len(problems.reported)} listed)" if len(problems.reported) < flagged else ""
-        summary.append(
-            Problem(
-                source.path,
-                None,
-                "",
-                f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, "
-                f"{problems.warnings} values ignored{listed}",
-            )
-        )
+        summary.append(Problem(
+            source.path, None, "",
+            f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, "
+            f"{problems.warnings} values ignored{listed}",
+        ))
     return table, [*problems.reported, *summary]
 
 

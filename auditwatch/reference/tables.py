@@ -44,38 +44,18 @@ from auditwatch.reference.readers import unusable_row
 OPEN_END: Final = "9999-12-31"
 STATUSES: Final = ("active", "suspended", "restricted", "left")
 _STATUS_WORDS: Final[dict[str, str]] = {
-    "active": "active",
-    "current": "active",
-    "in_post": "active",
-    "employed": "active",
+    "active": "active", "current": "active", "in_post": "active", "employed": "active",
     "suspended": "suspended",
-    "restricted": "restricted",
-    "restricted_duties": "restricted",
-    "on_restricted_duties": "restricted",
-    "left": "left",
-    "leaver": "left",
-    "resigned": "left",
-    "retired": "left",
-    "dismissed": "left",
+    "restricted": "restricted", "restricted_duties": "restricted", "on_restricted_duties": "restricted",
+    "left": "left", "leaver": "left", "resigned": "left", "retired": "left", "dismissed": "left",
     "terminated": "left",
 }
 _LIST_SPLIT: Final = re.compile(r"[,;|]")
 _TIME: Final = re.compile(r"\s*(\d{1,2}):?(\d{2})(?::(\d{2}))?\s*")
 _ADDRESS_WORDS: Final[dict[str, str]] = {
-    "road": "rd",
-    "street": "st",
-    "avenue": "ave",
-    "lane": "ln",
-    "drive": "dr",
-    "close": "cl",
-    "court": "ct",
-    "crescent": "cres",
-    "place": "pl",
-    "gardens": "gdns",
-    "terrace": "ter",
-    "square": "sq",
-    "apartment": "flat",
-    "apt": "flat",
+    "road": "rd", "street": "st", "avenue": "ave", "lane": "ln", "drive": "dr", "close": "cl",
+    "court": "ct", "crescent": "cres", "place": "pl", "gardens": "gdns", "terrace": "ter",
+    "square": "sq", "apartment": "flat", "apt": "flat",
 }
 _DIGITS: Final = re.compile(r"\d+[a-z]?")
 
@@ -135,9 +115,8 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else ""
 
 
-_DISTINCT: Final = frozenset(
-    {"person_id", "record_id", "address", "surname", "forenames", "name", "start", "end", "reason", "count"}
-)
+_DISTINCT: Final = frozenset({"person_id", "record_id", "address", "surname", "forenames", "name", "start",
+                              "end", "reason", "count"})
 _CACHE_LIMIT: Final = 100_000
 
 
@@ -304,13 +283,8 @@ def convert_rows(
 
 
 def _convert_slowly(
-    names: tuple[str, ...],
-    converters: list[Converter],
-    values: list[object],
-    essential: set[str],
-    *,
-    line: int,
-    problems: RowProblems,
+    names: tuple[str, ...], converters: list[Converter], values: list[object], essential: set[str],
+    *, line: int, problems: RowProblems,
 ) -> dict[str, Any] | None:
     """Cell by cell, reporting each bad cell; None when an essential one is bad."""
     out: dict[str, Any] = {}
@@ -350,15 +324,8 @@ def _person(row: Mapping[str, Any], *, with_name_key: bool = True) -> Person:
     sfold = fold_name(surname) if surname else None
     ffold = fold_name(forenames) if forenames else None
     dob = row.get("dob")
-    return Person(
-        surname,
-        forenames,
-        dob,
-        row.get("person_id"),
-        sfold or None,
-        name_dob_key(sfold, ffold, dob),
-        name_key(sfold, ffold) if with_name_key else None,
-    )
+    return Person(surname, forenames, dob, row.get("person_id"), sfold or None,
+                  name_dob_key(sfold, ffold, dob), name_key(sfold, ffold) if with_name_key else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,18 +371,10 @@ class StaffEntry:
     def entry(self) -> dict[str, object]:
         p = self.person
         return {
-            "staff_id": self.staff_id,
-            "surname": p.surname,
-            "forenames": p.forenames,
-            "dob": p.dob,
-            "person_id": p.person_id,
-            "postcode": self.postcode,
-            "address": self.address,
-            "unit": self.unit,
-            "rank": self.rank,
-            "roles": list(self.roles),
-            "vetting_level": self.vetting_level,
-            "vetting_expiry": self.vetting_expiry,
+            "staff_id": self.staff_id, "surname": p.surname, "forenames": p.forenames, "dob": p.dob,
+            "person_id": p.person_id, "postcode": self.postcode, "address": self.address,
+            "unit": self.unit, "rank": self.rank, "roles": list(self.roles),
+            "vetting_level": self.vetting_level, "vetting_expiry": self.vetting_expiry,
             "status_history": [{"from": d or None, "status": s} for d, s in self.history],
             "line": self.line,
         }
@@ -439,13 +398,8 @@ class ListedPerson:
 
     def entry(self) -> dict[str, object]:
         p = self.person
-        out: dict[str, object] = {
-            "surname": p.surname,
-            "forenames": p.forenames,
-            "dob": p.dob,
-            "person_id": p.person_id,
-            "line": self.line,
-        }
+        out: dict[str, object] = {"surname": p.surname, "forenames": p.forenames, "dob": p.dob,
+                                  "person_id": p.person_id, "line": self.line}
         if self.staff_id is not None:
             out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on)
         else:
@@ -465,14 +419,9 @@ class Assignment(NamedTuple):
         return self.first_day <= day <= self.last_day
 
     def entry(self) -> dict[str, object]:
-        return {
-            "staff_id": self.staff_id,
-            "case_ref": self.case_ref,
-            "from": self.first_day or None,
-            "to": None if self.last_day == OPEN_END else self.last_day,
-            "role": self.role or None,
-            "line": self.line,
-        }
+        return {"staff_id": self.staff_id, "case_ref": self.case_ref, "from": self.first_day or None,
+                "to": None if self.last_day == OPEN_END else self.last_day, "role": self.role or None,
+                "line": self.line}
 
     def period(self) -> str:
         start = self.first_day or "the start"
@@ -590,13 +539,8 @@ def _staff(
         if status:
             known = _STATUS_WORDS.get(status)
             if known is None:
-                problems.add(
-                    line,
-                    "status",
-                    f"unknown status {status!r} (known: {', '.join(STATUSES)}; "
-                    "map others with `normalise: {status: {map: ...}}`)",
-                    skipped=False,
-                )
+                problems.add(line, "status", f"unknown status {status!r} (known: {', '.join(STATUSES)}; "
+                             "map others with `normalise: {status: {map: ...}}`)", skipped=False)
             row["status"] = known or status
         count += 1
         sid = row["staff_id"]
@@ -632,19 +576,9 @@ def _staff(
 def _staff_entry(row: dict[str, Any], line: int, history: tuple[tuple[str, str], ...]) -> StaffEntry:
     address_key, numbers = address_parts(row.get("address"))
     return StaffEntry(
-        row["staff_id"],
-        _person(row, with_name_key=False),
-        row.get("postcode"),
-        row.get("address"),
-        address_key,
-        numbers,
-        row.get("unit"),
-        row.get("rank"),
-        row.get("roles") or (),
-        row.get("vetting_level"),
-        row.get("vetting_expiry"),
-        history,
-        line,
+        row["staff_id"], _person(row, with_name_key=False), row.get("postcode"), row.get("address"),
+        address_key, numbers, row.get("unit"), row.get("rank"), row.get("roles") or (),
+        row.get("vetting_level"), row.get("vetting_expiry"), history, line,
     )
 
 
@@ -664,12 +598,8 @@ def _listed(kind: str) -> Builder:
                 continue
             associate = kind == "associates"
             listed = ListedPerson(
-                person,
-                row.get("staff_id") if associate else None,
-                row.get("category"),
-                row.get("relationship") if associate else row.get("reason"),
-                row.get("declared_on"),
-                line,
+                person, row.get("staff_id") if associate else None, row.get("category"),
+                row.get("relationship") if associate else row.get("reason"), row.get("declared_on"), line,
             )
             count += 1
             if associate:
@@ -681,16 +611,8 @@ def _listed(kind: str) -> Builder:
                 by_name_dob.setdefault(person.name_dob_key, []).append(listed)
             elif person.name_key and not person.dob:
                 by_name.setdefault(person.name_key, []).append(listed)
-        return ListTable(
-            kind,
-            source.path,
-            as_of,
-            count,
-            _tuples(by_person),
-            _tuples(by_name_dob),
-            _tuples(by_name),
-            _tuples(by_staff),
-        )
+        return ListTable(kind, source.path, as_of, count, _tuples(by_person), _tuples(by_name_dob),
+                         _tuples(by_name), _tuples(by_staff))
 
     return build
 
@@ -768,19 +690,14 @@ def _roster(
             start, end = parse_ts(start_text), parse_ts(end_text)
         bad = "start" if start is None else "end" if end is None else None
         if bad is not None:
-            problems.add(
-                line,
-                bad,
-                f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
-                skipped=True,
-            )
+            problems.add(line, bad, f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
+                         skipped=True)
             continue
         assert start is not None
         assert end is not None
         if end <= start:
-            problems.add(
-                line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})", skipped=True
-            )
+            problems.add(line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})",
+                         skipped=True)
             continue
         found = shifts.get(row["staff_id"])
         if found is None:
