@@ -84,6 +84,7 @@ _DIRECTIVES: Final[dict[str, tuple[str, str, str]]] = {
 # %Z: zone abbreviations read without a configured `timezone` (UTC offset in minutes). Only those
 # with one meaning in common use; with a `timezone`, that zone's own abbreviations (taken from the
 # tz database: Europe/Dublin's IST is +01:00, Asia/Kolkata's +05:30) come first.
+# fmt: off
 ZONE_ABBREVIATIONS: Final[dict[str, int]] = {
     "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60,
     "CET": 60, "CEST": 120, "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180,
@@ -93,6 +94,7 @@ ZONE_ABBREVIATIONS: Final[dict[str, int]] = {
     "JST": 540, "KST": 540, "HKT": 480, "PKT": 300, "WIB": 420,
     "AWST": 480, "ACST": 570, "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
 }
+# fmt: on
 AMBIGUOUS_ABBREVIATIONS: Final[dict[str, str]] = {
     "IST": "Irish +01:00, India +05:30 or Israel +02:00",
     "CST": "US Central -06:00, China +08:00 or Cuba -05:00",
@@ -448,10 +450,14 @@ class TimestampParser:
     def _unknown_zone(self, zone: str) -> str:
         meaning = AMBIGUOUS_ABBREVIATIONS.get(zone.upper())
         if meaning is not None:
-            return (f"time zone abbreviation {zone!r} is ambiguous ({meaning}): give the timestamp "
-                    "field the server's `timezone:` (an IANA name)")
-        return (f"unknown time zone abbreviation {zone!r}: give the timestamp field the server's "
-                "`timezone:` (an IANA name), or log numeric offsets")
+            return (
+                f"time zone abbreviation {zone!r} is ambiguous ({meaning}): give the timestamp "
+                "field the server's `timezone:` (an IANA name)"
+            )
+        return (
+            f"unknown time zone abbreviation {zone!r}: give the timestamp field the server's "
+            "`timezone:` (an IANA name), or log numeric offsets"
+        )
 
     def _from_match(
         self, index: int, fmt: _Format, match: re.Match[str], reference: float | None
