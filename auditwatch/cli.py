@@ -102,10 +102,20 @@ def _parser() -> argparse.ArgumentParser:
     check = with_config(sub.add_parser("check-config", help="validate config, parsers, rules and reference"))
     check.set_defaults(func=_cmd_check_config)
 
-    parse = sub.add_parser("parse", help="parse files with one parser, print events as JSON lines")
-    parse.add_argument("--parser", required=True, help="parser name")
-    parse.add_argument("--parsers-dir", default="parsers", help="directory of parser files (%(default)s)")
-    parse.add_argument("files", nargs="+", type=Path)
+    parse = sub.add_parser(
+        "parse", help="parse files (plain, .gz, or - for stdin) with one parser, print events as JSON lines"
+    )
+    which = parse.add_mutually_exclusive_group(required=True)
+    which.add_argument("--parser", help="parser name (multi-line settings from the config inputs using it)")
+    which.add_argument("--input", help="a config input: its parser, multi-line and line-length settings")
+    parse.add_argument(
+        "-c", "--config", default=None,
+        help="config for parsers_dir and input settings (default: $AUDITWATCH_CONFIG, else "
+        f"{DEFAULT_CONFIG} if it exists, else none)",
+    )
+    parse.add_argument("--parsers-dir", default=None, help="directory of parser files (default: the "
+                       "config's parsers_dir, else ./parsers)")
+    parse.add_argument("files", nargs="+", help="files to read; - reads stdin")
     parse.set_defaults(func=_cmd_parse)
 
     scan = with_config(sub.add_parser("scan", help="parse and detect without Elasticsearch"))
@@ -249,28 +259,32 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.logsetup import configure_logging
+    from auditwatch.parsecmd import UnreadableInput, check_readable, input_for, print_events, read_inputs
     from auditwatch.parsing import load_parsers
-    from auditwatch.scanning import read_files
 
-    parsers = load_parsers(Path(args.parsers_dir))
-    if args.parser not in parsers:
+    if args.log_level is None:  # no file-discovery chatter around the events
+        configure_logging("warning", "console" if sys.stderr.isatty() else "json")
+    config_path = args.config or os.environ.get("AUDITWATCH_CONFIG")
+    if config_path is None and Path(DEFAULT_CONFIG).is_file():
+        config_path = DEFAULT_CONFIG
+    config = load_config(config_path) if config_path else None
+    spec = input_for(args.parser, args.input, config)
+    parsers_dir = Path(args.parsers_dir or (config.parsers_dir if config else "parsers"))
+    parsers = load_parsers(parsers_dir)
+    if spec.parser not in parsers:
         raise ConfigError.single(
-            args.parsers_dir,
-            None,
-            "--parser",
-            f"unknown parser '{args.parser}' (have: {', '.join(sorted(parsers))})",
+            str(parsers_dir), None, "--parser",
+            f"unknown parser '{spec.parser}' (have: {', '.join(sorted(parsers))})",
         )
-    parser = parsers[args.parser]
-    failures = 0
-    out = sys.stdout.buffer
-    for raws, ingested in read_files(args.files, source=args.parser):
-        events, dead = parser.parse_batch(raws, ingested)
-        for event in events:
-            out.write(orjson.dumps(event.fields) + b"\n")
-        for letter in dead:
-            failures += 1
-            print(f"{letter.raw.path}@{letter.raw.offset}: {letter.reason}", file=sys.stderr)
-    out.flush()
+    try:
+        check_readable(args.files)
+    except UnreadableInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    batches = read_inputs(spec, args.files, sys.stdin.buffer)
+    _events, failures = print_events(parsers[spec.parser], batches, sys.stdout.buffer, sys.stderr)
     return EXIT_FINDINGS if failures else EXIT_OK
 
 
