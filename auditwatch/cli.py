@@ -131,8 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--lists-dir", type=Path, default=None)
     lint.set_defaults(func=_cmd_rules_lint)
     rtest = rules_sub.add_parser("test", help="run every rule's should_fire / should_not_fire cases")
-    rtest.add_argument("--rules-dir", type=Path, default=Path("rules"))
+    rtest.add_argument("--rules-dir", type=Path, default=None, help="default: config rules_dir, else ./rules")
     rtest.add_argument("--lists-dir", type=Path, default=None)
+    rtest.add_argument(
+        "-c", "--config", default=os.environ.get("AUDITWATCH_CONFIG"),
+        help="use this config's reference settings (timezone, roster grace, identifiers) and rules_dir "
+        "(default: $AUDITWATCH_CONFIG, else built-in defaults)",
+    )
     rtest.add_argument("rule_ids", nargs="*", help="only these rules")
     rtest.set_defaults(func=_cmd_rules_test)
     backtest = with_config(
@@ -315,10 +320,18 @@ def _cmd_rules_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules_test(args: argparse.Namespace) -> int:
-    from auditwatch.detection import load_ruleset, run_rule_tests
+    import functools
 
-    rules = load_ruleset(args.rules_dir, args.lists_dir)
-    results = run_rule_tests(rules, only=tuple(args.rule_ids))
+    from auditwatch.config import load_config
+    from auditwatch.detection import load_ruleset, run_rule_tests
+    from auditwatch.detection.casetest import reference_from_rows
+
+    config = load_config(args.config) if args.config else None
+    rules_dir = args.rules_dir or (config.rules_dir if config else Path("rules"))
+    lists_dir = args.lists_dir or (config.lists_dir if config and not args.rules_dir else None)
+    rules = load_ruleset(rules_dir, lists_dir)
+    factory = functools.partial(reference_from_rows, settings=config.reference) if config else None
+    results = run_rule_tests(rules, factory, only=tuple(args.rule_ids))
     failed = [r for r in results if not r.passed]
     for result in results:
         print(("PASS " if result.passed else "FAIL ") + str(result))
