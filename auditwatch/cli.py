@@ -140,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     rtest.add_argument("rule_ids", nargs="*", help="only these rules")
     rtest.set_defaults(func=_cmd_rules_test)
+    names = rules_sub.add_parser("names", help="list every signal, explanation and reference value")
+    names.set_defaults(func=_cmd_rules_names)
     backtest = with_config(
         rules_sub.add_parser("backtest", help="alerts a rule would have raised on history")
     )
@@ -337,6 +339,13 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
         print(("PASS " if result.passed else "FAIL ") + str(result))
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _cmd_rules_names(_args: argparse.Namespace) -> int:
+    from auditwatch.detection.docs import names_markdown
+
+    print(names_markdown(), end="")
+    return EXIT_OK
 
 
 def _cmd_rules_backtest(args: argparse.Namespace) -> int:
