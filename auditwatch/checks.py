@@ -29,6 +29,7 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
         parsers = {}
     else:
         for parser in parsers.values():
+            problems.extend(parser.definition.warnings)
             problems.extend(parser.check_examples())
         summary.append(f"parsers {config.parsers_dir}: {len(parsers)} loaded, examples checked")
 

@@ -342,7 +342,7 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules_names(_args: argparse.Namespace) -> int:
-    from auditwatch.detection.docs import names_markdown
+    from auditwatch.docs import names_markdown
 
     print(names_markdown(), end="")
     return EXIT_OK

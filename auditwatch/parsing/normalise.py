@@ -32,19 +32,30 @@ __all__ = [
 Normaliser = Callable[[str], str | None]
 
 NORMALISERS: Final[Mapping[str, str]] = {
-    "trim": "strip surrounding whitespace",
+    "trim": "strip surrounding whitespace; empty -> missing. Ids are trimmed and otherwise kept as written "
+    "unless a normaliser says more",
     "upper": "trim and upper-case",
     "lower": "trim and lower-case",
     "collapse": "trim and collapse inner runs of whitespace to one space",
-    "fold_name": "case- and accent-fold a name for matching ('O'Brien-Smith José' -> 'obrien smith jose')",
-    "staff_id": "staff number: upper-case, spaces dropped, prefix added and digits zero-padded "
-    "(options: prefix, digits)",
-    "uk_postcode": "UK postcode, upper-case with one space before the inward code; None if not one",
-    "date": "a date in one of several formats -> YYYY-MM-DD (option: formats, a list)",
-    "map": "look the trimmed value up in a table (options: values, a mapping; default, else unchanged)",
-    "unquote": "remove one pair of surrounding quotes; doubled or backslash-escaped quotes inside undone",
-    "null_if": "treat the listed values as missing (option: values, a list; compared trimmed, any case)",
-    "replace": "regex substitution (options: pattern, with)",
+    "fold_name": "case- and accent-fold a name for matching ('O'Brien-Smith José' -> 'obrien smith jose'); "
+    "the original spelling stays on the event for display",
+    "staff_id": "a staff number in one spelling, options `prefix`, `digits`: "
+    "`{staff_id: {prefix: MP, digits: 6}}` makes `mp012345`, `MP 12345`, `MP-012345` and `12345` all "
+    "`MP012345`; a value that is not a staff "
+    "number (letters other than the prefix, e.g. `svc_custody_sync`) is kept exactly as written",
+    "uk_postcode": "UK postcode, upper-case with one space before the inward code ('sw1a1aa' -> 'SW1A 1AA'); "
+    "missing if not a postcode",
+    "date": "a date in one of several formats -> YYYY-MM-DD, option `formats` (a list): "
+    "`{date: {formats: ['%d/%m/%Y', iso8601]}}`; missing if none fits",
+    "map": "look the trimmed value up in a table, options `values` (a mapping) and `default` (else the value "
+    "is kept): `{map: {values: {Leaver: left, 'Restricted Duties': restricted}}}`",
+    "unquote": "remove one pair of surrounding quotes (\" or '); doubled or backslash-escaped quotes "
+    "inside are undone: `'O''Brien'` -> `O'Brien`",
+    "null_if": "treat the listed values as missing, option `values` (a list; compared trimmed, any case): "
+    "`{null_if: {values: ['-', 'N/A', 'REST']}}`",
+    "replace": "regex substitution on the value, options `pattern` (a Python regex) and `with` (the "
+    "replacement, default empty; `\\1` refers to a group): `{replace: {pattern: '\\s+', with: ''}}`; "
+    "missing if nothing is left",
 }
 
 _APOSTROPHES: Final = re.compile(r"['’‘`´ʼ]")

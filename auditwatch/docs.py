@@ -1,14 +1,16 @@
-"""The names a rule can use, generated from the code that defines them, for RULES.md.
+"""Parts of the documentation generated from the code that defines them, so they cannot drift.
 
-Signals and explanations come from `auditwatch.reference.enrich.MATCHES`, reference values from
-`VALUES`, template placeholders from `templates.WINDOW_PLACEHOLDERS`: whatever those hold when this
-runs, so a name added there only needs a regeneration:
+- `auditwatch/detection/RULES.md`, "Names usable in rules": signals and explanations from
+  `auditwatch.reference.enrich.MATCHES`, reference values from `VALUES`, placeholders from
+  `detection.templates.WINDOW_PLACEHOLDERS` (also printed by `auditwatch rules names`);
+- `README.md`, the normaliser table: `auditwatch.parsing.normalise.NORMALISERS`.
 
-    python -m auditwatch.detection.docs           # rewrite the generated section of RULES.md
-    python -m auditwatch.detection.docs --check   # exit 1 if RULES.md is out of date
-    auditwatch rules names                        # print the names (same tables)
+Whatever those hold when this runs: a name added there only needs a regeneration.
 
-A unit test runs the check, so the document cannot drift from the code.
+    python -m auditwatch.docs           # rewrite the generated sections
+    python -m auditwatch.docs --check   # exit 1 if one is out of date
+
+Unit tests run the check.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from pathlib import Path
 from typing import Final
 
 from auditwatch.detection.templates import WINDOW_PLACEHOLDERS
+from auditwatch.parsing.normalise import NORMALISERS
 from auditwatch.reference.enrich import MATCHES, VALUES, MatchInfo
 
-RULES_MD: Final = Path(__file__).resolve().parent / "RULES.md"
-BEGIN: Final = "<!-- BEGIN GENERATED NAMES: python -m auditwatch.detection.docs -->"
+RULES_MD: Final = Path(__file__).resolve().parent / "detection" / "RULES.md"
+README_MD: Final = Path(__file__).resolve().parent.parent / "README.md"  # in a source checkout
+BEGIN: Final = "<!-- BEGIN GENERATED NAMES: python -m auditwatch.docs -->"
 END: Final = "<!-- END GENERATED NAMES -->"
+NORMALISERS_BEGIN: Final = "<!-- BEGIN GENERATED NORMALISERS: python -m auditwatch.docs -->"
+NORMALISERS_END: Final = "<!-- END GENERATED NORMALISERS -->"
 
 _WINDOW_TEXT: Final[Mapping[str, str]] = {
     "window.count": "threshold: how many events were counted in the window",
@@ -84,30 +90,46 @@ def names_markdown(
     return "\n".join(out) + "\n"
 
 
-def render(document: str, section: str) -> str:
+def normalisers_markdown(normalisers: Mapping[str, str] | None = None) -> str:
+    """The normaliser table: one line per normaliser in the registry."""
+    table = NORMALISERS if normalisers is None else normalisers
+    return "\n".join(_table(("normaliser", "what it does"), ((f"`{n}`", t) for n, t in table.items()))) + "\n"
+
+
+def render(document: str, section: str, begin: str = BEGIN, end: str = END) -> str:
     """`document` with the text between the markers replaced by `section`; ValueError without markers."""
-    start, end = document.find(BEGIN), document.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the markers {BEGIN!r} and {END!r} are missing")
-    return document[: start + len(BEGIN)] + "\n" + section + document[end:]
+    start, stop = document.find(begin), document.find(end)
+    if start < 0 or stop < start:
+        raise ValueError(f"the markers {begin!r} and {end!r} are missing")
+    return document[: start + len(begin)] + "\n" + section + document[stop:]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m auditwatch.detection.docs", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is out of date")
-    parser.add_argument("--file", type=Path, default=RULES_MD)
+    parser = argparse.ArgumentParser(prog="python -m auditwatch.docs", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
+    parser.add_argument("--rules-md", type=Path, default=RULES_MD)
+    parser.add_argument("--readme", type=Path, default=README_MD)
     args = parser.parse_args(argv)
-    current = args.file.read_text(encoding="utf-8")
-    wanted = render(current, names_markdown())
-    if args.check:
-        if wanted != current:
-            print(f"{args.file} is out of date: run python -m auditwatch.detection.docs", file=sys.stderr)
-            return 1
-        return 0
-    if wanted != current:
-        args.file.write_text(wanted, encoding="utf-8")
-        print(f"updated {args.file}")
-    return 0
+    targets = [
+        (args.rules_md, names_markdown(), BEGIN, END),
+        (args.readme, normalisers_markdown(), NORMALISERS_BEGIN, NORMALISERS_END),
+    ]
+    stale = 0
+    for path, section, begin, end in targets:
+        if not path.is_file():
+            print(f"{path}: not found (not a source checkout?), skipped", file=sys.stderr)
+            continue
+        current = path.read_text(encoding="utf-8")
+        wanted = render(current, section, begin, end)
+        if wanted == current:
+            continue
+        if args.check:
+            print(f"{path} is out of date: run python -m auditwatch.docs", file=sys.stderr)
+            stale += 1
+        else:
+            path.write_text(wanted, encoding="utf-8")
+            print(f"updated {path}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
