@@ -82,6 +82,8 @@ _UNDECOMPOSED: Final = str.maketrans(
 _POSTCODE: Final = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?|GIR)([0-9][A-Z]{2})")
 _SPACES: Final = re.compile(r"\s+")
 _STAFF_SEPARATORS: Final = re.compile(r"[\s\-/._]+")
+# letters (a prefix) then digits, separators anywhere: the shape of a staff number
+_STAFF_SHAPE: Final = re.compile(r"([A-Za-z]+)?[\s\-/._]*(\d[\d\s\-/._]*)")
 
 
 def fold_name(value: str) -> str:
@@ -95,15 +97,24 @@ def fold_name(value: str) -> str:
 
 def staff_id(value: str, prefix: str = "", digits: int = 0) -> str | None:
     """A staff number in one spelling: ``mp012345``, ``MP 12345``, ``12345`` -> ``MP012345``
-    (prefix="MP", digits=6). Numbers too long for `digits` are unusable (None); ids with another
-    alphabetic prefix are returned compacted and upper-cased, unchanged otherwise."""
-    compact = _STAFF_SEPARATORS.sub("", value).upper()
-    if not compact:
+    (prefix="MP", digits=6). Only values shaped like a staff number (up to four letters or the
+    prefix, then digits, with spaces, dashes, dots, slashes or underscores between) are rewritten:
+    numbers too long for `digits` are unusable (None), another short letter prefix (``cs 00123``)
+    is compacted and upper-cased; anything else (``svc_custody_sync``, ``admin``) is an id that is
+    not a staff number and is kept exactly as written (trimmed)."""
+    text = value.strip()
+    if not text:
         return None
+    shape = _STAFF_SHAPE.fullmatch(text)
+    if shape is None:
+        return text
+    letters = (shape.group(1) or "").upper()
+    rest = _STAFF_SEPARATORS.sub("", shape.group(2))
     upper_prefix = prefix.upper()
-    rest = compact[len(upper_prefix) :] if upper_prefix and compact.startswith(upper_prefix) else compact
-    if not rest.isdigit():
-        return compact
+    if letters and letters != upper_prefix:
+        if len(letters) > 4:  # a word, not a prefix: not a staff number
+            return text
+        return letters + rest
     if digits:
         number = rest.lstrip("0") or "0"
         if len(number) > digits:
