@@ -372,7 +372,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         sort=[{"@timestamp": "asc"}, {"rule.id": "asc"}],
         track_total_hits=True,
     )
-    docs = [hit["_source"] for hit in resp["hits"]["hits"]]
+    docs = [{"_id": hit["_id"], **hit["_source"]} for hit in resp["hits"]["hits"]]
     print_alert_documents(docs, args.format, sys.stdout)
     print(f"{resp['hits']['total']['value']} alert(s) in {names.alerts}", file=sys.stderr)
     return EXIT_OK
