@@ -6,9 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from auditwatch.cli import main
 from auditwatch.reference import ReferenceConfig, load_reference
+from auditwatch.reference.reload import ReferenceHolder
 
 Load = Callable[[str, Path], ReferenceConfig]
 
@@ -88,3 +90,15 @@ def test_check_config_reports_the_true_number_of_bad_rows_per_export(
     examples = [line for line in out.splitlines() if "is not a time" in line]
     assert 1 <= len(examples) <= 3
     assert "21 row warning" not in out
+
+
+def test_reload_log_counts_every_skipped_row(tmp_path: Path, load_config: Load) -> None:
+    """The daemon's reload log gives the true number of skipped rows, not the number of listed problems."""
+    good = [f"{n},24/11/2026,08:00,16:00," for n in range(2000)]
+    bad = [f"{n},24/11/2026,25:99,16:00," for n in range(2000, 2057)]
+    _roster(tmp_path, good + bad)
+    holder = ReferenceHolder(load_config(ROSTER, tmp_path))
+    with capture_logs() as logs:
+        holder.reload()
+    (loaded,) = [entry for entry in logs if entry["event"] == "reference_reloaded"]
+    assert (loaded["bad_rows_skipped"], loaded["values_ignored"]) == (57, 0)
