@@ -153,7 +153,8 @@ def _bad_reference(inner: str, closed: bool) -> str:
 
 
 # Regex syntax that the pattern language reads as literal text (a definition meant as a regex).
-_REGEX_LOOK = re.compile(r"\\[dDwWsSbB.+*?(){}^$|]|\(\?|\.[*+?]|[)][*+?]|\{\d+(?:,\d*)?\}|\|")
+# (A lone `|` is not counted: pipe-delimited logs use it literally.)
+_REGEX_LOOK = re.compile(r"\\[dDwWsSbB.+*?(){}^$|]|\(\?|\.[*+?]|[)][*+?]|\{\d+(?:,\d*)?\}")
 _CLASS_LOOK = re.compile(r"^(?:\^|[A-Za-z0-9]-[A-Za-z0-9]|\\[dws])")  # [A-Z], [0-9a-f], [\d]: a class
 
 
