@@ -60,6 +60,8 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
 def _reference_summary(snapshot: ReferenceSnapshot, warnings: list[Problem], examples: int = 3) -> list[str]:
     """True counts of skipped rows and ignored values, one line per export, with a few examples each."""
     flagged = [s for s in snapshot.sources if s.skipped_rows or s.ignored_values]
+    if not flagged:
+        return [f"reference data: loaded ({len(snapshot.sources)} export(s), no bad rows)"]
     skipped = sum(s.skipped_rows for s in flagged)
     ignored = sum(s.ignored_values for s in flagged)
     lines = [
