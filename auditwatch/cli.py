@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     parse.add_argument(
         "-c", "--config", default=None,
         help="config for parsers_dir and input settings (default: $AUDITWATCH_CONFIG, else "
-        f"{DEFAULT_CONFIG} if it exists, else none)",
+        f"{DEFAULT_CONFIG} if readable, else none)",
     )
     parse.add_argument("--parsers-dir", default=None, help="directory of parser files (default: the "
                        "config's parsers_dir, else ./parsers)")
@@ -274,7 +274,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     if args.log_level is None:  # no file-discovery chatter around the events
         configure_logging("warning", "console" if sys.stderr.isatty() else "json")
     config_path = args.config or os.environ.get("AUDITWATCH_CONFIG")
-    if config_path is None and Path(DEFAULT_CONFIG).is_file():
+    if config_path is None and os.access(DEFAULT_CONFIG, os.R_OK):  # only if this user may read it
         config_path = DEFAULT_CONFIG
     config = load_config(config_path) if config_path else None
     spec = input_for(args.parser, args.input, config)
