@@ -272,7 +272,7 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     from auditwatch.parsing import load_parsers
 
     if args.log_level is None:  # no file-discovery chatter around the events
-        configure_logging("warning", "console" if sys.stderr.isatty() else "json")
+        configure_logging("warning", "console" if sys.stderr.isatty() else "json", libraries="error")
     config_path = args.config or os.environ.get("AUDITWATCH_CONFIG")
     if config_path is None and os.access(DEFAULT_CONFIG, os.R_OK):  # only if this user may read it
         config_path = DEFAULT_CONFIG
