@@ -109,12 +109,17 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--parser", help="parser name (multi-line settings from the config inputs using it)")
     which.add_argument("--input", help="a config input: its parser, multi-line and line-length settings")
     parse.add_argument(
-        "-c", "--config", default=None,
+        "-c",
+        "--config",
+        default=None,
         help="config for parsers_dir and input settings (default: $AUDITWATCH_CONFIG, else "
         f"{DEFAULT_CONFIG} if readable, else none)",
     )
-    parse.add_argument("--parsers-dir", default=None, help="directory of parser files (default: the "
-                       "config's parsers_dir, else ./parsers)")
+    parse.add_argument(
+        "--parsers-dir",
+        default=None,
+        help="directory of parser files (default: the config's parsers_dir, else ./parsers)",
+    )
     parse.add_argument("files", nargs="+", help="files to read; - reads stdin")
     parse.set_defaults(func=_cmd_parse)
 
@@ -134,7 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     rtest.add_argument("--rules-dir", type=Path, default=None, help="default: config rules_dir, else ./rules")
     rtest.add_argument("--lists-dir", type=Path, default=None)
     rtest.add_argument(
-        "-c", "--config", default=os.environ.get("AUDITWATCH_CONFIG"),
+        "-c",
+        "--config",
+        default=os.environ.get("AUDITWATCH_CONFIG"),
         help="use this config's reference settings (timezone, roster grace, identifiers) and rules_dir "
         "(default: $AUDITWATCH_CONFIG, else built-in defaults)",
     )
@@ -282,7 +289,9 @@ def _cmd_parse(args: argparse.Namespace) -> int:
     parsers = load_parsers(parsers_dir)
     if spec.parser not in parsers:
         raise ConfigError.single(
-            str(parsers_dir), None, "--parser",
+            str(parsers_dir),
+            None,
+            "--parser",
             f"unknown parser '{spec.parser}' (have: {', '.join(sorted(parsers))})",
         )
     try:

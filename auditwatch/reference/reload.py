@@ -63,7 +63,8 @@ class ReferenceHolder:
                        kept_snapshot_loaded_at=snapshot.loaded_at)
         else:
             _log.info(
-                "reference_reloaded", loaded_at=snapshot.loaded_at,
+                "reference_reloaded",
+                loaded_at=snapshot.loaded_at,
                 bad_rows_skipped=sum(s.skipped_rows for s in snapshot.sources),
                 values_ignored=sum(s.ignored_values for s in snapshot.sources),
             )
