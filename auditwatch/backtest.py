@@ -25,6 +25,7 @@ from auditwatch.errors import ConfigError
 from auditwatch.indexing import make_client
 from auditwatch.model import AccessEvent, Alert, RawLine
 from auditwatch.reference import load_reference
+from auditwatch.scanning import field_value
 from auditwatch.schema import IndexNames
 
 PAGE = 5000
@@ -49,9 +50,10 @@ class BacktestReport:
         for day, count in sorted(per_day.items()):
             lines.append(f"  {day}: {count}")
         for alert in self.alerts[: self.samples]:
-            reasons = alert.fields.get("auditwatch.alert.reasons") or []
+            reasons = field_value(alert.fields, "auditwatch.alert.reasons") or []
             first = reasons[0] if isinstance(reasons, list) and reasons else ""
-            lines.append(f"  sample {alert.fields.get('@timestamp')} {alert.fields.get('user.id')}: {first}")
+            when, user = field_value(alert.fields, "@timestamp"), field_value(alert.fields, "user.id")
+            lines.append(f"  sample {alert.id} {when} {user}: {first}")
         return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from auditwatch.config import load_config
 from auditwatch.detection import lint_ruleset
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing import load_parsers
-from auditwatch.reference import load_reference
+from auditwatch.reference import ReferenceSnapshot, load_reference
 
 
 def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
@@ -29,6 +29,7 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
         parsers = {}
     else:
         for parser in parsers.values():
+            problems.extend(parser.definition.warnings)
             problems.extend(parser.check_examples())
         summary.append(f"parsers {config.parsers_dir}: {len(parsers)} loaded, examples checked")
 
@@ -47,11 +48,32 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
     )
 
     try:
-        _snapshot, warnings = load_reference(config.reference)
+        snapshot, warnings = load_reference(config.reference)
     except ConfigError as exc:
         problems.extend(exc.problems)
         summary.append("reference data: invalid")
     else:
-        summary.append(f"reference data: loaded ({len(warnings)} row warning(s))")
-        summary.extend(f"  warning: {w}" for w in warnings[:20])
+        summary.extend(_reference_summary(snapshot, warnings))
     return problems, summary
+
+
+def _reference_summary(snapshot: ReferenceSnapshot, warnings: list[Problem], examples: int = 3) -> list[str]:
+    """True counts of skipped rows and ignored values, one line per export, with a few examples each."""
+    flagged = [s for s in snapshot.sources if s.skipped_rows or s.ignored_values]
+    if not flagged:
+        return [f"reference data: loaded ({len(snapshot.sources)} export(s), no bad rows)"]
+    skipped = sum(s.skipped_rows for s in flagged)
+    ignored = sum(s.ignored_values for s in flagged)
+    lines = [
+        f"reference data: loaded, {skipped} bad row(s) skipped and {ignored} value(s) ignored "
+        f"in {len(flagged)} export(s)"
+    ]
+    for source in flagged:
+        path = source.config.path
+        lines.append(
+            f"  {path}: {source.config.kind}: {source.table.rows} rows loaded, "
+            f"{source.skipped_rows} bad rows skipped, {source.ignored_values} values ignored"
+        )
+        rows = [w for w in warnings if w.file == path and (w.line is not None or w.field.startswith("["))]
+        lines.extend(f"    e.g. {w}" for w in rows[:examples])
+    return lines

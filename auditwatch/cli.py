@@ -102,10 +102,25 @@ def _parser() -> argparse.ArgumentParser:
     check = with_config(sub.add_parser("check-config", help="validate config, parsers, rules and reference"))
     check.set_defaults(func=_cmd_check_config)
 
-    parse = sub.add_parser("parse", help="parse files with one parser, print events as JSON lines")
-    parse.add_argument("--parser", required=True, help="parser name")
-    parse.add_argument("--parsers-dir", default="parsers", help="directory of parser files (%(default)s)")
-    parse.add_argument("files", nargs="+", type=Path)
+    parse = sub.add_parser(
+        "parse", help="parse files (plain, .gz, or - for stdin) with one parser, print events as JSON lines"
+    )
+    which = parse.add_mutually_exclusive_group(required=True)
+    which.add_argument("--parser", help="parser name (multi-line settings from the config inputs using it)")
+    which.add_argument("--input", help="a config input: its parser, multi-line and line-length settings")
+    parse.add_argument(
+        "-c",
+        "--config",
+        default=None,
+        help="config for parsers_dir and input settings (default: $AUDITWATCH_CONFIG, else "
+        f"{DEFAULT_CONFIG} if readable, else none)",
+    )
+    parse.add_argument(
+        "--parsers-dir",
+        default=None,
+        help="directory of parser files (default: the config's parsers_dir, else ./parsers)",
+    )
+    parse.add_argument("files", nargs="+", help="files to read; - reads stdin")
     parse.set_defaults(func=_cmd_parse)
 
     scan = with_config(sub.add_parser("scan", help="parse and detect without Elasticsearch"))
@@ -121,10 +136,19 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--lists-dir", type=Path, default=None)
     lint.set_defaults(func=_cmd_rules_lint)
     rtest = rules_sub.add_parser("test", help="run every rule's should_fire / should_not_fire cases")
-    rtest.add_argument("--rules-dir", type=Path, default=Path("rules"))
+    rtest.add_argument("--rules-dir", type=Path, default=None, help="default: config rules_dir, else ./rules")
     rtest.add_argument("--lists-dir", type=Path, default=None)
+    rtest.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("AUDITWATCH_CONFIG"),
+        help="use this config's reference settings (timezone, roster grace, identifiers) and rules_dir "
+        "(default: $AUDITWATCH_CONFIG, else built-in defaults)",
+    )
     rtest.add_argument("rule_ids", nargs="*", help="only these rules")
     rtest.set_defaults(func=_cmd_rules_test)
+    names = rules_sub.add_parser("names", help="list every signal, explanation and reference value")
+    names.set_defaults(func=_cmd_rules_names)
     backtest = with_config(
         rules_sub.add_parser("backtest", help="alerts a rule would have raised on history")
     )
@@ -249,28 +273,34 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.logsetup import configure_logging
+    from auditwatch.parsecmd import UnreadableInput, check_readable, input_for, print_events, read_inputs
     from auditwatch.parsing import load_parsers
-    from auditwatch.scanning import read_files
 
-    parsers = load_parsers(Path(args.parsers_dir))
-    if args.parser not in parsers:
+    if args.log_level is None:  # no file-discovery chatter around the events
+        configure_logging("warning", "console" if sys.stderr.isatty() else "json", libraries="error")
+    config_path = args.config or os.environ.get("AUDITWATCH_CONFIG")
+    if config_path is None and os.access(DEFAULT_CONFIG, os.R_OK):  # only if this user may read it
+        config_path = DEFAULT_CONFIG
+    config = load_config(config_path) if config_path else None
+    spec = input_for(args.parser, args.input, config)
+    parsers_dir = Path(args.parsers_dir or (config.parsers_dir if config else "parsers"))
+    parsers = load_parsers(parsers_dir)
+    if spec.parser not in parsers:
         raise ConfigError.single(
-            args.parsers_dir,
+            str(parsers_dir),
             None,
             "--parser",
-            f"unknown parser '{args.parser}' (have: {', '.join(sorted(parsers))})",
+            f"unknown parser '{spec.parser}' (have: {', '.join(sorted(parsers))})",
         )
-    parser = parsers[args.parser]
-    failures = 0
-    out = sys.stdout.buffer
-    for raws, ingested in read_files(args.files, source=args.parser):
-        events, dead = parser.parse_batch(raws, ingested)
-        for event in events:
-            out.write(orjson.dumps(event.fields) + b"\n")
-        for letter in dead:
-            failures += 1
-            print(f"{letter.raw.path}@{letter.raw.offset}: {letter.reason}", file=sys.stderr)
-    out.flush()
+    try:
+        check_readable(args.files)
+    except UnreadableInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    batches = read_inputs(spec, args.files, sys.stdin.buffer)
+    _events, failures = print_events(parsers[spec.parser], batches, sys.stdout.buffer, sys.stderr)
     return EXIT_FINDINGS if failures else EXIT_OK
 
 
@@ -301,15 +331,30 @@ def _cmd_rules_lint(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules_test(args: argparse.Namespace) -> int:
-    from auditwatch.detection import load_ruleset, run_rule_tests
+    import functools
 
-    rules = load_ruleset(args.rules_dir, args.lists_dir)
-    results = run_rule_tests(rules, only=tuple(args.rule_ids))
+    from auditwatch.config import load_config
+    from auditwatch.detection import load_ruleset, run_rule_tests
+    from auditwatch.detection.casetest import reference_from_rows
+
+    config = load_config(args.config) if args.config else None
+    rules_dir = args.rules_dir or (config.rules_dir if config else Path("rules"))
+    lists_dir = args.lists_dir or (config.lists_dir if config and not args.rules_dir else None)
+    rules = load_ruleset(rules_dir, lists_dir)
+    factory = functools.partial(reference_from_rows, settings=config.reference) if config else None
+    results = run_rule_tests(rules, factory, only=tuple(args.rule_ids))
     failed = [r for r in results if not r.passed]
     for result in results:
         print(("PASS " if result.passed else "FAIL ") + str(result))
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def _cmd_rules_names(_args: argparse.Namespace) -> int:
+    from auditwatch.docs import names_markdown
+
+    print(names_markdown(), end="")
+    return EXIT_OK
 
 
 def _cmd_rules_backtest(args: argparse.Namespace) -> int:
@@ -336,7 +381,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         sort=[{"@timestamp": "asc"}, {"rule.id": "asc"}],
         track_total_hits=True,
     )
-    docs = [hit["_source"] for hit in resp["hits"]["hits"]]
+    docs = [{"_id": hit["_id"], **hit["_source"]} for hit in resp["hits"]["hits"]]
     print_alert_documents(docs, args.format, sys.stdout)
     print(f"{resp['hits']['total']['value']} alert(s) in {names.alerts}", file=sys.stderr)
     return EXIT_OK

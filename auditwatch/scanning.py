@@ -120,16 +120,18 @@ def _literal_globs(files: Iterable[Path]) -> tuple[str, ...]:
 
 
 def print_alerts(alerts: Sequence[Alert], fmt: str, out: TextIO) -> None:
-    print_alert_documents([a.fields for a in alerts], fmt, out)
+    print_alert_documents([{"_id": a.id, **a.fields} for a in alerts], fmt, out)
 
 
 def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: TextIO) -> None:
+    """Alert documents as JSON lines or a table; `_id` (the alert id, as in Elasticsearch) comes first."""
     if fmt == "jsonl":
         for doc in docs:
             out.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() + "\n")
         return
     rows = [
         (
+            str(doc.get("_id") or ""),
             str(field_value(doc, "@timestamp"))[:19],
             str(field_value(doc, "auditwatch.alert.severity_label") or field_value(doc, "event.severity")),
             str(field_value(doc, "rule.id")),
@@ -138,7 +140,7 @@ def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: T
         )
         for doc in docs
     ]
-    headers = ("time (UTC)", "severity", "rule", "user", "why")
+    headers = ("alert id", "time (UTC)", "severity", "rule", "user", "why")
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers[:-1])]
     line = "  ".join(h.ljust(w) for h, w in zip(headers[:-1], widths, strict=True)) + "  " + headers[-1]
     out.write(line + "\n")

@@ -7,6 +7,7 @@ loader, so a case exercises exactly what the daemon would.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,17 +45,27 @@ class CaseResult:
         return f"{self.rule_id}: {self.case} ({expect}): {self.message}  [{where}]"
 
 
-def reference_from_rows(rows: ReferenceRows, timezone: str = "Europe/London") -> ReferenceSnapshot:
-    """A snapshot built by the real loader from rows of canonical columns, per reference kind."""
+def reference_from_rows(
+    rows: ReferenceRows, timezone: str = "Europe/London", *, settings: ReferenceConfig | None = None
+) -> ReferenceSnapshot:
+    """A snapshot built by the real loader from rows of canonical columns, per reference kind.
+
+    `settings` (the daemon config's `reference:` section) gives the time zone, roster grace,
+    identifier normalisers and the like; its own export sources are not loaded."""
+    base = dataclasses.replace(settings, sources=()) if settings is not None else None
     if not rows:
-        return empty_reference()
+        return ReferenceSnapshot(base, (), 0.0) if base is not None else empty_reference()
     with tempfile.TemporaryDirectory(prefix="auditwatch-case-") as tmp:
         sources = []
         for kind, kind_rows in rows.items():
             path = Path(tmp) / f"{kind}.jsonl"
             path.write_bytes(b"\n".join(orjson.dumps(dict(row)) for row in kind_rows) + b"\n")
             sources.append(SourceConfig(kind=kind, path=str(path), format="jsonl", declared_at="test case"))
-        snapshot, _warnings = load_reference(ReferenceConfig(sources=tuple(sources), timezone=timezone))
+        if base is not None:
+            cfg = dataclasses.replace(base, sources=tuple(sources))
+        else:
+            cfg = ReferenceConfig(sources=tuple(sources), timezone=timezone)
+        snapshot, _warnings = load_reference(cfg)
     return snapshot
 
 

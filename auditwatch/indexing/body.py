@@ -44,6 +44,12 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
+def encode_fields(fields: Mapping[str, Any]) -> bytes:
+    """An event's fields as the JSON document indexed; TypeError when a value cannot be encoded
+    (e.g. an integer beyond 64 bits: the daemon dead-letters such an event)."""
+    return orjson.dumps(fields, default=_default)
+
+
 def utc_iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -48,6 +48,7 @@ only for year-less timestamps.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ from typing import Any, Final
 
 from auditwatch import schema
 from auditwatch.configspec import Reader
+from auditwatch.errors import Problem
 from auditwatch.parsing.compile import (
     CompiledPattern,
     DefinitionError,
@@ -62,7 +64,7 @@ from auditwatch.parsing.compile import (
     compile_pattern,
 )
 from auditwatch.parsing.normalise import Normaliser, build_normaliser
-from auditwatch.parsing.pattern import PatternSyntaxError, parse_pattern
+from auditwatch.parsing.pattern import PatternSyntaxError, literal_regex_syntax, parse_pattern
 from auditwatch.parsing.timestamps import TimestampParser
 from auditwatch.yamlsource import PathKey, YamlDocument, dotted
 
@@ -140,6 +142,7 @@ class ParserDefinition:
     id_field: str | None
     examples: tuple[ExampleDef, ...]
     skip: re.Pattern[str] | None = None  # `skip:` regexes as one alternation; None when there are none
+    warnings: tuple[Problem, ...] = ()  # not errors: e.g. regex syntax a plain-string pattern takes literally
 
 
 EXAMPLE_INGESTED: Final = "2026-11-25T12:00:00.000Z"
@@ -152,7 +155,36 @@ def read_definition(doc: YamlDocument) -> ParserDefinition:
     reader.done()
     reader.raise_if_any()
     assert definition is not None  # no problems means every required part was read
-    return definition
+    return dataclasses.replace(definition, warnings=_literal_regex_warnings(doc))
+
+
+def _literal_regex_warnings(doc: YamlDocument) -> tuple[Problem, ...]:
+    """A warning for each plain-string pattern or definition holding regex syntax it matches literally."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    strings: list[tuple[PathKey, str]] = []
+    definitions = data.get("definitions")
+    if isinstance(definitions, dict):
+        strings += [(("definitions", k), v) for k, v in definitions.items() if isinstance(v, str)]
+    if isinstance(data.get("pattern"), str):
+        strings.append((("pattern",), data["pattern"]))
+    records = data.get("records")
+    if isinstance(records, list):
+        strings += [
+            (("records", i, "pattern"), r["pattern"])
+            for i, r in enumerate(records)
+            if isinstance(r, dict) and isinstance(r.get("pattern"), str)
+        ]
+    warnings = []
+    for path, text in strings:
+        piece = literal_regex_syntax(text)
+        if piece is not None:
+            message = (
+                f"{piece!r} is regex syntax, but a plain string is in the pattern language, where it is "
+                "literal text ([...] is an optional part): for a regular expression write "
+                "{regex: '...'} and use it as %{NAME}"
+            )
+            warnings.append(Problem(doc.file, doc.line_of(path), dotted(path), message, "warning"))
+    return tuple(warnings)
 
 
 def _read(top: Reader) -> ParserDefinition | None:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing.definition import read_definition
 from auditwatch.parsing.runtime import CompiledParser
 from auditwatch.yamlsource import load_yaml_file
 
+_log = structlog.get_logger(__name__)
+
 
 def load_parser(path: Path) -> CompiledParser:
     """Load, validate and compile one parser file; ConfigError naming file, line and field of each problem."""
     doc = load_yaml_file(path)
-    return CompiledParser(read_definition(doc))
+    definition = read_definition(doc)
+    for warning in definition.warnings:
+        _log.warning("parser definition warning", problem=str(warning))
+    return CompiledParser(definition)
 
 
 def load_parsers(directory: Path) -> dict[str, CompiledParser]:

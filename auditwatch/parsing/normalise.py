@@ -32,19 +32,30 @@ __all__ = [
 Normaliser = Callable[[str], str | None]
 
 NORMALISERS: Final[Mapping[str, str]] = {
-    "trim": "strip surrounding whitespace",
+    "trim": "strip surrounding whitespace; empty -> missing. Ids are trimmed and otherwise kept as written "
+    "unless a normaliser says more",
     "upper": "trim and upper-case",
     "lower": "trim and lower-case",
     "collapse": "trim and collapse inner runs of whitespace to one space",
-    "fold_name": "case- and accent-fold a name for matching ('O'Brien-Smith José' -> 'obrien smith jose')",
-    "staff_id": "staff number: upper-case, spaces dropped, prefix added and digits zero-padded "
-    "(options: prefix, digits)",
-    "uk_postcode": "UK postcode, upper-case with one space before the inward code; None if not one",
-    "date": "a date in one of several formats -> YYYY-MM-DD (option: formats, a list)",
-    "map": "look the trimmed value up in a table (options: values, a mapping; default, else unchanged)",
-    "unquote": "remove one pair of surrounding quotes; doubled or backslash-escaped quotes inside undone",
-    "null_if": "treat the listed values as missing (option: values, a list; compared trimmed, any case)",
-    "replace": "regex substitution (options: pattern, with)",
+    "fold_name": "case- and accent-fold a name for matching ('O'Brien-Smith José' -> 'obrien smith jose'); "
+    "the original spelling stays on the event for display",
+    "staff_id": "a staff number in one spelling, options `prefix`, `digits`: "
+    "`{staff_id: {prefix: MP, digits: 6}}` makes `mp012345`, `MP 12345`, `MP-012345` and `12345` all "
+    "`MP012345`; a value that is not a staff "
+    "number (letters other than the prefix, e.g. `svc_custody_sync`) is kept exactly as written",
+    "uk_postcode": "UK postcode, upper-case with one space before the inward code ('sw1a1aa' -> 'SW1A 1AA'); "
+    "missing if not a postcode",
+    "date": "a date in one of several formats -> YYYY-MM-DD, option `formats` (a list): "
+    "`{date: {formats: ['%d/%m/%Y', iso8601]}}`; missing if none fits",
+    "map": "look the trimmed value up in a table, options `values` (a mapping) and `default` (else the value "
+    "is kept): `{map: {values: {Leaver: left, 'Restricted Duties': restricted}}}`",
+    "unquote": "remove one pair of surrounding quotes (\" or '); doubled or backslash-escaped quotes "
+    "inside are undone: `'O''Brien'` -> `O'Brien`",
+    "null_if": "treat the listed values as missing, option `values` (a list; compared trimmed, any case): "
+    "`{null_if: {values: ['-', 'N/A', 'REST']}}`",
+    "replace": "regex substitution on the value, options `pattern` (a Python regex) and `with` (the "
+    "replacement, default empty; `\\1` refers to a group): `{replace: {pattern: '\\s+', with: ''}}`; "
+    "missing if nothing is left",
 }
 
 _APOSTROPHES: Final = re.compile(r"['’‘`´ʼ]")
@@ -71,6 +82,8 @@ _UNDECOMPOSED: Final = str.maketrans(
 _POSTCODE: Final = re.compile(r"([A-Z]{1,2}[0-9][A-Z0-9]?|GIR)([0-9][A-Z]{2})")
 _SPACES: Final = re.compile(r"\s+")
 _STAFF_SEPARATORS: Final = re.compile(r"[\s\-/._]+")
+# letters (a prefix) then digits, separators anywhere: the shape of a staff number
+_STAFF_SHAPE: Final = re.compile(r"([A-Za-z]+)?[\s\-/._]*(\d[\d\s\-/._]*)")
 
 
 def fold_name(value: str) -> str:
@@ -84,15 +97,24 @@ def fold_name(value: str) -> str:
 
 def staff_id(value: str, prefix: str = "", digits: int = 0) -> str | None:
     """A staff number in one spelling: ``mp012345``, ``MP 12345``, ``12345`` -> ``MP012345``
-    (prefix="MP", digits=6). Numbers too long for `digits` are unusable (None); ids with another
-    alphabetic prefix are returned compacted and upper-cased, unchanged otherwise."""
-    compact = _STAFF_SEPARATORS.sub("", value).upper()
-    if not compact:
+    (prefix="MP", digits=6). Only values shaped like a staff number (up to four letters or the
+    prefix, then digits, with spaces, dashes, dots, slashes or underscores between) are rewritten:
+    numbers too long for `digits` are unusable (None), another short letter prefix (``cs 00123``)
+    is compacted and upper-cased; anything else (``svc_custody_sync``, ``admin``) is an id that is
+    not a staff number and is kept exactly as written (trimmed)."""
+    text = value.strip()
+    if not text:
         return None
+    shape = _STAFF_SHAPE.fullmatch(text)
+    if shape is None:
+        return text
+    letters = (shape.group(1) or "").upper()
+    rest = _STAFF_SEPARATORS.sub("", shape.group(2))
     upper_prefix = prefix.upper()
-    rest = compact[len(upper_prefix) :] if upper_prefix and compact.startswith(upper_prefix) else compact
-    if not rest.isdigit():
-        return compact
+    if letters and letters != upper_prefix:
+        if len(letters) > 4:  # a word, not a prefix: not a staff number
+            return text
+        return letters + rest
     if digits:
         number = rest.lstrip("0") or "0"
         if len(number) > digits:

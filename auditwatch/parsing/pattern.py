@@ -14,6 +14,7 @@ never leave this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pyparsing as pp
@@ -149,3 +150,40 @@ def _bad_reference(inner: str, closed: bool) -> str:
     if not field_ok:
         return f"bad field name {field!r}: use letters, digits, '_', '.', '@' and '-'"
     return ""
+
+
+# Regex syntax that the pattern language reads as literal text (a definition meant as a regex).
+# (A lone `|` is not counted: pipe-delimited logs use it literally.)
+_REGEX_LOOK = re.compile(r"\\[dDwWsSbB.+*?(){}^$|]|\(\?|\.[*+?]|[)][*+?]|\{\d+(?:,\d*)?\}")
+_CLASS_LOOK = re.compile(r"^(?:\^|[A-Za-z0-9]-[A-Za-z0-9]|\\[dws])")  # [A-Z], [0-9a-f], [\d]: a class
+
+
+def literal_regex_syntax(pattern: str) -> str | None:
+    """The first piece of `pattern` that looks like regex syntax but is literal text (or an optional
+    part) in the pattern language, e.g. ``\\d+``, ``.*``, ``[A-Z]+``; None when there is none (or the
+    pattern does not parse: that is reported elsewhere)."""
+    try:
+        nodes = parse_pattern(pattern)
+    except PatternSyntaxError:
+        return None
+    return _regex_look(nodes)
+
+
+def _regex_look(nodes: tuple[Node, ...]) -> str | None:
+    previous: Node | None = None
+    for node in nodes:
+        if isinstance(node, Text):
+            found = _REGEX_LOOK.search(node.text)
+            if found is not None:
+                return found.group()
+            if isinstance(previous, Opt) and node.text[:1] in ("+", "*", "?", "{"):
+                return "]" + node.text[:1]
+        elif isinstance(node, Opt):
+            first = node.items[0] if node.items else None
+            if isinstance(first, Text) and len(node.items) == 1 and _CLASS_LOOK.match(first.text):
+                return f"[{first.text}]"
+            inner = _regex_look(node.items)
+            if inner is not None:
+                return inner
+        previous = node
+    return None

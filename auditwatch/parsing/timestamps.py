@@ -6,6 +6,9 @@ format matches one or more blanks. Each format becomes one regex with named grou
 the hour a value falls in is cached by the value's text up to its hour, so a typical event costs one
 regex match, one dict lookup and a few ``int()`` calls (``datetime.strptime`` costs ~8 µs).
 
+``%Z`` reads a zone abbreviation (``BST``, ``CET``; see ``ZONE_ABBREVIATIONS``, or the configured zone's own)
+or a numeric offset, as PostgreSQL prints them; ``%z`` a numeric offset only.
+
 Local time zones (``Europe/London``) go through ``zoneinfo`` once per local date and hour:
 - an ambiguous local time (the repeated hour when clocks go back) is read as its FIRST occurrence
   (PEP 495 ``fold=0``, i.e. still summer time);
@@ -21,6 +24,7 @@ reference, so ``Dec 31 23:59:59`` received on 1 January belongs to the previous 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -74,6 +78,27 @@ _DIRECTIVES: Final[dict[str, tuple[str, str, str]]] = {
     "A": ("", r"[A-Za-z]{3,9}", r"[A-Za-z]{3,9}"),
     "p": ("p", r"[AaPp][Mm]", r"[AaPp][Mm]"),
     "z": ("z", r"[Zz]|[+-]\d{2}(?::?\d{2})?", r"[Zz]|[+-]\d{2}(?::?\d{2})?"),
+    "Z": ("z", r"[A-Za-z]{1,6}|[+-]\d{2}(?::?\d{2})?", r"[A-Za-z]{1,6}|[+-]\d{2}(?::?\d{2})?"),
+}
+
+# %Z: zone abbreviations read without a configured `timezone` (UTC offset in minutes). Only those
+# with one meaning in common use; with a `timezone`, that zone's own abbreviations (taken from the
+# tz database: Europe/Dublin's IST is +01:00, Asia/Kolkata's +05:30) come first.
+# fmt: off
+ZONE_ABBREVIATIONS: Final[dict[str, int]] = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "WEST": 60, "BST": 60,
+    "CET": 60, "CEST": 120, "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180,
+    "WAT": 60, "CAT": 120, "SAST": 120, "EAT": 180,
+    "EST": -300, "EDT": -240, "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
+    "AKST": -540, "AKDT": -480, "HST": -600, "NST": -210, "NDT": -150, "ADT": -180,
+    "JST": 540, "KST": 540, "HKT": 480, "PKT": 300, "WIB": 420,
+    "AWST": 480, "ACST": 570, "ACDT": 630, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
+}
+# fmt: on
+AMBIGUOUS_ABBREVIATIONS: Final[dict[str, str]] = {
+    "IST": "Irish +01:00, India +05:30 or Israel +02:00",
+    "CST": "US Central -06:00, China +08:00 or Cuba -05:00",
+    "AST": "Atlantic -04:00 or Arabia +03:00",
 }
 
 _ISO8601: Final = (
@@ -149,12 +174,33 @@ def _zone(name: str) -> ZoneInfo | None:
         raise ValueError(f"unknown time zone {name!r}") from exc
 
 
-_OFFSETS: dict[str, int] = {}
+@functools.lru_cache(maxsize=64)
+def zone_abbreviations(name: str) -> dict[str, int]:
+    """The abbreviations a tz database zone has used since 1970 -> UTC offset in minutes (the latest
+    meaning wins when one was reused)."""
+    zone = _zone(name)
+    if zone is None:
+        return {}
+    found: dict[str, int] = {}
+    step = 14 * 86400
+    for instant in range(0, int(datetime(2040, 1, 1, tzinfo=UTC).timestamp()), step):
+        local = datetime.fromtimestamp(instant, zone)
+        abbreviation, offset = local.tzname(), local.utcoffset()
+        if abbreviation and offset is not None and abbreviation[0] not in "+-":
+            found[abbreviation] = int(offset.total_seconds()) // 60
+    return found
 
 
-def _offset_seconds(text: str) -> int:
+def _offset_seconds(text: str, abbreviations: dict[str, int] | None = None) -> int:
+    """A numeric UTC offset (``+01``, ``-0330``, ``+05:30``, ``Z``) or a zone abbreviation; ValueError."""
     if text in ("Z", "z"):
         return 0
+    if text[0] not in "+-":
+        table = ZONE_ABBREVIATIONS if abbreviations is None else abbreviations
+        minutes = table.get(text, table.get(text.upper()))
+        if minutes is None:
+            raise ValueError(text)
+        return minutes * 60
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
     hours = int(digits[:2])
@@ -238,6 +284,8 @@ class TimestampParser:
             self._cache_pair() for _ in self._compiled
         )
         self._offset_cache: dict[tuple[int, int, int, int], int | None] = {}
+        self._abbreviations = {**ZONE_ABBREVIATIONS, **zone_abbreviations(timezone)}
+        self._zone_offsets: dict[str, int] = {}  # zone text as written -> offset seconds
         #: ``(text, reference) -> epoch | None``: the same as calling the parser, one layer less
         self.fast: Callable[[str, float | None], float | None] = self._build_fast()
 
@@ -269,7 +317,8 @@ class TimestampParser:
                 *self._hour_caches[0],
             )
             fast = (usual, *fast)
-        offsets = _OFFSETS
+        offsets = self._zone_offsets
+        zone_offset = self._zone_offset
         isnan = math.isnan
 
         def parse(text: str, reference: float | None = None) -> float | None:
@@ -303,7 +352,7 @@ class TimestampParser:
                     offset = offsets.get(zone)
                     if offset is None:
                         try:
-                            offset = offsets[zone] = _offset_seconds(zone)  # a few dozen exist
+                            offset = zone_offset(zone)
                         except ValueError:
                             return None
                     base -= offset
@@ -387,9 +436,28 @@ class TimestampParser:
         """Why `text` gave no timestamp (slow path, used only to word a dead letter)."""
         shown = text if len(text) <= 60 else text[:57] + "..."
         for fmt in self._compiled:
-            if fmt.regex.fullmatch(text) is not None:
+            match = fmt.regex.fullmatch(text)
+            if match is not None:
+                zone = match.groupdict().get("z")
+                if zone:
+                    try:
+                        self._zone_offset(zone)
+                    except ValueError:
+                        return f"{shown!r}: {self._unknown_zone(zone)}"
                 return f"{shown!r} is not a valid date/time for {fmt.text}"
         return f"{shown!r} does not match {' or '.join(self.formats)}"
+
+    def _unknown_zone(self, zone: str) -> str:
+        meaning = AMBIGUOUS_ABBREVIATIONS.get(zone.upper())
+        if meaning is not None:
+            return (
+                f"time zone abbreviation {zone!r} is ambiguous ({meaning}): give the timestamp "
+                "field the server's `timezone:` (an IANA name)"
+            )
+        return (
+            f"unknown time zone abbreviation {zone!r}: give the timestamp field the server's "
+            "`timezone:` (an IANA name), or log numeric offsets"
+        )
 
     def _from_match(
         self, index: int, fmt: _Format, match: re.Match[str], reference: float | None
@@ -434,10 +502,19 @@ class TimestampParser:
         zone = groups.get("z")
         if zone:
             try:
-                value -= _offset_seconds(zone)
+                value -= self._zone_offset(zone)
             except ValueError:
                 return None
         return value
+
+    def _zone_offset(self, text: str) -> int:
+        """Seconds east of UTC for a zone text as written; ValueError if it is not one."""
+        offset = self._zone_offsets.get(text)
+        if offset is None:
+            offset = _offset_seconds(text, self._abbreviations)
+            if len(self._zone_offsets) < 4096:  # a few dozen exist
+                self._zone_offsets[text] = offset
+        return offset
 
     def _hour_base(self, year: int, groups: dict[str, str | None]) -> float | None:
         month = _month_of(groups)

@@ -54,6 +54,9 @@ class KindSpec:
     columns: Mapping[str, tuple[str, str]]  # name -> (type, description)
     required: tuple[str, ...]  # columns every export of this kind must have
     one_of: tuple[str, ...] = ()  # at least one of these columns must exist (and be filled per row)
+    # required columns that may be blank *together* on a row: such a row is valid and states an
+    # absence (a roster row without times is a rest day or leave: not on duty)
+    blank_together: tuple[str, ...] = ()
 
 
 _NAME_COLUMNS: Final[dict[str, tuple[str, str]]] = {
@@ -116,12 +119,13 @@ KINDS: Final[Mapping[str, KindSpec]] = {
         ("person_id", "record_id"),
     ),
     "roster": KindSpec(
-        "duty roster: one row per shift",
+        "duty roster: one row per shift; a row with neither start nor end is a rest day or leave",
         {"staff_id": (ID, "rostered member of staff"),
          "start": (TIMESTAMP, "shift start (a time of day when `date` is given)"),
          "end": (TIMESTAMP, "shift end; an end at or before the start on the same `date` is the next day"),
          "date": (TEXT, "shift date, when start and end are times of day")},
         ("staff_id", "start", "end"),
+        blank_together=("start", "end"),
     ),
     "surnames": KindSpec(
         "surname frequency table (population counts)",

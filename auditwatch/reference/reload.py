@@ -62,7 +62,12 @@ class ReferenceHolder:
             _log.error("reference_reload_rejected", problems=[str(p) for p in problems],
                        kept_snapshot_loaded_at=snapshot.loaded_at)
         else:
-            _log.info("reference_reloaded", loaded_at=snapshot.loaded_at, row_warnings=len(problems))
+            _log.info(
+                "reference_reloaded",
+                loaded_at=snapshot.loaded_at,
+                bad_rows_skipped=sum(s.skipped_rows for s in snapshot.sources),
+                values_ignored=sum(s.ignored_values for s in snapshot.sources),
+            )
             if problems:
                 _log.warning("reference_reload_warnings", problems=[str(p) for p in problems])
         if self._on_reload is not None:

@@ -47,6 +47,8 @@ class LoadedSource:
     config: SourceConfig
     fingerprint: Fingerprint
     table: Table
+    skipped_rows: int = 0  # bad rows skipped (all of them, not only the ones reported one by one)
+    ignored_values: int = 0  # bad cells ignored in rows that were kept
 
 
 class ReferenceSnapshot:
@@ -197,12 +199,12 @@ def load_reference(
             if reuse is not None:
                 loaded.append(reuse)
                 continue
-            table, problems = _load_one(source, cfg, fingerprint)
+            table, counted, problems = _load_one(source, cfg, fingerprint)
         except BrokenExport as exc:
             errors.append(exc.problem)
             errors.extend(exc.row_problems)
             continue
-        loaded.append(LoadedSource(source, fingerprint, table))
+        loaded.append(LoadedSource(source, fingerprint, table, counted.skipped, counted.warnings))
         warnings.extend(problems)
     if errors:
         raise ConfigError(errors)
@@ -229,7 +231,7 @@ def _fingerprint(source: SourceConfig) -> Fingerprint:
 
 def _load_one(
     source: SourceConfig, cfg: ReferenceConfig, fingerprint: Fingerprint
-) -> tuple[Table, list[Problem]]:
+) -> tuple[Table, RowProblems, list[Problem]]:
     as_of = datetime.fromtimestamp(fingerprint[2] / 1e9, UTC).date().isoformat()
     problems = RowProblems(source, cfg.max_reported_rows)
     export = open_rows(source)
@@ -255,7 +257,7 @@ def _load_one(
             f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, "
             f"{problems.warnings} values ignored{listed}",
         ))
-    return table, [*problems.reported, *summary]
+    return table, problems, [*problems.reported, *summary]
 
 
 def _columns_of(export: ExportRows) -> Callable[[], tuple[str, ...]]:

@@ -256,6 +256,7 @@ def convert_rows(
     names: tuple[str, ...] = ()
     converters: list[Converter] = []
     essential = set(spec.required)
+    blank_together = spec.blank_together
     for line, values in rows:
         if not names:
             names = columns()
@@ -273,6 +274,8 @@ def convert_rows(
             out = converted
         for name in spec.required:
             if not out.get(name):
+                if name in blank_together and not any(out.get(n) for n in blank_together):
+                    continue  # all blank together: a valid row stating an absence (a rest day)
                 problems.add(line, name, f"no {name}", skipped=True)
                 break
         else:
@@ -677,6 +680,9 @@ def _roster(
     count = 0
     for line, row in rows:
         start_text, end_text, day_text = row["start"], row["end"], row.get("date")
+        if not start_text and not end_text:
+            count += 1  # no times: a rest day or leave, i.e. not on duty; a valid row, no shift
+            continue
         if day_text:
             day = parse_date(day_text)
             if day is None:

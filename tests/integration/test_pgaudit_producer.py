@@ -12,7 +12,9 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,6 +29,10 @@ INSTALL_HINT = "apt-get install -y postgresql-15 postgresql-15-pgaudit (add it t
 SQL_SETUP = """
 CREATE ROLE alice LOGIN;
 CREATE DATABASE policedb OWNER alice;
+"""
+SQL_RESET = """
+DROP TABLE occurrence;
+DROP TABLE person;
 """
 SQL_AS_ALICE = """
 CREATE TABLE person (id int PRIMARY KEY, surname text, forenames text);
@@ -53,9 +59,64 @@ def _as_postgres(args: list[str], stdin: str | None = None) -> None:
         pytest.fail(f"{' '.join(args[:1])} failed ({done.returncode}): {done.stderr.strip()}")
 
 
+class Cluster:
+    """One initdb'd data directory; `run` starts the server with given log settings, runs the workload
+    and stops it, returning the log file it wrote."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.data = base / "data"
+        self.runs = 0
+        self.ready = False
+
+    def run(self, prefix: str, timezone: str, application_name: str = "") -> Path:
+        self.runs += 1
+        log = self.base / f"server-{self.runs}.log"
+        port = _free_port()
+        options = " ".join(
+            [
+                f"-c port={port}",
+                "-c listen_addresses=''",
+                f"-c unix_socket_directories={self.base}",
+                "-c shared_preload_libraries=pgaudit",
+                "-c pgaudit.log=read,write",
+                "-c pgaudit.log_relation=on",
+                f"-c log_timezone={timezone}",
+                "-c logging_collector=off",
+                f"-c log_line_prefix='{prefix}'",
+            ]
+        )
+        _as_postgres(
+            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(log), "-o", options, "-w", "start"]
+        )
+        try:
+            psql = [
+                str(PG_BIN / "psql"),
+                "-h",
+                str(self.base),
+                "-p",
+                str(port),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+            ]
+            if not self.ready:
+                _as_postgres([*psql, "-U", "postgres", "-d", "postgres"], stdin=SQL_SETUP)
+                self.ready = True
+            else:
+                _as_postgres([*psql, "-U", "alice", "-d", "policedb"], stdin=SQL_RESET)
+            conninfo = "dbname=policedb user=alice"
+            if application_name:
+                conninfo += f" application_name='{application_name}'"
+            _as_postgres([*psql, "-d", conninfo], stdin=SQL_AS_ALICE)
+        finally:
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"])
+        return log
+
+
 @pytest.fixture(scope="module")
-def server_log() -> Iterator[Path]:
-    """Start a throwaway cluster with pgaudit, run the workload, stop it; yield its log file."""
+def cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL 15 data directory with pgaudit available."""
     missing = [
         str(p) for p in (PG_BIN / "initdb", PG_BIN / "pg_ctl", PG_BIN / "psql", PGAUDIT_LIB) if not p.exists()
     ]
@@ -65,37 +126,21 @@ def server_log() -> Iterator[Path]:
         )
     base = Path(tempfile.mkdtemp(prefix="auditwatch-pg-", dir="/tmp"))
     base.chmod(0o755)
-    data, log = base / "data", base / "server.log"
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
-    port = _free_port()
     try:
         _as_postgres(
-            [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+            [str(PG_BIN / "initdb"), "-D", str(base / "data"), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
         )
-        options = " ".join(
-            [
-                f"-c port={port}",
-                "-c listen_addresses=''",
-                f"-c unix_socket_directories={base}",
-                "-c shared_preload_libraries=pgaudit",
-                "-c pgaudit.log=read,write",
-                "-c pgaudit.log_relation=on",
-                "-c log_timezone=UTC",
-                "-c logging_collector=off",
-                "-c log_line_prefix='%m [%p] %q%u@%d '",
-            ]
-        )
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"])
-        try:
-            psql = [str(PG_BIN / "psql"), "-h", str(base), "-p", str(port), "-v", "ON_ERROR_STOP=1", "-q"]
-            _as_postgres([*psql, "-U", "postgres", "-d", "postgres"], stdin=SQL_SETUP)
-            _as_postgres([*psql, "-U", "alice", "-d", "policedb"], stdin=SQL_AS_ALICE)
-        finally:
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
-        yield log
+        yield Cluster(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server_log(cluster: Cluster) -> Path:
+    """The server's log with Debian's default prefix and log_timezone UTC."""
+    return cluster.run("%m [%p] %q%u@%d ", "UTC")
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +232,54 @@ def test_quoted_statement_with_commas_and_quotes_parses(server_log: Path, parser
     assert len(update) == 1
     assert "O''Brien" in str(update[0].fields["event.original"])
     assert update[0].fields["event.type"] == ["change"]
+
+
+# (log_line_prefix, log_timezone, application_name): the common forms, with local time zones whose
+# offsets differ from UTC today (abbreviations and numeric offsets) and application names with spaces
+PREFIX_FORMS = [
+    ("%m [%p] %q%u@%d %a ", "Europe/Berlin", "records app 2.1"),
+    ("%m [%p-%l] %q%u@%d/%a ", "America/New_York", "pgAdmin 4 - DB:policedb"),
+    ("%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ", "Europe/London", "psql"),
+    ("%t:%r:%u@%d:[%p]:", "Asia/Kathmandu", ""),
+    ("%m %u@%d [%p] %a ", "America/Sao_Paulo", "intel-sync"),
+    ("%m [%p] %q%u@%d ", "Australia/Adelaide", ""),
+]
+
+
+@pytest.mark.parametrize(("prefix", "timezone", "app"), PREFIX_FORMS, ids=[f[1] for f in PREFIX_FORMS])
+def test_common_prefixes_and_local_time_zones_parse_with_correct_utc(
+    cluster: Cluster, parser: CompiledParser, prefix: str, timezone: str, app: str
+) -> None:
+    """With each common log_line_prefix and a local log_timezone, every AUDIT line the real server
+    writes parses, with the right user and database, at the UTC instant its local time stands for."""
+    before = datetime.now(UTC).timestamp() - 1
+    log = cluster.run(prefix, timezone, app)
+    after = datetime.now(UTC).timestamp() + 1
+    events = _audit_events(log, parser)
+    assert [(e.fields["user.id"], e.fields["event.action"]) for e in events] == [
+        ("alice", "write"),
+        ("alice", "write"),
+        ("alice", "read"),
+        ("alice", "read"),
+        ("alice", "read"),
+        ("alice", "write"),
+        ("alice", "read"),
+    ]
+    assert {e.fields["service.name"] for e in events} == {"policedb"}
+    zone = ZoneInfo(timezone)
+    for event in events:
+        assert before <= event.timestamp <= after, (
+            event.fields["@timestamp"],
+            event.fields["event.original"],
+        )
+        local = datetime.fromtimestamp(event.timestamp, zone).strftime("%Y-%m-%d %H:%M:%S")
+        assert str(event.fields["event.original"]).startswith(local), (local, event.fields["event.original"])
+    offset = 0
+    for line in log.read_bytes().splitlines(keepends=True):  # the server's own lines: skipped, not dead
+        data = line.rstrip(b"\n")
+        raw = RawLine("pg", str(log), "pg-log", offset, offset + len(line), data, len(data))
+        offset += len(line)
+        if b" AUDIT: " not in data:
+            assert parser.parse(raw, "2026-11-25T12:00:00.000Z") is None, data
+    if "%p" in prefix and not prefix.startswith("%m %u"):
+        assert all(str(e.fields.get("auditwatch.session.id", "")).isdigit() for e in events)
