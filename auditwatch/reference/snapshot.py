@@ -25,6 +25,7 @@ from auditwatch.reference.tables import (
     AssignmentTable,
     CaseLinkTable,
     ListTable,
+    PersonTable,
     RosterTable,
     RowProblems,
     StaffTable,
@@ -66,6 +67,7 @@ class ReferenceSnapshot:
         "normalise_person_id",
         "normalise_record_id",
         "normalise_staff_id",
+        "persons",
         "rarity",
         "roster_grace",
         "rosters",
@@ -77,6 +79,7 @@ class ReferenceSnapshot:
     config: ReferenceConfig
     sources: tuple[LoadedSource, ...]
     staff: tuple[StaffTable, ...]
+    persons: tuple[PersonTable, ...]
     watchlists: tuple[ListTable, ...]
     associates: tuple[ListTable, ...]
     assignments: tuple[AssignmentTable, ...]
@@ -101,6 +104,7 @@ class ReferenceSnapshot:
         put(self, "sources", sources)
         put(self, "loaded_at", loaded_at)
         put(self, "staff", _of(tables, StaffTable, "staff"))
+        put(self, "persons", _of(tables, PersonTable, "persons"))
         put(self, "watchlists", _of(tables, ListTable, "watchlist"))
         put(self, "associates", _of(tables, ListTable, "associates"))
         put(self, "assignments", _of(tables, AssignmentTable, "assignments"))

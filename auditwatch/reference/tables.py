@@ -31,6 +31,7 @@ from auditwatch.reference.config import (
     ID,
     KINDS,
     LIST,
+    NAMES,
     NUMBER,
     POSTCODE,
     TEXT,
@@ -51,6 +52,7 @@ _STATUS_WORDS: Final[dict[str, str]] = {
     "terminated": "left",
 }
 _LIST_SPLIT: Final = re.compile(r"[,;|]")
+_NAMES_SPLIT: Final = re.compile(r"[;|]")
 _TIME: Final = re.compile(r"\s*(\d{1,2}):?(\d{2})(?::(\d{2}))?\s*")
 _ADDRESS_WORDS: Final[dict[str, str]] = {
     "road": "rd", "street": "st", "avenue": "ave", "lane": "ln", "drive": "dr", "close": "cl",
@@ -116,7 +118,7 @@ def _text(value: object) -> str:
 
 
 _DISTINCT: Final = frozenset({"person_id", "record_id", "address", "surname", "forenames", "name", "start",
-                              "end", "reason", "count"})
+                              "end", "reason", "count", "aliases"})
 _CACHE_LIMIT: Final = 100_000
 
 
@@ -180,6 +182,19 @@ def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) ->
             return tuple(out)
 
         return items
+    if kind_type == NAMES:
+
+        def names(value: object) -> object:
+            parts = value if isinstance(value, list) else _NAMES_SPLIT.split(_text(value))
+            out: list[str] = []
+            for part in parts:
+                text = pre(part) if isinstance(part, str) else None
+                text = " ".join(text.split()) if text else None
+                if text and text not in out:
+                    out.append(text)
+            return tuple(out)
+
+        return names
     if kind_type == DATE:
         parse_date = compile_date(list(source.date_formats))
 
@@ -382,7 +397,9 @@ class StaffEntry:
 
 @dataclass(frozen=True, slots=True)
 class ListedPerson:
-    """A watchlist entry or a declared associate."""
+    """A watchlist entry or a declared associate, applying on the local days
+    `applies_from` <= day < `applies_until` (watchlist added_on/removed_on; associates
+    declared_on/ended_on)."""
 
     person: Person
     staff_id: str | None  # who declared (associates)
@@ -390,6 +407,21 @@ class ListedPerson:
     reason: str | None  # watchlist reason, or the declared relationship
     declared_on: str | None
     line: int
+    applies_from: str = ""  # "" = always
+    applies_until: str = OPEN_END  # the first day the entry no longer applies
+
+    def applies_on(self, day: str) -> bool:
+        return self.applies_from <= day < self.applies_until
+
+    @property
+    def dated(self) -> bool:
+        """Whether the entry applies on some days only."""
+        return bool(self.applies_from) or self.applies_until != OPEN_END
+
+    def period(self) -> str:
+        start = f"from {self.applies_from}" if self.applies_from else ""
+        end = f"until {self.applies_until}" if self.applies_until != OPEN_END else ""
+        return " ".join(x for x in (start, end) if x)
 
     def display(self) -> str:
         p = self.person
@@ -400,11 +432,41 @@ class ListedPerson:
         p = self.person
         out: dict[str, object] = {"surname": p.surname, "forenames": p.forenames, "dob": p.dob,
                                   "person_id": p.person_id, "line": self.line}
+        until = None if self.applies_until == OPEN_END else self.applies_until
         if self.staff_id is not None:
-            out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on)
+            out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on,
+                       ended_on=until)
         else:
-            out.update(category=self.category, reason=self.reason)
+            out.update(category=self.category, reason=self.reason, added_on=self.applies_from or None,
+                       removed_on=until)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """One row of the records system's person (nominal) table, with its matching keys."""
+
+    person_id: str
+    surname: str | None
+    forenames: str | None
+    dob: str | None
+    postcode: str | None
+    address: str | None
+    aliases: tuple[str, ...]
+    surname_fold: str | None
+    keys: tuple[str, ...]  # name_dob_keys: the person's own name first, then each alias (with the DOB)
+    name_keys: tuple[str, ...]  # name_keys, the same order
+    line: int
+
+    def display(self) -> str:
+        name = " ".join(x for x in (self.forenames, (self.surname or "").upper()) if x) or "?"
+        born = f", DOB {self.dob}" if self.dob else ""
+        return f"{self.person_id} {name}{born}"
+
+    def entry(self) -> dict[str, object]:
+        return {"person_id": self.person_id, "surname": self.surname, "forenames": self.forenames,
+                "dob": self.dob, "postcode": self.postcode, "address": self.address,
+                "aliases": list(self.aliases), "line": self.line}
 
 
 class Assignment(NamedTuple):
@@ -455,6 +517,14 @@ class ListTable(Table):
     by_name_dob: Mapping[str, tuple[ListedPerson, ...]]
     by_name: Mapping[str, tuple[ListedPerson, ...]]  # watchlist entries without a DOB only
     by_staff: Mapping[str, tuple[ListedPerson, ...]]  # associates only
+
+
+@dataclass(frozen=True, slots=True)
+class PersonTable(Table):
+    """The records system's person table."""
+
+    by_id: Mapping[str, PersonRecord]
+    by_key: Mapping[str, tuple[str, ...]]  # name_dob_key (own name or alias) -> person ids, sorted
 
 
 @dataclass(frozen=True, slots=True)
@@ -576,7 +646,7 @@ def _staff(
 def _staff_entry(row: dict[str, Any], line: int, history: tuple[tuple[str, str], ...]) -> StaffEntry:
     address_key, numbers = address_parts(row.get("address"))
     return StaffEntry(
-        row["staff_id"], _person(row, with_name_key=False), row.get("postcode"), row.get("address"),
+        row["staff_id"], _person(row), row.get("postcode"), row.get("address"),
         address_key, numbers, row.get("unit"), row.get("rank"), row.get("roles") or (),
         row.get("vetting_level"), row.get("vetting_expiry"), history, line,
     )
@@ -597,9 +667,18 @@ def _listed(kind: str) -> Builder:
                 problems.add(line, "surname", "needs a person id, or a surname and forenames", skipped=True)
                 continue
             associate = kind == "associates"
+            first = (row.get("declared_on") if associate else row.get("added_on")) or ""
+            until_column = "ended_on" if associate else "removed_on"
+            until = row.get(until_column) or OPEN_END
+            if until <= first:
+                start_column = "declared_on" if associate else "added_on"
+                problems.add(line, until_column, f"{until_column} ({until}) is not after {start_column} "
+                             f"({first})", skipped=True)
+                continue
             listed = ListedPerson(
                 person, row.get("staff_id") if associate else None, row.get("category"),
                 row.get("relationship") if associate else row.get("reason"), row.get("declared_on"), line,
+                first, until,
             )
             count += 1
             if associate:
@@ -615,6 +694,44 @@ def _listed(kind: str) -> Builder:
                          _tuples(by_name), _tuples(by_staff))
 
     return build
+
+
+def _persons(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
+    """Names are folded and postcodes normalised here, once: records systems often store names
+    upper-cased or ASCII-folded and postcodes unspaced; matching compares the folded forms."""
+    by_id: dict[str, PersonRecord] = {}
+    by_key: dict[str, list[str]] = {}
+    intern = sys.intern
+    for line, row in rows:
+        pid = row["person_id"]
+        if pid in by_id:
+            problems.add(line, "person_id", f"person id {pid!r} already on line {by_id[pid].line}",
+                         skipped=True)
+            continue
+        person = _person(row)
+        dob = person.dob
+        keys: list[str] = []
+        name_keys: list[str] = []
+        for surname, forenames in ((person.surname, person.forenames),
+                                   *(split_name(alias) for alias in row.get("aliases") or ())):
+            sfold = fold_name(surname) if surname else None
+            ffold = fold_name(forenames) if forenames else None
+            key, nkey = name_dob_key(sfold, ffold, dob), name_key(sfold, ffold)
+            if key and key not in keys:
+                keys.append(intern(key))
+            if nkey and nkey not in name_keys:
+                name_keys.append(nkey)
+        record = PersonRecord(
+            pid, person.surname, person.forenames, dob, row.get("postcode"), row.get("address"),
+            row.get("aliases") or (), person.surname_fold, tuple(keys), tuple(name_keys), line,
+        )
+        by_id[pid] = record
+        for key in keys:
+            by_key.setdefault(key, []).append(pid)
+    return PersonTable("persons", source.path, as_of, len(by_id), by_id,
+                       {key: tuple(sorted(pids)) for key, pids in by_key.items()})
 
 
 def _assignments(
@@ -747,6 +864,7 @@ def _surnames(
 
 _BUILDERS: Final[dict[str, Builder]] = {
     "staff": _staff,
+    "persons": _persons,
     "watchlist": _listed("watchlist"),
     "associates": _listed("associates"),
     "assignments": _assignments,
