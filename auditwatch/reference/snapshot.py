@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing.normalise import Normaliser, build_normaliser
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.identity import IdentityIndex
 from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows
 from auditwatch.reference.surnames import SurnameRarity
 from auditwatch.reference.tables import (
@@ -62,6 +63,7 @@ class ReferenceSnapshot:
         "associates",
         "case_links",
         "config",
+        "identity",
         "loaded_at",
         "normalise_case_ref",
         "normalise_person_id",
@@ -86,6 +88,7 @@ class ReferenceSnapshot:
     case_links: tuple[CaseLinkTable, ...]
     rosters: tuple[RosterTable, ...]
     rarity: SurnameRarity
+    identity: IdentityIndex
     roster_grace: float
     loaded_at: float
     normalise_staff_id: Normaliser
@@ -111,6 +114,7 @@ class ReferenceSnapshot:
         put(self, "case_links", _of(tables, CaseLinkTable, "case_links"))
         put(self, "rosters", _of(tables, RosterTable, "roster"))
         put(self, "roster_grace", cfg.roster_grace_seconds)
+        put(self, "identity", IdentityIndex(self.persons, self.staff, self.watchlists, self.associates))
         for name in ("staff_id", "person_id", "record_id", "case_ref"):
             put(self, f"normalise_{name}", build_normaliser(cfg.identifiers.get(name, "trim")))
         surname_tables = _of(tables, SurnameTable, "surnames")

@@ -5,8 +5,9 @@ strings normalised the same way on the export and on the event side. Large table
 assignments, roster) keep tuples of interned strings and `array`s rather than dicts per row.
 
 Name matching (used for staff, watchlist and associates):
-- `name_dob_key`: folded surname + first folded forename + ISO date of birth. Middle names are
-  ignored so "Jane SMITH" and "Jane Mary SMITH" born the same day match.
+- `name_dob_key`: folded surname (spaces dropped) + first folded forename + ISO date of birth. Middle
+  names are ignored so "Jane SMITH" and "Jane Mary SMITH" born the same day match, and "O BRIEN",
+  "O'Brien" and "OBRIEN" are one surname.
 - `name_key`: all folded name words, sorted: "SMITH, Jane" == "Jane Smith"; used only for
   watchlist entries that have no date of birth.
 """
@@ -68,9 +69,11 @@ def token(value: str) -> str | None:
 
 
 def name_dob_key(surname_fold: str | None, forenames_fold: str | None, dob: str | None) -> str | None:
+    """Folded surname without spaces (records systems write "O'BRIEN", "O BRIEN" or "OBRIEN", "SMITH-JONES"
+    or "SMITH JONES"), first folded forename and ISO date of birth."""
     if not (surname_fold and forenames_fold and dob):
         return None
-    return f"{surname_fold}|{forenames_fold.split(' ', 1)[0]}|{dob}"
+    return f"{surname_fold.replace(' ', '')}|{forenames_fold.split(' ', 1)[0]}|{dob}"
 
 
 def name_key(surname_fold: str | None, forenames_fold: str | None) -> str | None:
