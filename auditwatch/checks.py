@@ -9,7 +9,8 @@ from auditwatch.config import load_config
 from auditwatch.detection import lint_ruleset
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing import load_parsers
-from auditwatch.reference import load_reference
+from auditwatch.reference import ReferenceSnapshot, load_reference
+from auditwatch.reference.identity import coverage
 
 
 def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
@@ -47,11 +48,21 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
     )
 
     try:
-        _snapshot, warnings = load_reference(config.reference)
+        snapshot, warnings = load_reference(config.reference)
     except ConfigError as exc:
         problems.extend(exc.problems)
         summary.append("reference data: invalid")
     else:
         summary.append(f"reference data: loaded ({len(warnings)} row warning(s))")
         summary.extend(f"  warning: {w}" for w in warnings[:20])
+        summary.extend(coverage(snapshot.identity, *_entry_counts(snapshot)))
     return problems, summary
+
+
+def _entry_counts(snapshot: ReferenceSnapshot) -> tuple[int, int, int]:
+    """Members of staff, watchlist entries and declared associates loaded."""
+    return (
+        sum(len(t.by_id) for t in snapshot.staff),
+        sum(t.rows for t in snapshot.watchlists),
+        sum(t.rows for t in snapshot.associates),
+    )

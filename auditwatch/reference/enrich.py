@@ -33,7 +33,7 @@ from typing import Any, Final, Literal
 
 from auditwatch.parsing.normalise import fold_name, uk_postcode
 from auditwatch.parsing.timestamps import iso_utc
-from auditwatch.reference.identity import EMPTY_JOINS, NAME_ONLY, Joins, Link, Links
+from auditwatch.reference.identity import NAME_ONLY, Joins, Link, Links
 from auditwatch.reference.snapshot import ReferenceSnapshot
 from auditwatch.reference.tables import (
     OPEN_END,
@@ -223,7 +223,7 @@ class _User:
 
     __slots__ = ("associates", "cases", "entry", "possible", "shifts", "sid", "table")
 
-    associates: Joins  # this user's declared associates, by subject key
+    associates: Joins | None  # this user's declared associates, by subject key (None: none)
 
     def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
         self.possible: frozenset[str] | None = None  # see `_possible_matches`
@@ -232,7 +232,7 @@ class _User:
         self.table: StaffTable | None = None
         self.cases: tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...] = ()
         self.shifts: tuple[tuple[Shifts, RosterTable], ...] = ()
-        self.associates = EMPTY_JOINS
+        self.associates = None
         if sid is None:
             return
         for table in ref.staff:
@@ -242,7 +242,7 @@ class _User:
                 break
         self.cases = tuple((cases, t) for t in ref.assignments if (cases := t.by_staff.get(sid)))
         self.shifts = tuple((shifts, t) for t in ref.rosters if (shifts := t.by_staff.get(sid)) is not None)
-        self.associates = ref.identity.associates.get(sid, EMPTY_JOINS)
+        self.associates = ref.identity.associates.get(sid)
 
 
 _NO_USER_KEY: Final = "\x00none"
@@ -284,7 +284,7 @@ class EventView:
     or the proof the evidence is built from."""
 
     __slots__ = ("_at", "_evidence", "_fields", "_ref", "_u", "_v_day", "_v_ids", "_v_keys", "_v_names",
-                 "_v_person", "_values", "answers")
+                 "_v_person", "_v_staff", "_values", "answers")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
@@ -299,6 +299,7 @@ class EventView:
         self._v_names: tuple[str | None, str | None, str | None] | None = None
         self._v_keys: tuple[str | None, str | None] | None = None
         self._v_person: _Resolved | None = None
+        self._v_staff: Links | None = None
 
     def value(self, name: str) -> object:
         memo = self._values
@@ -411,10 +412,10 @@ class EventView:
 
     def _subject_staff(self) -> Links:
         """Staff the subject is, by person id or name and DOB (in index order; the user may be one)."""
-        memo = self._values.get("_subject_staff", _MISS)
-        if memo is _MISS:
-            memo = self._values["_subject_staff"] = _strict(self, self._ref.identity.staff)
-        return memo  # type: ignore[return-value]
+        links = self._v_staff
+        if links is None:
+            links = self._v_staff = _strict(self, self._ref.identity.staff)
+        return links
 
     def _resolved(self) -> _Resolved:
         """The subject's row(s) in the persons table (memoised)."""
@@ -561,6 +562,8 @@ def _subject_surname(view: EventView) -> tuple[str, PersonRecord | None] | None:
     surname = (view._v_names or view._names())[0]
     if surname is not None:
         return surname, None
+    if not view._ref.identity.persons:
+        return None
     row = view._resolved().one
     if row is not None and row.surname_fold:
         return row.surname_fold, row
@@ -574,6 +577,8 @@ def _subject_postcodes(view: EventView) -> tuple[tuple[str, str], ...]:
     postcode = _postcode(raw) if raw else None
     if postcode:
         out.append((postcode, "the event's"))
+    if not view._ref.identity.persons:
+        return tuple(out)
     resolved = view._resolved()
     if resolved.persons:
         agreed = resolved.agreed(lambda row: row.postcode)
@@ -588,6 +593,8 @@ def _subject_addresses(view: EventView) -> tuple[tuple[str, str], ...]:
     raw = _text(view._fields, F_ADDRESS)
     if raw:
         out.append((raw, "the event's"))
+    if not view._ref.identity.persons:
+        return tuple(out)
     resolved = view._resolved()
     if resolved.persons:
         agreed = resolved.agreed(lambda row: row.address)
@@ -704,8 +711,13 @@ Proof = tuple[object, ...]
 
 
 def _subject_is_staff(view: EventView) -> Proof | None:
+    links = view._v_staff
+    if links is None:
+        links = view._subject_staff()
+    if not links:
+        return None
     sid = (view._u or view._user()).sid
-    for link in view._subject_staff():
+    for link in links:
         if link.target.staff_id != sid:  # type: ignore[attr-defined]
             return (link,)
     return None
@@ -729,8 +741,13 @@ def _subject_is_self(view: EventView) -> Proof | None:
     user = view._u or view._user()
     if user.entry is None:
         return None
+    links = view._v_staff
+    if links is None:
+        links = view._subject_staff()
+    if not links:
+        return None
     sid = user.sid
-    for link in view._subject_staff():
+    for link in links:
         if link.target.staff_id == sid:  # type: ignore[attr-defined]
             return (link,)
     return None
@@ -767,12 +784,12 @@ def _on_watchlist_by_name(view: EventView) -> Proof | None:
 
 def _declared_associate(view: EventView) -> Proof | None:
     joins = (view._u or view._user()).associates
-    return _listed_hit(view, joins, False) if joins else None
+    return _listed_hit(view, joins, False) if joins is not None else None
 
 
 def _declared_associate_by_name(view: EventView) -> Proof | None:
     joins = (view._u or view._user()).associates
-    return _listed_hit(view, joins, True) if joins else None
+    return _listed_hit(view, joins, True) if joins is not None else None
 
 
 def _same_surname(view: EventView) -> Proof | None:
@@ -927,8 +944,8 @@ def _staff_by_id(view: EventView, sid: str) -> StaffEntry | None:
 _USER_CAN: Final[dict[str, Callable[[_User], bool]]] = {
     "subject_is_self": lambda u: u.entry is not None
     and bool(u.entry.person.person_id or u.entry.person.name_dob_key),
-    "subject_is_declared_associate": lambda u: bool(u.associates),
-    "subject_is_declared_associate_by_name": lambda u: bool(u.associates),
+    "subject_is_declared_associate": lambda u: u.associates is not None,
+    "subject_is_declared_associate_by_name": lambda u: u.associates is not None,
     "subject_same_surname": lambda u: u.entry is not None and u.entry.person.surname_fold is not None,
     "subject_same_postcode": lambda u: u.entry is not None and u.entry.postcode is not None,
     "subject_same_address": lambda u: u.entry is not None and u.entry.postcode is not None,

@@ -84,11 +84,6 @@ class Joins:
     by_key: Mapping[str, Links]
     by_name: Mapping[str, Links]
 
-    def __bool__(self) -> bool:
-        return bool(self.by_pid or self.by_key or self.by_name)
-
-
-EMPTY_JOINS: Final = Joins({}, {}, {})
 
 
 class IdentityIndex:
@@ -240,3 +235,45 @@ class _JoinBuilder:
 
 def _base(path: str) -> str:
     return path.rsplit("/", 1)[-1] or path
+
+
+def coverage(identity: IdentityIndex, staff: int, watchlist: int, associates: int) -> list[str]:
+    """What `check-config` says about identity: how many staff, watchlist entries and declarations a
+    person id can reach, and a warning when person-id-only events cannot reach staff at all."""
+    lines: list[str] = []
+    persons = sum(t.rows for t in identity.persons)
+    tables = ", ".join(_base(t.source) for t in identity.persons)
+    lines.append(
+        f"identity: {persons} persons ({tables})" if identity.persons else "identity: no persons export"
+    )
+    register = Joins(
+        {k: v for j in identity.associates.values() for k, v in j.by_pid.items()},
+        {},
+        {},
+    )
+    for what, joins, total in (
+        ("staff", identity.staff, staff),
+        ("watchlist entries", identity.watchlist, watchlist),
+        ("declared associates", register, associates),
+    ):
+        if not total:
+            continue
+        by_method: dict[str, set[int]] = {PERSON_ID: set(), NAME_DOB: set()}
+        for links in joins.by_pid.values():
+            for link in links:
+                by_method[link.method].add(id(link.target))
+        reached = by_method[PERSON_ID] | by_method[NAME_DOB]
+        through = len(by_method[NAME_DOB] - by_method[PERSON_ID])
+        lines.append(
+            f"  {what} a person id reaches: {len(reached)} of {total} "
+            f"({len(by_method[PERSON_ID])} by their own person id, {through} by name and DOB "
+            "through the persons table)"
+        )
+        if what == "staff" and not reached:
+            lines.append(
+                "  warning: no member of staff can be matched from a person id (HR gives none and no persons "
+                "export links them by name and DOB): events that carry only a person id never raise "
+                "subject_is_staff, subject_is_self; add a `persons` export (the records system's "
+                "person table)"
+            )
+    return lines

@@ -713,22 +713,38 @@ def _persons(
             problems.add(line, "person_id", f"person id {pid!r} already on line {by_id[pid].line}",
                          skipped=True)
             continue
-        person = _person(row)
-        dob = person.dob
+        surname, forenames = row.get("surname"), row.get("forenames")
+        if not surname and row.get("name"):
+            surname, split_fore = split_name(row["name"])
+            forenames = forenames or split_fore
+        dob = row.get("dob")
         keys: list[str] = []
         name_keys: list[str] = []
-        for surname, forenames in ((person.surname, person.forenames),
-                                   *(split_name(alias) for alias in row.get("aliases") or ())):
-            sfold = fold_name(surname) if surname else None
-            ffold = fold_name(forenames) if forenames else None
+        surname_fold: str | None = None
+        for i, (sname, fnames) in enumerate(
+            ((surname, forenames), *(split_name(alias) for alias in row.get("aliases") or ()))
+        ):
+            sfold = fold_name(sname) if sname else None
+            ffold = fold_name(fnames) if fnames else None
+            if i == 0:
+                surname_fold = sfold or None
             key, nkey = name_dob_key(sfold, ffold, dob), name_key(sfold, ffold)
             if key and key not in keys:
                 keys.append(intern(key))
             if nkey and nkey not in name_keys:
                 name_keys.append(nkey)
         record = PersonRecord(
-            pid, person.surname, person.forenames, dob, row.get("postcode"), row.get("address"),
-            row.get("aliases") or (), person.surname_fold, tuple(keys), tuple(name_keys), line,
+            pid,
+            surname,
+            forenames,
+            dob,
+            row.get("postcode"),
+            row.get("address"),
+            row.get("aliases") or (),
+            surname_fold,
+            tuple(keys),
+            tuple(name_keys),
+            line,
         )
         by_id[pid] = record
         for key in keys:

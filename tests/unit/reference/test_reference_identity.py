@@ -14,6 +14,7 @@ import pytest
 
 from auditwatch.detection.casetest import reference_from_rows
 from auditwatch.reference import EventView, ReferenceSnapshot
+from auditwatch.reference.identity import coverage
 
 USER = "MP000101"  # Alex REID, HR without a person id
 COLLEAGUE = "MP000202"  # Siobhán Ó BRIAIN, HR without a person id
@@ -371,3 +372,22 @@ def test_without_a_person_table_identity_is_what_the_event_carries() -> None:
     assert hit is not None
     assert hit.entry["matched_by"] == "name_dob"
     assert "by name and date of birth in staff.jsonl" in hit.summary
+
+
+def test_coverage_counts_what_a_person_id_reaches_and_warns_when_staff_are_unreachable(
+    reference: ReferenceSnapshot,
+) -> None:
+    """check-config reports how staff are reachable from person ids, and warns when none is."""
+    lines = coverage(reference.identity, len(ROWS["staff"]), len(ROWS["watchlist"]), len(ROWS["associates"]))
+    assert lines[0] == f"identity: {len(ROWS['persons'])} persons (persons.jsonl)"
+    assert (
+        "  staff a person id reaches: 3 of 4 (1 by their own person id, 2 by name and DOB through the "
+        "persons table)" in lines
+    )
+    assert not any("warning" in line for line in lines)
+    bare = reference_from_rows({"staff": ROWS["staff"][:2]})
+    lines = coverage(bare.identity, 2, 0, 0)
+    assert lines[0] == "identity: no persons export"
+    assert any(
+        line.startswith("  warning: no member of staff can be matched from a person id") for line in lines
+    )
