@@ -50,6 +50,7 @@ from auditwatch.reference.tables import (
     address_parts,
     name_dob_key,
     name_key,
+    person_keys,
 )
 
 F_USER: Final = "user.id"
@@ -539,7 +540,7 @@ def _name_only(view: EventView, joins: Joins, strict: Links) -> Links:
         nkeys.append(nkey)
     row = view._resolved().one
     if row is not None:
-        nkeys.extend(k for k in row.name_keys if k not in nkeys)
+        nkeys.extend(k for k in person_keys(row)[1] if k not in nkeys)
         dob = dob or row.dob
     found: list[Link] = []
     for key in nkeys:
@@ -565,8 +566,9 @@ def _subject_surname(view: EventView) -> tuple[str, PersonRecord | None] | None:
     if not view._ref.identity.persons:
         return None
     row = view._resolved().one
-    if row is not None and row.surname_fold:
-        return row.surname_fold, row
+    folded = _fold(row.surname) if row is not None and row.surname else None
+    if folded:
+        return folded, row
     return None
 
 
@@ -656,8 +658,10 @@ def _subject_identity(view: EventView) -> object:
         return key
     pid = (view._v_ids or view._load_ids())[0]
     row = view._resolved().one
-    if row is not None and row.keys:
-        return row.keys[0]
+    if row is not None:
+        own = _name_facts(row.surname, row.forenames, row.dob)[1][0]
+        if own:
+            return own
     return pid
 
 

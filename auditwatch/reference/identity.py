@@ -39,6 +39,7 @@ from auditwatch.reference.tables import (
     StaffEntry,
     StaffTable,
     Table,
+    person_keys,
 )
 
 PERSON_ID: Final = "person_id"
@@ -83,7 +84,6 @@ class Joins:
     by_pid: Mapping[str, Links]
     by_key: Mapping[str, Links]
     by_name: Mapping[str, Links]
-
 
 
 class IdentityIndex:
@@ -133,7 +133,7 @@ class IdentityIndex:
             return ()
         found: list[tuple[PersonRecord, PersonTable]] = []
         for table in self.persons:
-            for pid in table.by_key.get(key, ()):
+            for pid in table.pids_with(key):
                 if all(pid != f[0].person_id for f in found):
                     found.append((table.by_id[pid], table))
         if len(found) > 1:
@@ -181,7 +181,7 @@ class _JoinBuilder:
                 self._put(self.by_pid, row.person_id, Link(target, table, NAME_DOB, text, Via(row, persons)))
         # name and DOB given by the person table's row of the entry's person id
         for own, persons in own_rows:
-            for k in own.keys:
+            for k in person_keys(own)[0]:
                 if k == key:
                     continue
                 text = (
@@ -209,10 +209,10 @@ class _JoinBuilder:
             self._put(self.by_name, nkey, Link(target, table, NAME_ONLY, text))
 
     def _bearers(self, key: str) -> list[tuple[PersonRecord, PersonTable]]:
-        return [(t.by_id[p], t) for t in self.persons for p in t.by_key.get(key, ())]
+        return [(t.by_id[p], t) for t in self.persons for p in t.pids_with(key)]
 
     def _shared(self, key: str) -> str:
-        pids = sorted({p for t in self.persons for p in t.by_key.get(key, ())})
+        pids = sorted({p for t in self.persons for p in t.pids_with(key)})
         if len(pids) < 2:
             return ""
         listed = ", ".join(pids[:5]) + (", ..." if len(pids) > 5 else "")

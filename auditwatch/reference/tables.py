@@ -447,7 +447,8 @@ class ListedPerson:
 
 @dataclass(frozen=True, slots=True)
 class PersonRecord:
-    """One row of the records system's person (nominal) table, with its matching keys."""
+    """One row of the records system's person table. Kept lean (a force has millions): the folded
+    forms and keys are computed when asked (`person_keys`), not stored."""
 
     person_id: str
     surname: str | None
@@ -456,10 +457,11 @@ class PersonRecord:
     postcode: str | None
     address: str | None
     aliases: tuple[str, ...]
-    surname_fold: str | None
-    keys: tuple[str, ...]  # name_dob_keys: the person's own name first, then each alias (with the DOB)
-    name_keys: tuple[str, ...]  # name_keys, the same order
     line: int
+
+    def names(self) -> tuple[tuple[str | None, str | None], ...]:
+        """(surname, forenames) of the person's own name, then of each alias."""
+        return ((self.surname, self.forenames), *(split_name(alias) for alias in self.aliases))
 
     def display(self) -> str:
         name = " ".join(x for x in (self.forenames, (self.surname or "").upper()) if x) or "?"
@@ -467,9 +469,31 @@ class PersonRecord:
         return f"{self.person_id} {name}{born}"
 
     def entry(self) -> dict[str, object]:
-        return {"person_id": self.person_id, "surname": self.surname, "forenames": self.forenames,
-                "dob": self.dob, "postcode": self.postcode, "address": self.address,
-                "aliases": list(self.aliases), "line": self.line}
+        return {
+            "person_id": self.person_id,
+            "surname": self.surname,
+            "forenames": self.forenames,
+            "dob": self.dob,
+            "postcode": self.postcode,
+            "address": self.address,
+            "aliases": list(self.aliases),
+            "line": self.line,
+        }
+
+
+def person_keys(row: PersonRecord) -> tuple[list[str], list[str]]:
+    """(name_dob_keys, name_keys) of a person-table row: own name first, then each alias."""
+    keys: list[str] = []
+    name_keys: list[str] = []
+    for surname, forenames in row.names():
+        sfold = fold_name(surname) if surname else None
+        ffold = fold_name(forenames) if forenames else None
+        key, nkey = name_dob_key(sfold, ffold, row.dob), name_key(sfold, ffold)
+        if key and key not in keys:
+            keys.append(key)
+        if nkey and nkey not in name_keys:
+            name_keys.append(nkey)
+    return keys, name_keys
 
 
 class Assignment(NamedTuple):
@@ -527,7 +551,12 @@ class PersonTable(Table):
     """The records system's person table."""
 
     by_id: Mapping[str, PersonRecord]
-    by_key: Mapping[str, tuple[str, ...]]  # name_dob_key (own name or alias) -> person ids, sorted
+    by_key: Mapping[str, str | tuple[str, ...]]  # name_dob_key (own name or alias) -> person id(s), sorted
+
+    def pids_with(self, key: str) -> tuple[str, ...]:
+        """The person ids whose name (or an alias) and DOB give identity key `key`, sorted."""
+        found = self.by_key.get(key)
+        return () if found is None else (found,) if found.__class__ is str else found  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,52 +734,38 @@ def _persons(
     """Names are folded and postcodes normalised here, once: records systems often store names
     upper-cased or ASCII-folded and postcodes unspaced; matching compares the folded forms."""
     by_id: dict[str, PersonRecord] = {}
-    by_key: dict[str, list[str]] = {}
+    by_key: dict[str, str | tuple[str, ...]] = {}  # a str for one person (the usual case): less memory
     intern = sys.intern
     for line, row in rows:
         pid = row["person_id"]
         if pid in by_id:
-            problems.add(line, "person_id", f"person id {pid!r} already on line {by_id[pid].line}",
-                         skipped=True)
+            where = f"already on line {by_id[pid].line}"
+            problems.add(line, "person_id", f"person id {pid!r} {where}", skipped=True)
             continue
         surname, forenames = row.get("surname"), row.get("forenames")
         if not surname and row.get("name"):
             surname, split_fore = split_name(row["name"])
             forenames = forenames or split_fore
-        dob = row.get("dob")
-        keys: list[str] = []
-        name_keys: list[str] = []
-        surname_fold: str | None = None
-        for i, (sname, fnames) in enumerate(
-            ((surname, forenames), *(split_name(alias) for alias in row.get("aliases") or ()))
-        ):
-            sfold = fold_name(sname) if sname else None
-            ffold = fold_name(fnames) if fnames else None
-            if i == 0:
-                surname_fold = sfold or None
-            key, nkey = name_dob_key(sfold, ffold, dob), name_key(sfold, ffold)
-            if key and key not in keys:
-                keys.append(intern(key))
-            if nkey and nkey not in name_keys:
-                name_keys.append(nkey)
         record = PersonRecord(
             pid,
-            surname,
-            forenames,
-            dob,
+            intern(surname) if surname else None,  # names repeat: one string each
+            intern(forenames) if forenames else None,
+            row.get("dob"),
             row.get("postcode"),
             row.get("address"),
             row.get("aliases") or (),
-            surname_fold,
-            tuple(keys),
-            tuple(name_keys),
             line,
         )
         by_id[pid] = record
-        for key in keys:
-            by_key.setdefault(key, []).append(pid)
-    return PersonTable("persons", source.path, as_of, len(by_id), by_id,
-                       {key: tuple(sorted(pids)) for key, pids in by_key.items()})
+        for key in person_keys(record)[0]:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = pid
+            elif found.__class__ is str:
+                by_key[key] = tuple(sorted((found, pid)))
+            else:
+                by_key[key] = tuple(sorted((*found, pid)))
+    return PersonTable("persons", source.path, as_of, len(by_id), by_id, by_key)
 
 
 def _assignments(

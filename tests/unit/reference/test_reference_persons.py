@@ -9,7 +9,7 @@ import pytest
 
 from auditwatch.errors import ConfigError
 from auditwatch.reference import ReferenceConfig, load_reference
-from auditwatch.reference.tables import PersonTable
+from auditwatch.reference.tables import PersonTable, person_keys
 
 Load = Callable[[str, Path], ReferenceConfig]
 
@@ -48,16 +48,16 @@ def test_person_table_is_loaded_with_normalised_postcodes_and_folded_keys(
     assert (sean.surname, sean.forenames, sean.dob) == ("O'SULLIVAN", "SEAN PATRICK", "1988-02-03")
     assert sean.postcode == "SW1A 1AA"
     assert table.by_id["N-2"].postcode == "AB1 2CD"
-    assert sean.keys[0] == "osullivan|sean|1988-02-03"
-    assert table.by_key["osullivan|sean|1988-02-03"] == ("N-1",)
+    assert person_keys(sean)[0][0] == "osullivan|sean|1988-02-03"
+    assert table.pids_with("osullivan|sean|1988-02-03") == ("N-1",)
 
 
 def test_aliases_are_extra_identity_keys_with_the_person_dob(tmp_path: Path, load_config: Load) -> None:
     """Each alias ("SURNAME, Forenames" or "Forenames Surname") is an identity key with the person's DOB."""
     table = _persons(tmp_path, load_config)
     assert table.by_id["N-1"].aliases == ("BROWN, Sean", "Jack Sullivan")
-    assert table.by_key["brown|sean|1988-02-03"] == ("N-1",)
-    assert table.by_key["sullivan|jack|1988-02-03"] == ("N-1",)
+    assert table.pids_with("brown|sean|1988-02-03") == ("N-1",)
+    assert table.pids_with("sullivan|jack|1988-02-03") == ("N-1",)
 
 
 def test_one_identity_key_shared_by_several_persons_lists_them_sorted(
@@ -65,7 +65,7 @@ def test_one_identity_key_shared_by_several_persons_lists_them_sorted(
 ) -> None:
     """Duplicate nominals (same surname, first forename and DOB) map one key to every person id, sorted."""
     table = _persons(tmp_path, load_config)
-    assert table.by_key["smith|jane|1990-01-01"] == ("N-3", "N-4")
+    assert table.pids_with("smith|jane|1990-01-01") == ("N-3", "N-4")
 
 
 def test_bad_postcode_is_ignored_and_the_row_kept(tmp_path: Path, load_config: Load) -> None:
