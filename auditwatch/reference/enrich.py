@@ -29,6 +29,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Final, Literal
 
 from auditwatch.parsing.normalise import fold_name, uk_postcode
@@ -572,37 +573,51 @@ def _subject_surname(view: EventView) -> tuple[str, PersonRecord | None] | None:
     return None
 
 
-def _subject_postcodes(view: EventView) -> tuple[tuple[str, str], ...]:
-    """(postcode, where it came from) of the subject: the event's, then the persons table's."""
-    out: list[tuple[str, str]] = []
+Sourced = tuple[str, "_Resolved | None"]  # a value and where it came from (None: the event)
+_POSTCODE_OF: Final = attrgetter("postcode")
+_ADDRESS_OF: Final = attrgetter("address")
+
+
+def _source(where: _Resolved | None) -> str:
+    """Where a subject's value came from, for evidence."""
+    return "the event's" if where is None else f"{where.describe()}'s"
+
+
+def _from_table(
+    view: EventView, get: Callable[[PersonRecord], str | None], own: str | None
+) -> Sourced | None:
+    """The persons table's value for the subject (every row agreeing), unless it is the event's `own`."""
+    if not view._ref.identity.persons:
+        return None
+    resolved = view._v_person or view._resolved()
+    persons = resolved.persons
+    if not persons:
+        return None
+    if len(persons) == 1:
+        value = get(persons[0][0])
+    else:
+        agreed = resolved.agreed(get)
+        value = agreed[0] if agreed is not None else None
+    return (value, resolved) if value is not None and value != own else None
+
+
+def _subject_postcodes(view: EventView) -> tuple[Sourced, ...]:
+    """The subject's postcodes: the event's, then the persons table's."""
     raw = _text(view._fields, F_POSTCODE)
     postcode = _postcode(raw) if raw else None
-    if postcode:
-        out.append((postcode, "the event's"))
-    if not view._ref.identity.persons:
-        return tuple(out)
-    resolved = view._resolved()
-    if resolved.persons:
-        agreed = resolved.agreed(lambda row: row.postcode)
-        if agreed is not None and agreed[0] != postcode:
-            out.append((agreed[0], f"{resolved.describe()}'s"))
-    return tuple(out)
+    other = _from_table(view, _POSTCODE_OF, postcode)
+    if postcode is None:
+        return (other,) if other is not None else ()
+    return ((postcode, None), other) if other is not None else ((postcode, None),)
 
 
-def _subject_addresses(view: EventView) -> tuple[tuple[str, str], ...]:
-    """(address as written, where it came from) of the subject: the event's, then the persons table's."""
-    out: list[tuple[str, str]] = []
+def _subject_addresses(view: EventView) -> tuple[Sourced, ...]:
+    """The subject's addresses as written: the event's, then the persons table's."""
     raw = _text(view._fields, F_ADDRESS)
-    if raw:
-        out.append((raw, "the event's"))
-    if not view._ref.identity.persons:
-        return tuple(out)
-    resolved = view._resolved()
-    if resolved.persons:
-        agreed = resolved.agreed(lambda row: row.address)
-        if agreed is not None and agreed[0] != raw:
-            out.append((agreed[0], f"{resolved.describe()}'s"))
-    return tuple(out)
+    other = _from_table(view, _ADDRESS_OF, raw)
+    if raw is None:
+        return (other,) if other is not None else ()
+    return ((raw, None), other) if other is not None else ((raw, None),)
 
 
 def _user_facts(ref: ReferenceSnapshot, raw: object) -> _User:
@@ -1085,15 +1100,16 @@ def _ev_surname(view: EventView, proof: Any) -> Evidence:
 
 
 def _ev_postcode(view: EventView, proof: Any) -> Evidence:
-    entry, table, postcode, source = proof
-    return _staff_evidence(entry, table, f"subject's postcode {postcode} ({source}) is the home postcode "
-                           f"of user {entry.display()}")
+    entry, table, postcode, where = proof
+    text = f"subject's postcode {postcode} ({_source(where)}) is the home postcode of user {entry.display()}"
+    return _staff_evidence(entry, table, text)
 
 
 def _ev_address(view: EventView, proof: Any) -> Evidence:
-    entry, table, raw, source = proof
-    return _staff_evidence(entry, table, f"subject's address '{raw}' ({source}, {entry.postcode}) is the "
-                           f"home address of user {entry.display()}")
+    entry, table, raw, where = proof
+    text = (f"subject's address '{raw}' ({_source(where)}, {entry.postcode}) is the home address of user "
+            f"{entry.display()}")
+    return _staff_evidence(entry, table, text)
 
 
 def _ev_restricted(view: EventView, proof: Any) -> Evidence:
