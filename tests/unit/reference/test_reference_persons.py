@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from auditwatch.cli import main
 from auditwatch.errors import ConfigError
 from auditwatch.reference import ReferenceConfig, load_reference
 from auditwatch.reference.tables import PersonTable, person_keys
@@ -122,3 +123,29 @@ def test_watchlist_and_associate_dates_are_read(tmp_path: Path, load_config: Loa
         declared.applies_on("2025-06-01"),
         declared.applies_on("2026-01-01"),
     ) == (False, True, False)
+
+
+def test_check_config_reports_what_person_ids_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-config prints the identity report: staff without person ids in HR are reached by name + DOB."""
+    repo = Path(__file__).resolve().parents[3]
+    (tmp_path / "nominals.csv").write_text(NOMINALS, encoding="utf-8")
+    (tmp_path / "hr.csv").write_text(
+        "staff_id,surname,forenames,dob\nMP000001,O'Sullivan,Seán,1988-02-03\nMP000002,Khan,Ali,1970-01-01\n",
+        encoding="utf-8",
+    )
+    cfg = tmp_path / "aw.yml"
+    cfg.write_text(
+        f"inputs: [{{name: a, paths: [x.log], parser: rms_json}}]\nparsers_dir: {repo / 'parsers'}\n"
+        f"rules_dir: {repo / 'rules'}\nelasticsearch: {{hosts: ['http://127.0.0.1:9200']}}\n"
+        + CONFIG.replace("sources:", "sources:\n    - {kind: staff, path: hr.csv}"),
+        encoding="utf-8",
+    )
+    assert main(["check-config", "--config", str(cfg)]) == 0
+    out, _err = capsys.readouterr()
+    assert "identity: 4 persons (nominals.csv)" in out
+    assert (
+        "staff a person id reaches: 1 of 2 (0 by their own person id, 1 by name and DOB through the "
+        "persons table)" in out
+    )
