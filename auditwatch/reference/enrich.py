@@ -580,7 +580,7 @@ _ADDRESS_OF: Final = attrgetter("address")
 
 def _source(where: _Resolved | None) -> str:
     """Where a subject's value came from, for evidence."""
-    return "the event's" if where is None else f"{where.describe()}'s"
+    return "given in the event" if where is None else f"from {where.describe()}"
 
 
 def _from_table(

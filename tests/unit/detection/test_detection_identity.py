@@ -118,7 +118,7 @@ def test_relationship_rules_fire_on_person_id_only_events(
         assert evidence[0]["entry"]["matched_by"] == "name_dob"
         assert evidence[0]["entry"]["via"]["person_id"] == pid
     else:  # the neighbour: the postcode came from the person table
-        assert f"(person {pid} in persons.jsonl's)" in evidence[0]["summary"]
+        assert f"(from person {pid} in persons.jsonl)" in evidence[0]["summary"]
 
 
 def test_family_surname_fires_on_a_person_id_with_the_person_tables_surname(

@@ -233,7 +233,7 @@ def test_postcode_and_address_come_from_the_person_table(reference: ReferenceSna
     v = view(reference, pid="N-501")
     postcode = v.match("subject_same_postcode")
     assert postcode is not None
-    assert "subject's postcode AB1 2CD (person N-501 in persons.jsonl's)" in postcode.summary
+    assert "subject's postcode AB1 2CD (from person N-501 in persons.jsonl)" in postcode.summary
     assert v.match("subject_same_address") is None  # 14 Mill Lane is not 12 Mill Lane
     assert v.value("subject.postcode") == "AB1 2CD"
 
@@ -257,7 +257,7 @@ def test_same_address_from_the_person_table(reference: ReferenceSnapshot) -> Non
     }
     hit = view(reference_from_rows(rows), pid="N-111").match("subject_same_address")
     assert hit is not None
-    assert "subject's address '12 MILL LN ASHFORD' (person N-111 in persons.jsonl's, AB1 2CD)" in hit.summary
+    assert "address '12 MILL LN ASHFORD' (from person N-111 in persons.jsonl, AB1 2CD)" in hit.summary
 
 
 def test_same_surname_from_the_person_table(reference: ReferenceSnapshot) -> None:
