@@ -566,11 +566,13 @@ def _subject_surname(view: EventView) -> tuple[str, PersonRecord | None] | None:
         return surname, None
     if not view._ref.identity.persons:
         return None
-    row = view._resolved().one
-    folded = _fold(row.surname) if row is not None and row.surname else None
-    if folded:
-        return folded, row
-    return None
+    memo = view._values
+    found = memo.get("_surname", _MISS)
+    if found is _MISS:
+        row = view._resolved().one
+        folded = _fold(row.surname) if row is not None and row.surname else None
+        found = memo["_surname"] = (folded, row) if folded else None
+    return found  # type: ignore[return-value]
 
 
 Sourced = tuple[str, "_Resolved | None"]  # a value and where it came from (None: the event)
