@@ -391,3 +391,15 @@ def test_coverage_counts_what_a_person_id_reaches_and_warns_when_staff_are_unrea
     assert any(
         line.startswith("  warning: no member of staff can be matched from a person id") for line in lines
     )
+
+
+def test_a_name_without_dob_is_not_an_associate_unless_the_rule_opts_in(reference: ReferenceSnapshot) -> None:
+    """The issue's false alert: a name with no DOB matched a declared associate. Now only the opt-in
+    signal matches it, saying the subject has no date of birth; with a person id the table's DOB decides."""
+    v = view(reference, surname="KOWALCZYK", forenames="LUCJA")
+    assert v.match("subject_is_declared_associate") is None
+    hit = v.match("subject_is_declared_associate_by_name")
+    assert hit is not None
+    assert "by name only (the subject has no date of birth)" in hit.summary
+    namesake = view(reference, pid="N-702", surname="KOWALCZYK", forenames="LUCJA")  # the table: born 1970
+    assert namesake.match("subject_is_declared_associate_by_name") is None
