@@ -10,6 +10,7 @@ from auditwatch.detection import lint_ruleset
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing import load_parsers
 from auditwatch.reference import ReferenceSnapshot, load_reference
+from auditwatch.reference.identity import coverage
 
 
 def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
@@ -54,6 +55,7 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
         summary.append("reference data: invalid")
     else:
         summary.extend(_reference_summary(snapshot, warnings))
+        summary.extend(coverage(snapshot.identity, *_entry_counts(snapshot)))
     return problems, summary
 
 
@@ -77,3 +79,12 @@ def _reference_summary(snapshot: ReferenceSnapshot, warnings: list[Problem], exa
         rows = [w for w in warnings if w.file == path and (w.line is not None or w.field.startswith("["))]
         lines.extend(f"    e.g. {w}" for w in rows[:examples])
     return lines
+
+
+def _entry_counts(snapshot: ReferenceSnapshot) -> tuple[int, int, int]:
+    """Members of staff, watchlist entries and declared associates loaded."""
+    return (
+        sum(len(t.by_id) for t in snapshot.staff),
+        sum(t.rows for t in snapshot.watchlists),
+        sum(t.rows for t in snapshot.associates),
+    )

@@ -1,11 +1,15 @@
 """Events per second through the detection engine alone, with the example rules in rules/.
 
-    .venv/bin/python bench/detection_throughput.py [--events 200000] [--staff 5000]
+    .venv/bin/python bench/detection_throughput.py [--events 200000] [--staff 5000] [--persons]
 
 Synthetic stream: 2,000 active users, 100,000 subjects, 60 % person views, 15 % searches, 25 % other
 record types, 95 % of views to people/records linked to the user's own case (DOMAIN.md: >90 % of
 access is explained); reference data of realistic size built by the real loader (HR, watchlist, integrity
 register, assignments, case links, roster). Reports events/s and µs/event on one core.
+
+`--persons` adds the records system's person table (every subject and every member of staff, names
+upper-cased, postcodes unspaced), gives HR home postcodes and takes the person ids out of HR, so
+every subject signal goes through identity resolution.
 """
 
 from __future__ import annotations
@@ -23,6 +27,25 @@ from auditwatch.reference.snapshot import empty_reference
 BASE = 1_767_600_000.0  # 2026-01-05
 USERS = 2000  # active users in the stream
 EXPLAINED = 0.95  # share of accesses to a person or record linked to the user's own case
+
+
+def persons_shape(rows: dict[str, list[dict[str, Any]]], staff: int) -> None:
+    """HR without person ids and with home postcodes; a person table for every subject and staff member."""
+    for i, row in enumerate(rows["staff"]):
+        row.pop("person_id")
+        row["postcode"] = f"AB{i % 90 + 1} {i % 9}CD"
+    rows["persons"] = [
+        *(
+            {"person_id": f"P-{i}", "surname": f"SURNAME{i % 7000}", "forenames": f"NAME{i}",
+             "dob": f"19{50 + i % 50}-0{1 + i % 9}-1{i % 9}", "postcode": f"ab{i % 90 + 1}{i % 9}cd"}
+            for i in range(100_000)
+        ),
+        *(
+            {"person_id": f"P-{900000 + i}", "surname": f"SURNAME{i % 3000}", "forenames": f"NAME{i}",
+             "dob": f"19{70 + i % 30}-0{1 + i % 9}-1{i % 9}"}
+            for i in range(staff)
+        ),
+    ]
 
 
 def reference_rows(staff: int, rng: random.Random) -> dict[str, list[dict[str, Any]]]:
@@ -115,12 +138,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--staff", type=int, default=5000)
+    parser.add_argument("--persons", action="store_true", help="a person table; HR without person ids")
     parser.add_argument("--rules-dir", type=Path, default=Path(__file__).resolve().parent.parent / "rules")
     args = parser.parse_args()
     rng = random.Random(7)
     rules = load_ruleset(args.rules_dir)
     t0 = time.perf_counter()
-    reference = reference_from_rows(reference_rows(args.staff, rng))
+    rows = reference_rows(args.staff, rng)
+    if args.persons:
+        persons_shape(rows, args.staff)
+    reference = reference_from_rows(rows)
     print(f"reference built by the real loader in {time.perf_counter() - t0:.1f}s ({args.staff} staff)")
     stream = events(args.events, args.staff, rng)
     for label, ref in (("empty reference", empty_reference()), ("realistic reference", reference)):

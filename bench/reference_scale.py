@@ -1,11 +1,12 @@
 """Reference data at realistic scale: load time, resident memory and EventView lookups per second.
 
-    .venv/bin/python bench/reference_scale.py [--scale 1.0] [--events 200000] [--keep DIR]
+    .venv/bin/python bench/reference_scale.py [--scale 1.0] [--events 200000] [--keep DIR] [--persons]
 
 Generates (in a child process, so its memory does not count) 50,000 staff, 10,000 watchlist
 entries, 20,000 declared associates, 200,000 assignments, 1,000,000 case<->person links and
 500,000 roster shifts as CSV exports, loads them with `load_reference`, and reports load seconds,
-the process's RSS, and the cost of an EventView answering a typical rule mix.
+the process's RSS, and the cost of an EventView answering a typical rule mix. `--persons` adds the
+records system's person table (600,000 persons, upper-cased names, unspaced postcodes).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def _surname(rng: random.Random, i: int) -> str:
     return rng.choice(COMMON_SURNAMES) if rng.random() < 0.8 else f"Rare{i % 9973}"
 
 
-def generate(directory: str, scale: float) -> None:
+def generate(directory: str, scale: float, persons: bool = False) -> None:
     rng = random.Random(42)
     n = _sizes(scale)
     out = Path(directory)
@@ -80,6 +81,12 @@ def generate(directory: str, scale: float) -> None:
           ([f"CR/2026/{rng.randrange(n['cases']):06d}", f"P{rng.randrange(n['persons']):08d}",
             f"REC{rng.randrange(10**7):07d}" if rng.random() < 0.3 else "",
             rng.choice(["victim", "witness", "suspect", "informant"])] for _ in range(n["links"])))
+    if persons:
+        write("persons.csv", ["person_id", "surname", "forenames", "dob", "postcode", "address"],
+              ([f"P{i:08d}", _surname(rng, i).upper(), rng.choice(FORENAMES).upper(),
+                day(-rng.randint(8000, 25000)), f"ab{rng.randint(1, 99)}{rng.randint(1, 9)}cd",
+                f"{rng.randint(1, 300)} HIGH STREET, TOWN"]
+               for i in range(n["persons"])))
     per_staff = max(n["roster"] // n["staff"], 1)
     write("roster.csv", ["staff_id", "date", "start", "end"],
           ([f"MP{i % n['staff']:06d}", day(300 + (i // n["staff"]) * 3 + rng.randint(0, 2)),
@@ -88,14 +95,15 @@ def generate(directory: str, scale: float) -> None:
            for i in range(n["staff"] * per_staff)))
 
 
-def _config(directory: Path) -> ReferenceConfig:
+def _config(directory: Path, persons: bool = False) -> ReferenceConfig:
     def src(kind: str, name: str, **columns: str) -> SourceConfig:
         return SourceConfig(kind=kind, path=str(directory / name), columns=columns)
 
     return ReferenceConfig(
         sources=(src("staff", "hr.csv"), src("watchlist", "watchlist.csv"),
                  src("associates", "associates.csv"), src("assignments", "assignments.csv"),
-                 src("case_links", "case_links.csv"), src("roster", "roster.csv")),
+                 src("case_links", "case_links.csv"), src("roster", "roster.csv"),
+                 *((src("persons", "persons.csv"),) if persons else ())),
         identifiers={"staff_id": {"staff_id": {"prefix": "MP", "digits": 6}}, "person_id": "trim",
                      "record_id": "trim", "case_ref": "upper"},
     )
@@ -118,11 +126,13 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--keep", help="generate into (and keep) this directory")
+    parser.add_argument("--persons", action="store_true", help="add a person table (the records system's)")
     args = parser.parse_args()
     directory = Path(args.keep or tempfile.mkdtemp(prefix="auditwatch-ref-"))
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    child = multiprocessing.get_context("spawn").Process(target=generate, args=(str(directory), args.scale))
+    spawn = multiprocessing.get_context("spawn")
+    child = spawn.Process(target=generate, args=(str(directory), args.scale, args.persons))
     child.start()
     child.join()
     print(f"generated exports in {time.perf_counter() - started:.1f}s into {directory}")
@@ -131,7 +141,7 @@ def main() -> None:
     base_rss = process.memory_info().rss
     started = time.perf_counter()
     cpu = time.process_time()
-    snapshot, warnings = load_reference(_config(directory))
+    snapshot, warnings = load_reference(_config(directory, args.persons))
     load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu
     gc.collect()
     rss = process.memory_info().rss

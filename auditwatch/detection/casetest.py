@@ -1,6 +1,6 @@
 """Run each rule's inline `tests:` cases through the production engine (`auditwatch rules test`).
 
-A case's `reference:` rows (per reference kind: staff, watchlist, associates, assignments,
+A case's `reference:` rows (per reference kind: staff, persons, watchlist, associates, assignments,
 case_links, roster, surnames) are written to JSON-lines files and loaded by the real reference
 loader, so a case exercises exactly what the daemon would.
 """

@@ -44,6 +44,7 @@ DATE: Final = "date"  # -> YYYY-MM-DD
 TIMESTAMP: Final = "timestamp"  # -> epoch seconds
 POSTCODE: Final = "postcode"  # -> UK postcode, "SW1A 1AA"
 NUMBER: Final = "number"
+NAMES: Final = "names"  # several full names in one cell ("SMITH, Jane; Jane Brown"), split on ; or |
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +90,33 @@ KINDS: Final[Mapping[str, KindSpec]] = {
         },
         ("staff_id",),
     ),
+    "persons": KindSpec(
+        "the records system's own person (nominal) table: what an audit line's person id stands for",
+        {"person_id": (ID, "the person's id in the record system (what audit lines carry)"),
+         "surname": (TEXT, "family name, as the records system spells it (often upper-cased)"),
+         "forenames": (TEXT, "given names"),
+         "name": (TEXT, "full name in one cell, when surname/forenames are not separate"),
+         "dob": (DATE, "date of birth"),
+         "postcode": (POSTCODE, "postcode of the person's address"),
+         "address": (TEXT, "the person's address"),
+         "aliases": (NAMES, "other names the person is known by, split on ; or | (same DOB)")},
+        ("person_id",),
+    ),
     "watchlist": KindSpec(
         "VIP / high-profile watchlist",
         {**_NAME_COLUMNS, "category": (TOKEN, "celebrity, politician, high_profile_case, protected_person"),
-         "reason": (TEXT, "why the person is on the list")},
+         "reason": (TEXT, "why the person is on the list"),
+         "added_on": (DATE, "first day the entry applies (empty: always)"),
+         "removed_on": (DATE, "day the entry stops applying (empty: still listed)")},
         (),
         ("person_id", "surname", "name"),
     ),
     "associates": KindSpec(
         "integrity register: associates each member of staff declared",
         {"staff_id": (ID, "who declared"), **_NAME_COLUMNS,
-         "relationship": (TEXT, "declared relationship"), "declared_on": (DATE, "date of declaration")},
+         "relationship": (TEXT, "declared relationship"),
+         "declared_on": (DATE, "date of declaration: the entry applies from that day (empty: always)"),
+         "ended_on": (DATE, "day the declared relationship ended (empty: still applies)")},
         ("staff_id",),
         ("person_id", "surname", "name"),
     ),

@@ -7,11 +7,20 @@ answer is a dict hit or a `bisect`, keyed by identifiers normalised exactly like
 `identifiers:` in config.py); names are folded again here (cheaply, cached) rather than trusting
 the parser to have done it.
 
+Who the subject is (see identity.py): the event's person id, resolved through the records system's
+person table (`persons` exports) to a name, date of birth, postcode and address; or the event's
+surname, first forename and date of birth, resolved to the persons that bear them. Staff, watchlist
+entries and declared associates are matched by person id or by name and date of birth, through
+indexes built once per snapshot; name-only matching (a date of birth missing on one side) is only
+done by the `*_by_name` signals, which a rule opts into. Every match's evidence says how it matched
+(`matched_by`: person_id, name_dob or name_only, and `identity`: in words).
+
 Conventions: a member of staff looking at their own record is reported by `subject_is_self` only:
 `subject_is_staff`, `subject_same_surname`, `subject_same_address` and `subject_same_postcode` do not
 fire on it. Dates are compared as local dates in the reference time zone; an assignment covers its
 `from` and `to` days inclusive, vetting is valid up to and including its expiry day, and a status
-applies from its `status_from` day.
+applies from its `status_from` day; a watchlist entry applies from its `added_on` day until the day
+before its `removed_on` day, a declared associate from `declared_on` until the day before `ended_on`.
 """
 
 from __future__ import annotations
@@ -20,16 +29,20 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Final, Literal
 
 from auditwatch.parsing.normalise import fold_name, uk_postcode
 from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.reference.identity import NAME_ONLY, Joins, Link, Links
 from auditwatch.reference.snapshot import ReferenceSnapshot
 from auditwatch.reference.tables import (
+    OPEN_END,
     Assignment,
     AssignmentTable,
     ListedPerson,
-    ListTable,
+    PersonRecord,
+    PersonTable,
     RosterTable,
     Shifts,
     StaffEntry,
@@ -38,6 +51,7 @@ from auditwatch.reference.tables import (
     address_parts,
     name_dob_key,
     name_key,
+    person_keys,
 )
 
 F_USER: Final = "user.id"
@@ -85,7 +99,15 @@ VALUES: Final[Mapping[str, str]] = {
     "user.vetting_expired": "true when the user's vetting expired before the event's date",
     "user.postcode": "the user's home postcode from HR",
     "user.person_id": "the user's own person id in the record system, if HR links it",
-    "subject.surname_norm": "the subject's surname, case- and accent-folded (None if absent)",
+    "subject.person_id": "the subject's person id: the event's, else the one person whose name and DOB "
+    "the event gives (persons table)",
+    "subject.identity": "one key per subject for grouping and suppression: folded surname|first "
+    "forename|DOB when known (from the event or the persons table), else the person id",
+    "subject.resolved_by": "how the subject was found in the persons table: person_id, name_dob, "
+    "ambiguous (several persons share the name and DOB) or None",
+    "subject.postcode": "the subject's postcode: the event's, else the persons table's",
+    "subject.surname_norm": "the subject's surname, case- and accent-folded: the event's, else the "
+    "persons table's (None if absent)",
     "subject.surname_rarity": "0 (very common) .. 1 (rarest) for the subject's surname (None if absent)",
     "subject.watchlist_category": "the subject's watchlist category (None if not on a watchlist)",
     "subject.staff_id": "the staff number of the subject, if the subject is a member of staff (or the user)",
@@ -94,25 +116,42 @@ VALUES: Final[Mapping[str, str]] = {
 
 MATCHES: Final[Mapping[str, MatchInfo]] = {
     "subject_is_staff": MatchInfo(
-        "the subject is another member of staff (linked person id, or same surname, first forename and DOB)",
+        "the subject is another member of staff, by person id or by surname, first forename and DOB "
+        "(directly or through the persons table)",
         "signal", "the subject does not match anyone in the HR directory"),
+    "subject_is_staff_by_name": MatchInfo(
+        "as subject_is_staff, or by name alone where a date of birth is missing on one side (opt-in; "
+        "a namesake with another DOB never matches)",
+        "signal", "the subject does not match anyone in the HR directory, even by name"),
     "subject_is_self": MatchInfo(
-        "the subject is the user themselves (linked person id, or same surname, first forename and DOB)",
+        "the subject is the user themselves, by person id or by surname, first forename and DOB "
+        "(directly or through the persons table)",
         "signal", "the subject is not the user"),
     "subject_on_watchlist": MatchInfo(
-        "the subject is on a watchlist (person id, or name and DOB; name alone for entries without a DOB)",
-        "signal", "the subject is on no watchlist"),
+        "the subject is on a watchlist on the event's date, by person id or by name and DOB",
+        "signal", "the subject is on no watchlist on that date"),
+    "subject_on_watchlist_by_name": MatchInfo(
+        "as subject_on_watchlist, or by name alone where a date of birth is missing on one side (opt-in)",
+        "signal", "the subject is on no watchlist on that date, even by name"),
     "subject_is_declared_associate": MatchInfo(
-        "the subject is an associate this user declared in the integrity register",
+        "the subject is an associate this user had declared in the integrity register by the event's "
+        "date, by person id or by name and DOB",
         "signal", "the subject is not among this user's declared associates"),
+    "subject_is_declared_associate_by_name": MatchInfo(
+        "as subject_is_declared_associate, or by name alone where a date of birth is missing on one "
+        "side (opt-in)",
+        "signal", "the subject is not among this user's declared associates, even by name"),
     "subject_same_surname": MatchInfo(
-        "the subject has the user's surname (folded); weigh with subject.surname_rarity",
+        "the subject has the user's surname (folded; the persons table's when the event has none); "
+        "weigh with subject.surname_rarity",
         "signal", "the subject's surname differs from the user's"),
     "subject_same_address": MatchInfo(
-        "the subject lives at the user's home address (same postcode and same address)",
+        "the subject lives at the user's home address (same postcode and same address; the event's or "
+        "the persons table's)",
         "signal", "the subject's address is not the user's home address"),
     "subject_same_postcode": MatchInfo(
-        "the subject's postcode is the user's home postcode (neighbour or same address)",
+        "the subject's postcode (the event's or the persons table's) is the user's home postcode "
+        "(neighbour or same address)",
         "signal", "the subject's postcode is not the user's home postcode"),
     "user_restricted": MatchInfo(
         "the user was suspended, restricted or had left on the event's date",
@@ -186,6 +225,8 @@ class _User:
 
     __slots__ = ("associates", "cases", "entry", "possible", "shifts", "sid", "table")
 
+    associates: Joins | None  # this user's declared associates, by subject key (None: none)
+
     def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
         self.possible: frozenset[str] | None = None  # see `_possible_matches`
         sid = self.sid = ref.staff_id_of(raw) if raw else None
@@ -193,7 +234,7 @@ class _User:
         self.table: StaffTable | None = None
         self.cases: tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...] = ()
         self.shifts: tuple[tuple[Shifts, RosterTable], ...] = ()
-        self.associates: tuple[tuple[ListedPerson, ListTable], ...] = ()
+        self.associates = None
         if sid is None:
             return
         for table in ref.staff:
@@ -203,7 +244,7 @@ class _User:
                 break
         self.cases = tuple((cases, t) for t in ref.assignments if (cases := t.by_staff.get(sid)))
         self.shifts = tuple((shifts, t) for t in ref.rosters if (shifts := t.by_staff.get(sid)) is not None)
-        self.associates = tuple((listed, t) for t in ref.associates for listed in t.by_staff.get(sid, ()))
+        self.associates = ref.identity.associates.get(sid)
 
 
 _NO_USER_KEY: Final = "\x00none"
@@ -245,7 +286,7 @@ class EventView:
     or the proof the evidence is built from."""
 
     __slots__ = ("_at", "_evidence", "_fields", "_ref", "_u", "_v_day", "_v_ids", "_v_keys", "_v_names",
-                 "_values", "answers")
+                 "_v_person", "_v_staff", "_values", "answers")
 
     def __init__(self, ref: ReferenceSnapshot, fields: Mapping[str, object], at: float) -> None:
         self._ref = ref
@@ -259,6 +300,8 @@ class EventView:
         self._v_ids: tuple[str | None, str | None] | None = None
         self._v_names: tuple[str | None, str | None, str | None] | None = None
         self._v_keys: tuple[str | None, str | None] | None = None
+        self._v_person: _Resolved | None = None
+        self._v_staff: Links | None = None
 
     def value(self, name: str) -> object:
         memo = self._values
@@ -340,6 +383,15 @@ class EventView:
     def _record(self) -> str | None:
         return (self._v_ids or self._load_ids())[1]
 
+    def _case_pid(self) -> str | None:
+        """The person id case links are looked up by: the event's, else the one person of the persons
+        table whose name and DOB the event gives."""
+        pid = (self._v_ids or self._load_ids())[0]
+        if pid or not self._ref.identity.persons:
+            return pid
+        row = self._resolved().one
+        return row.person_id if row is not None else None
+
     def _names(self) -> tuple[str | None, str | None, str | None]:
         """(folded surname, folded forenames, DOB) of the subject."""
         names = self._v_names
@@ -360,36 +412,26 @@ class EventView:
             assert keys is not None
         return keys
 
-    def _subject_staff(self) -> tuple[tuple[StaffEntry, StaffTable, str], ...]:
-        """Staff the subject matches: (entry, table, how)."""
-        memo = self._values.get("_subject_staff", _MISS)
-        if memo is not _MISS:
-            return memo  # type: ignore[return-value]
-        pid = self._pid()
-        key = self._keys()[0]
-        found: list[tuple[StaffEntry, StaffTable, str]] = []
-        for t in self._ref.staff:
-            if (pid and t.by_person.get(pid)) or (key and t.by_name_dob.get(key)):
-                break
-        else:  # the usual case: the subject is no member of staff
-            self._values["_subject_staff"] = ()
-            return ()
-        for table in self._ref.staff:
-            for ids, by_id in ((table.by_person.get(pid) if pid else None, True),
-                               (table.by_name_dob.get(key) if key else None, False)):
-                for sid in ids or ():
-                    if all(sid != f[0].staff_id for f in found):
-                        how = f"person id {pid}" if by_id else "name and date of birth"
-                        found.append((table.by_id[sid], table, how))
-        result = self._values["_subject_staff"] = tuple(found)
-        return result
+    def _subject_staff(self) -> Links:
+        """Staff the subject is, by person id or name and DOB (in index order; the user may be one)."""
+        links = self._v_staff
+        if links is None:
+            links = self._v_staff = _strict(self, self._ref.identity.staff)
+        return links
+
+    def _resolved(self) -> _Resolved:
+        """The subject's row(s) in the persons table (memoised)."""
+        found = self._v_person
+        if found is None:
+            found = self._v_person = _resolve(self)
+        return found
 
     def _is_self(self) -> bool:
         return self.hit("subject_is_self")
 
     def _linked_cases(self) -> Iterator[tuple[str, str, str, str, Table | None]]:
         """(case ref, "person"/"record"/"case", the id, link role, links table) for subject and record."""
-        pid, record = self._pid(), self._record()
+        pid, record = self._case_pid(), self._record()
         if record:
             yield self._ref.case_ref_of(record) or record, "case", record, "", None
         for links in self._ref.case_links:
@@ -403,6 +445,181 @@ class EventView:
                 if flat:
                     for i in range(0, len(flat), 2):
                         yield flat[i], "record", record, flat[i + 1], links
+
+
+# --- the subject's identity ------------------------------------------------------------------------
+
+
+class _Resolved:
+    """The subject as the persons table knows it: the row of the event's person id, or the rows whose
+    name and DOB are the event's (`persons`, in person-id order; several = ambiguous)."""
+
+    __slots__ = ("by", "persons")
+
+    def __init__(self, by: str | None, persons: tuple[tuple[PersonRecord, PersonTable], ...]) -> None:
+        self.by = by  # "person_id", "name_dob", "ambiguous" or None
+        self.persons = persons
+
+    @property
+    def one(self) -> PersonRecord | None:
+        """The subject's row when exactly one is known."""
+        return self.persons[0][0] if len(self.persons) == 1 else None
+
+    def agreed(
+        self, get: Callable[[PersonRecord], str | None]
+    ) -> tuple[str, PersonRecord, PersonTable] | None:
+        """A value every known row agrees on (rows without it aside), with the first row giving it."""
+        found: tuple[str, PersonRecord, PersonTable] | None = None
+        for row, table in self.persons:
+            value = get(row)
+            if value is None:
+                continue
+            if found is None:
+                found = (value, row, table)
+            elif value != found[0]:
+                return None
+        return found
+
+    def describe(self) -> str:
+        ids = ", ".join(row.person_id for row, _ in self.persons)
+        table = self.persons[0][1] if self.persons else None
+        where = f" in {_base(table.source)}" if table is not None else ""
+        if self.by == "ambiguous":
+            return f"persons {ids}{where}, who all have the event's name and date of birth"
+        return f"person {ids}{where}"
+
+
+_UNRESOLVED: Final = _Resolved(None, ())
+
+
+def _resolve(view: EventView) -> _Resolved:
+    identity = view._ref.identity
+    if not identity.persons:
+        return _UNRESOLVED
+    pid = (view._v_ids or view._load_ids())[0]
+    if pid:
+        found = identity.person(pid)
+        if found is not None:
+            return _Resolved("person_id", (found,))
+    key = (view._v_keys or view._keys())[0]
+    if key:
+        bearers = identity.bearers(key)
+        if bearers:
+            return _Resolved("name_dob" if len(bearers) == 1 else "ambiguous", bearers)
+    return _UNRESOLVED
+
+
+def _strict(view: EventView, joins: Joins) -> Links:
+    """Entries of `joins` the subject is, by its person id and by its name and DOB (one dict hit each)."""
+    pid = (view._v_ids or view._load_ids())[0]
+    by_pid = joins.by_pid.get(pid) if pid else None
+    key = (view._v_keys or view._keys())[0]
+    by_key = joins.by_key.get(key) if key else None
+    if by_key is None:
+        return by_pid or ()
+    if by_pid is None:
+        return by_key
+    return by_pid + tuple(link for link in by_key if all(link.target is not x.target for x in by_pid))
+
+
+_NO_SUBJECT_DOB: Final = "name only (the subject has no date of birth)"
+
+
+def _name_only(view: EventView, joins: Joins, strict: Links) -> Links:
+    """Name-only links: the subject's name keys (the event's, the persons table's) where a date of birth
+    is missing on one side; entries already matched strictly aside."""
+    if not joins.by_name:
+        return ()
+    surname, forenames, dob = view._v_names or view._names()
+    nkeys: list[str] = []
+    nkey = (view._v_keys or view._keys())[1]
+    if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
+        norm = _text(view._fields, F_NAME_NORM)
+        folded = _fold(norm) if norm else None
+        nkey = " ".join(sorted(folded.split())) if folded else None
+    if nkey:
+        nkeys.append(nkey)
+    row = view._resolved().one
+    if row is not None:
+        nkeys.extend(k for k in person_keys(row)[1] if k not in nkeys)
+        dob = dob or row.dob
+    found: list[Link] = []
+    for key in nkeys:
+        for link in joins.by_name.get(key, ()):
+            target = link.target
+            person = target.person  # type: ignore[attr-defined]
+            if person.dob and dob:
+                continue  # both have a DOB and they are not one identity: a namesake
+            if any(target is x.target for x in strict) or any(target is x.target for x in found):
+                continue
+            if person.dob:  # the subject has no DOB
+                found.append(Link(target, link.table, NAME_ONLY, _NO_SUBJECT_DOB))
+            else:
+                found.append(link)
+    return tuple(found)
+
+
+def _subject_surname(view: EventView) -> tuple[str, PersonRecord | None] | None:
+    """The subject's folded surname and the persons-table row it came from (None: the event's)."""
+    surname = (view._v_names or view._names())[0]
+    if surname is not None:
+        return surname, None
+    if not view._ref.identity.persons:
+        return None
+    memo = view._values
+    found = memo.get("_surname", _MISS)
+    if found is _MISS:
+        row = view._resolved().one
+        folded = _fold(row.surname) if row is not None and row.surname else None
+        found = memo["_surname"] = (folded, row) if folded else None
+    return found  # type: ignore[return-value]
+
+
+Sourced = tuple[str, "_Resolved | None"]  # a value and where it came from (None: the event)
+_POSTCODE_OF: Final = attrgetter("postcode")
+_ADDRESS_OF: Final = attrgetter("address")
+
+
+def _source(where: _Resolved | None) -> str:
+    """Where a subject's value came from, for evidence."""
+    return "given in the event" if where is None else f"from {where.describe()}"
+
+
+def _from_table(
+    view: EventView, get: Callable[[PersonRecord], str | None], own: str | None
+) -> Sourced | None:
+    """The persons table's value for the subject (every row agreeing), unless it is the event's `own`."""
+    if not view._ref.identity.persons:
+        return None
+    resolved = view._v_person or view._resolved()
+    persons = resolved.persons
+    if not persons:
+        return None
+    if len(persons) == 1:
+        value = get(persons[0][0])
+    else:
+        agreed = resolved.agreed(get)
+        value = agreed[0] if agreed is not None else None
+    return (value, resolved) if value is not None and value != own else None
+
+
+def _subject_postcodes(view: EventView) -> tuple[Sourced, ...]:
+    """The subject's postcodes: the event's, then the persons table's."""
+    raw = _text(view._fields, F_POSTCODE)
+    postcode = _postcode(raw) if raw else None
+    other = _from_table(view, _POSTCODE_OF, postcode)
+    if postcode is None:
+        return (other,) if other is not None else ()
+    return ((postcode, None), other) if other is not None else ((postcode, None),)
+
+
+def _subject_addresses(view: EventView) -> tuple[Sourced, ...]:
+    """The subject's addresses as written: the event's, then the persons table's."""
+    raw = _text(view._fields, F_ADDRESS)
+    other = _from_table(view, _ADDRESS_OF, raw)
+    if raw is None:
+        return (other,) if other is not None else ()
+    return ((raw, None), other) if other is not None else ((raw, None),)
 
 
 def _user_facts(ref: ReferenceSnapshot, raw: object) -> _User:
@@ -435,23 +652,50 @@ def _vetting_expired(view: EventView) -> object:
 
 
 def _surname_norm(view: EventView) -> object:
-    return (view._v_names or view._names())[0]
+    found = _subject_surname(view)
+    return found[0] if found is not None else None
 
 
 def _rarity(view: EventView) -> object:
-    surname = (view._v_names or view._names())[0]
-    return view._ref.rarity(surname) if surname else None
+    found = _subject_surname(view)
+    return view._ref.rarity(found[0]) if found is not None else None
+
+
+def _subject_pid(view: EventView) -> object:
+    pid = (view._v_ids or view._load_ids())[0]
+    if pid:
+        return pid
+    row = view._resolved().one
+    return row.person_id if row is not None else None
+
+
+def _subject_identity(view: EventView) -> object:
+    key = (view._v_keys or view._keys())[0]
+    if key:
+        return key
+    pid = (view._v_ids or view._load_ids())[0]
+    row = view._resolved().one
+    if row is not None:
+        own = _name_facts(row.surname, row.forenames, row.dob)[1][0]
+        if own:
+            return own
+    return pid
+
+
+def _subject_postcode_value(view: EventView) -> object:
+    found = _subject_postcodes(view)
+    return found[0][0] if found else None
 
 
 def _watch_category(view: EventView) -> object:
     proof = view._proof("subject_on_watchlist")
-    return proof[0].category if proof is not None else None
+    return proof[0].target.category if proof is not None else None
 
 
 def _subject_staff_attr(get: Callable[[StaffEntry], object]) -> Callable[[EventView], object]:
     def compute(view: EventView) -> object:
         found = view._subject_staff()
-        return get(found[0][0]) if found else None
+        return get(found[0].target) if found else None  # type: ignore[arg-type]
 
     return compute
 
@@ -469,6 +713,10 @@ _VALUE_FUNCS: Final[dict[str, Callable[[EventView], object]]] = {
     "user.vetting_expired": _vetting_expired,
     "user.postcode": lambda v: v._user_attr(lambda e: e.postcode),
     "user.person_id": lambda v: v._user_attr(lambda e: e.person.person_id),
+    "subject.person_id": _subject_pid,
+    "subject.identity": _subject_identity,
+    "subject.resolved_by": lambda v: v._resolved().by,
+    "subject.postcode": _subject_postcode_value,
     "subject.surname_norm": _surname_norm,
     "subject.surname_rarity": _rarity,
     "subject.watchlist_category": _watch_category,
@@ -484,93 +732,96 @@ Proof = tuple[object, ...]
 
 
 def _subject_is_staff(view: EventView) -> Proof | None:
+    links = view._v_staff
+    if links is None:
+        links = view._subject_staff()
+    if not links:
+        return None
     sid = (view._u or view._user()).sid
-    for found in view._subject_staff():
-        if found[0].staff_id != sid:
-            return found
+    for link in links:
+        if link.target.staff_id != sid:  # type: ignore[attr-defined]
+            return (link,)
+    return None
+
+
+def _subject_is_staff_by_name(view: EventView) -> Proof | None:
+    found = view._proof("subject_is_staff")
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    sid = (view._u or view._user()).sid
+    strict = view._subject_staff()
+    if any(link.target.staff_id == sid for link in strict):  # type: ignore[attr-defined]
+        return None  # the subject is the user: subject_is_self's business
+    for link in _name_only(view, view._ref.identity.staff, strict):
+        if link.target.staff_id != sid:  # type: ignore[attr-defined]
+            return (link,)
     return None
 
 
 def _subject_is_self(view: EventView) -> Proof | None:
     user = view._u or view._user()
-    entry = user.entry
-    if entry is None:
+    if user.entry is None:
         return None
-    pid = (view._v_ids or view._load_ids())[0]
-    if pid and entry.person.person_id == pid:
-        how = f"person id {pid}"
-    elif entry.person.name_dob_key and entry.person.name_dob_key == (view._v_keys or view._keys())[0]:
-        how = "name and date of birth"
-    else:
+    links = view._v_staff
+    if links is None:
+        links = view._subject_staff()
+    if not links:
         return None
-    return entry, user.table, how
+    sid = user.sid
+    for link in links:
+        if link.target.staff_id == sid:  # type: ignore[attr-defined]
+            return (link,)
+    return None
 
 
-def _watchlist_hit(table: ListTable, view: EventView) -> tuple[ListedPerson, str] | None:
-    pid = (view._v_ids or view._load_ids())[0]
-    if pid:
-        hits = table.by_person.get(pid)
-        if hits:
-            return hits[0], f"person id {pid}"
-    key, nkey = (view._v_keys or view._keys())
-    hits = table.by_name_dob.get(key) if key else None
-    if hits:
-        return hits[0], "name and date of birth"
-    surname, forenames, _dob = (view._v_names or view._names())
-    if surname is None and forenames is None:  # no name parts: fall back on the parser's name_norm
-        norm = _text(view._fields, F_NAME_NORM)
-        folded = _fold(norm) if norm else None
-        nkey = " ".join(sorted(folded.split())) if folded else None
-    hits = table.by_name.get(nkey) if nkey else None
-    if hits:
-        return hits[0], "name (the entry has no date of birth)"
+def _applying(links: Links, day: str) -> tuple[Link, ...]:
+    return tuple(link for link in links if link.target.applies_on(day))  # type: ignore[attr-defined]
+
+
+def _listed_hit(view: EventView, joins: Joins, by_name: bool) -> Proof | None:
+    strict = _strict(view, joins)
+    if strict:
+        day = view._v_day or view._day()
+        for link in strict:
+            if link.target.applies_on(day):  # type: ignore[attr-defined]
+                return (link, day)
+    if by_name:
+        links = _name_only(view, joins, strict)
+        if links:
+            day = view._v_day or view._day()
+            for link in links:
+                if link.target.applies_on(day):  # type: ignore[attr-defined]
+                    return (link, day)
     return None
 
 
 def _on_watchlist(view: EventView) -> Proof | None:
-    for table in view._ref.watchlists:
-        hit = _watchlist_hit(table, view)
-        if hit is not None:
-            return hit[0], table, hit[1]
-    return None
+    return _listed_hit(view, view._ref.identity.watchlist, False)
+
+
+def _on_watchlist_by_name(view: EventView) -> Proof | None:
+    return _listed_hit(view, view._ref.identity.watchlist, True)
 
 
 def _declared_associate(view: EventView) -> Proof | None:
-    user = view._u or view._user()
-    sid = user.sid
-    if sid is None or not user.associates:
-        return None
-    pid = (view._v_ids or view._load_ids())[0]
-    dob = (view._v_names or view._names())[2]
-    key, nkey = (view._v_keys or view._keys())
-    for listed, table in user.associates:
-        p = listed.person
-        if pid and p.person_id == pid:
-            how = f"person id {pid}"
-        elif key and p.name_dob_key == key:
-            how = "name and date of birth"
-        elif nkey and p.name_key == nkey and not (p.dob and dob):
-            how = "name (no date of birth to compare)"
-        else:
-            continue
-        return listed, table, how, sid
-    return None
+    joins = (view._u or view._user()).associates
+    return _listed_hit(view, joins, False) if joins is not None else None
+
+
+def _declared_associate_by_name(view: EventView) -> Proof | None:
+    joins = (view._u or view._user()).associates
+    return _listed_hit(view, joins, True) if joins is not None else None
 
 
 def _same_surname(view: EventView) -> Proof | None:
     user = view._u or view._user()
     entry = user.entry
-    if entry is None:
+    if entry is None or entry.person.surname_fold is None:
         return None
-    surname = (view._v_names or view._names())[0]
-    if surname is None or entry.person.surname_fold != surname or view._is_self():
+    found = _subject_surname(view)
+    if found is None or entry.person.surname_fold != found[0] or view._is_self():
         return None
-    return entry, user.table, surname
-
-
-def _subject_postcode(view: EventView) -> str | None:
-    raw = _text(view._fields, F_POSTCODE)
-    return _postcode(raw) if raw else None
+    return entry, user.table, found[0], found[1]
 
 
 def _same_postcode(view: EventView) -> Proof | None:
@@ -578,10 +829,12 @@ def _same_postcode(view: EventView) -> Proof | None:
     entry = user.entry
     if entry is None or entry.postcode is None:
         return None
-    postcode = _subject_postcode(view)
-    if postcode is None or entry.postcode != postcode or view._is_self():
-        return None
-    return entry, user.table, postcode
+    for postcode, source in _subject_postcodes(view):
+        if postcode == entry.postcode:
+            if view._is_self():
+                return None
+            return entry, user.table, postcode, source
+    return None
 
 
 def _same_address(view: EventView) -> Proof | None:
@@ -589,14 +842,14 @@ def _same_address(view: EventView) -> Proof | None:
         return None
     user = view._u or view._user()
     entry = user.entry
-    raw = _text(view._fields, F_ADDRESS)
     assert entry is not None  # same postcode needs a known user
-    if not raw or not entry.address_key:
+    if not entry.address_key:
         return None
-    key, numbers = _address(raw)
-    if key != entry.address_key and not (numbers and numbers == entry.address_numbers):
-        return None
-    return entry, user.table, raw
+    for raw, source in _subject_addresses(view):
+        key, numbers = _address(raw)
+        if key == entry.address_key or (numbers and numbers == entry.address_numbers):
+            return entry, user.table, raw, source
+    return None
 
 
 def _restricted(view: EventView) -> Proof | None:
@@ -626,6 +879,8 @@ def _linked_case(view: EventView) -> Proof | None:
     if user.sid is None or not user.cases:
         return None
     pid, record = view._v_ids or view._load_ids()
+    if not pid and view._ref.identity.persons:  # a name and DOB that the persons table resolves
+        pid = view._case_pid()
     if not (pid or record):
         return None
     ref, day = view._ref, (view._v_day or view._day())
@@ -710,7 +965,8 @@ def _staff_by_id(view: EventView, sid: str) -> StaffEntry | None:
 _USER_CAN: Final[dict[str, Callable[[_User], bool]]] = {
     "subject_is_self": lambda u: u.entry is not None
     and bool(u.entry.person.person_id or u.entry.person.name_dob_key),
-    "subject_is_declared_associate": lambda u: u.sid is not None and bool(u.associates),
+    "subject_is_declared_associate": lambda u: u.associates is not None,
+    "subject_is_declared_associate_by_name": lambda u: u.associates is not None,
     "subject_same_surname": lambda u: u.entry is not None and u.entry.person.surname_fold is not None,
     "subject_same_postcode": lambda u: u.entry is not None and u.entry.postcode is not None,
     "subject_same_address": lambda u: u.entry is not None and u.entry.postcode is not None,
@@ -731,9 +987,12 @@ def _possible_matches(user: _User) -> frozenset[str]:
 
 _MATCH_FUNCS: Final[dict[str, Callable[[EventView], Proof | None]]] = {
     "subject_is_staff": _subject_is_staff,
+    "subject_is_staff_by_name": _subject_is_staff_by_name,
     "subject_is_self": _subject_is_self,
     "subject_on_watchlist": _on_watchlist,
+    "subject_on_watchlist_by_name": _on_watchlist_by_name,
     "subject_is_declared_associate": _declared_associate,
+    "subject_is_declared_associate_by_name": _declared_associate_by_name,
     "subject_same_surname": _same_surname,
     "subject_same_address": _same_address,
     "subject_same_postcode": _same_postcode,
@@ -753,17 +1012,28 @@ def _base(path: str) -> str:
     return os.path.basename(path) or path
 
 
-def _staff_evidence(entry: StaffEntry, table: StaffTable, text: str) -> Evidence:
-    return Evidence("staff", table.source, table.as_of, entry.entry(),
+def _staff_evidence(entry: StaffEntry, table: StaffTable, text: str, link: Link | None = None) -> Evidence:
+    return Evidence("staff", table.source, table.as_of, _with_link(entry.entry(), link),
                     f"{text} in {_base(table.source)} as of {table.as_of}")
+
+
+def _with_link(row: dict[str, object], link: Link | None) -> dict[str, object]:
+    """The matched row with how the subject matched it: `matched_by` (person_id, name_dob or name_only),
+    `identity` (in words) and, when the persons table bridged the two, `via` (its row)."""
+    if link is not None:
+        row["matched_by"] = link.method
+        row["identity"] = link.text
+        if link.via is not None:
+            row["via"] = link.via.entry()
+    return row
 
 
 def _dob(entry: StaffEntry) -> str:
     return f" (DOB {entry.person.dob})" if entry.person.dob else ""
 
 
-def _listed_evidence(kind: str, listed: ListedPerson, table: ListTable, text: str) -> Evidence:
-    return Evidence(kind, table.source, table.as_of, listed.entry(),
+def _listed_evidence(kind: str, listed: ListedPerson, table: Table, text: str, link: Link) -> Evidence:
+    return Evidence(kind, table.source, table.as_of, _with_link(listed.entry(), link),
                     f"{text} in {_base(table.source)} as of {table.as_of}")
 
 
@@ -777,49 +1047,71 @@ def _assignment_evidence(
                     f"{text} in {_base(table.source)} as of {table.as_of}")
 
 
+def _by(link: Link) -> str:
+    return f"by {link.text}"  # each text starts with its method: "person id ...", "name and date of birth..."
+
+
 def _ev_staff(view: EventView, proof: Any) -> Evidence:
-    entry, table, how = proof
-    text = f"subject matches staff member {entry.display()}{_dob(entry)} by {how}"
-    return _staff_evidence(entry, table, text)
+    (link,) = proof
+    entry: StaffEntry = link.target
+    text = f"subject matches staff member {entry.display()}{_dob(entry)} {_by(link)}"
+    return _staff_evidence(entry, link.table, text, link)
 
 
 def _ev_self(view: EventView, proof: Any) -> Evidence:
-    entry, table, how = proof
-    text = f"subject is the user {entry.display()}{_dob(entry)} themselves, by {how}"
-    return _staff_evidence(entry, table, text)
+    (link,) = proof
+    entry: StaffEntry = link.target
+    text = f"subject is the user {entry.display()}{_dob(entry)} themselves, {_by(link)}"
+    return _staff_evidence(entry, link.table, text, link)
+
+
+def _dated(listed: ListedPerson, day: str) -> str:
+    return f", listed {listed.period()} (access on {day})" if listed.dated else ""
 
 
 def _ev_watchlist(view: EventView, proof: Any) -> Evidence:
-    listed, table, how = proof
+    link, day = proof
+    listed: ListedPerson = link.target
     category = f" ({listed.category})" if listed.category else ""
-    return _listed_evidence("watchlist", listed, table,
-                            f"subject matches watchlist entry {listed.display()}{category} by {how}")
+    return _listed_evidence("watchlist", listed, link.table, f"subject matches watchlist entry "
+                            f"{listed.display()}{category}{_dated(listed, day)} {_by(link)}", link)
 
 
 def _ev_associate(view: EventView, proof: Any) -> Evidence:
-    listed, table, how, sid = proof
+    link, _day = proof
+    listed: ListedPerson = link.target
     relation = f", declared as {listed.reason}" if listed.reason else ""
-    return _listed_evidence("associate", listed, table,
-                            f"subject matches {listed.display()}{relation} by user {sid}, by {how}")
+    declared = f" on {listed.declared_on}" if listed.declared_on else ""
+    ended = f", ended {listed.applies_until}" if listed.applies_until != OPEN_END else ""
+    return _listed_evidence("associate", listed, link.table, f"subject matches {listed.display()}{relation} "
+                            f"by user {listed.staff_id}{declared}{ended}, {_by(link)}", link)
+
+
+def _from_persons(row: PersonRecord | None, view: EventView) -> str:
+    if row is None:
+        return ""
+    return f" (from {view._resolved().describe()})"
 
 
 def _ev_surname(view: EventView, proof: Any) -> Evidence:
-    entry, table, surname = proof
+    entry, table, surname, row = proof
     rarity = view._ref.rarity(surname)
-    return _staff_evidence(entry, table, f"subject's surname {(entry.person.surname or '').upper()} is the "
-                           f"surname of user {entry.display()} (surname rarity {rarity:.2f})")
+    return _staff_evidence(entry, table, f"subject's surname {(entry.person.surname or '').upper()}"
+                           f"{_from_persons(row, view)} is the surname of user {entry.display()} "
+                           f"(surname rarity {rarity:.2f})")
 
 
 def _ev_postcode(view: EventView, proof: Any) -> Evidence:
-    entry, table, postcode = proof
-    return _staff_evidence(entry, table, f"subject's postcode {postcode} is the home postcode of user "
-                           f"{entry.display()}")
+    entry, table, postcode, where = proof
+    text = f"subject's postcode {postcode} ({_source(where)}) is the home postcode of user {entry.display()}"
+    return _staff_evidence(entry, table, text)
 
 
 def _ev_address(view: EventView, proof: Any) -> Evidence:
-    entry, table, raw = proof
-    return _staff_evidence(entry, table, f"subject's address '{raw}' ({entry.postcode}) is the home address "
-                           f"of user {entry.display()}")
+    entry, table, raw, where = proof
+    text = (f"subject's address '{raw}' ({_source(where)}, {entry.postcode}) is the home address of user "
+            f"{entry.display()}")
+    return _staff_evidence(entry, table, text)
 
 
 def _ev_restricted(view: EventView, proof: Any) -> Evidence:
@@ -872,9 +1164,12 @@ def _ev_unit_case(view: EventView, proof: Any) -> Evidence:
 
 _EVIDENCE: Final[dict[str, Callable[[EventView, Any], Evidence]]] = {
     "subject_is_staff": _ev_staff,
+    "subject_is_staff_by_name": _ev_staff,
     "subject_is_self": _ev_self,
     "subject_on_watchlist": _ev_watchlist,
+    "subject_on_watchlist_by_name": _ev_watchlist,
     "subject_is_declared_associate": _ev_associate,
+    "subject_is_declared_associate_by_name": _ev_associate,
     "subject_same_surname": _ev_surname,
     "subject_same_address": _ev_address,
     "subject_same_postcode": _ev_postcode,

@@ -19,12 +19,14 @@ from zoneinfo import ZoneInfo
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing.normalise import Normaliser, build_normaliser
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.identity import IdentityIndex
 from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows
 from auditwatch.reference.surnames import SurnameRarity
 from auditwatch.reference.tables import (
     AssignmentTable,
     CaseLinkTable,
     ListTable,
+    PersonTable,
     RosterTable,
     RowProblems,
     StaffTable,
@@ -63,11 +65,13 @@ class ReferenceSnapshot:
         "associates",
         "case_links",
         "config",
+        "identity",
         "loaded_at",
         "normalise_case_ref",
         "normalise_person_id",
         "normalise_record_id",
         "normalise_staff_id",
+        "persons",
         "rarity",
         "roster_grace",
         "rosters",
@@ -79,12 +83,14 @@ class ReferenceSnapshot:
     config: ReferenceConfig
     sources: tuple[LoadedSource, ...]
     staff: tuple[StaffTable, ...]
+    persons: tuple[PersonTable, ...]
     watchlists: tuple[ListTable, ...]
     associates: tuple[ListTable, ...]
     assignments: tuple[AssignmentTable, ...]
     case_links: tuple[CaseLinkTable, ...]
     rosters: tuple[RosterTable, ...]
     rarity: SurnameRarity
+    identity: IdentityIndex
     roster_grace: float
     loaded_at: float
     normalise_staff_id: Normaliser
@@ -103,12 +109,14 @@ class ReferenceSnapshot:
         put(self, "sources", sources)
         put(self, "loaded_at", loaded_at)
         put(self, "staff", _of(tables, StaffTable, "staff"))
+        put(self, "persons", _of(tables, PersonTable, "persons"))
         put(self, "watchlists", _of(tables, ListTable, "watchlist"))
         put(self, "associates", _of(tables, ListTable, "associates"))
         put(self, "assignments", _of(tables, AssignmentTable, "assignments"))
         put(self, "case_links", _of(tables, CaseLinkTable, "case_links"))
         put(self, "rosters", _of(tables, RosterTable, "roster"))
         put(self, "roster_grace", cfg.roster_grace_seconds)
+        put(self, "identity", IdentityIndex(self.persons, self.staff, self.watchlists, self.associates))
         for name in ("staff_id", "person_id", "record_id", "case_ref"):
             put(self, f"normalise_{name}", build_normaliser(cfg.identifiers.get(name, "trim")))
         surname_tables = _of(tables, SurnameTable, "surnames")

@@ -5,8 +5,9 @@ strings normalised the same way on the export and on the event side. Large table
 assignments, roster) keep tuples of interned strings and `array`s rather than dicts per row.
 
 Name matching (used for staff, watchlist and associates):
-- `name_dob_key`: folded surname + first folded forename + ISO date of birth. Middle names are
-  ignored so "Jane SMITH" and "Jane Mary SMITH" born the same day match.
+- `name_dob_key`: folded surname (spaces dropped) + first folded forename + ISO date of birth. Middle
+  names are ignored so "Jane SMITH" and "Jane Mary SMITH" born the same day match, and "O BRIEN",
+  "O'Brien" and "OBRIEN" are one surname.
 - `name_key`: all folded name words, sorted: "SMITH, Jane" == "Jane Smith"; used only for
   watchlist entries that have no date of birth.
 """
@@ -31,6 +32,7 @@ from auditwatch.reference.config import (
     ID,
     KINDS,
     LIST,
+    NAMES,
     NUMBER,
     POSTCODE,
     TEXT,
@@ -51,6 +53,7 @@ _STATUS_WORDS: Final[dict[str, str]] = {
     "terminated": "left",
 }
 _LIST_SPLIT: Final = re.compile(r"[,;|]")
+_NAMES_SPLIT: Final = re.compile(r"[;|]")
 _TIME: Final = re.compile(r"\s*(\d{1,2}):?(\d{2})(?::(\d{2}))?\s*")
 _ADDRESS_WORDS: Final[dict[str, str]] = {
     "road": "rd", "street": "st", "avenue": "ave", "lane": "ln", "drive": "dr", "close": "cl",
@@ -66,9 +69,11 @@ def token(value: str) -> str | None:
 
 
 def name_dob_key(surname_fold: str | None, forenames_fold: str | None, dob: str | None) -> str | None:
+    """Folded surname without spaces (records systems write "O'BRIEN", "O BRIEN" or "OBRIEN", "SMITH-JONES"
+    or "SMITH JONES"), first folded forename and ISO date of birth."""
     if not (surname_fold and forenames_fold and dob):
         return None
-    return f"{surname_fold}|{forenames_fold.split(' ', 1)[0]}|{dob}"
+    return f"{surname_fold.replace(' ', '')}|{forenames_fold.split(' ', 1)[0]}|{dob}"
 
 
 def name_key(surname_fold: str | None, forenames_fold: str | None) -> str | None:
@@ -116,7 +121,7 @@ def _text(value: object) -> str:
 
 
 _DISTINCT: Final = frozenset({"person_id", "record_id", "address", "surname", "forenames", "name", "start",
-                              "end", "reason", "count"})
+                              "end", "reason", "count", "aliases"})
 _CACHE_LIMIT: Final = 100_000
 
 
@@ -180,6 +185,19 @@ def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) ->
             return tuple(out)
 
         return items
+    if kind_type == NAMES:
+
+        def names(value: object) -> object:
+            parts = value if isinstance(value, list) else _NAMES_SPLIT.split(_text(value))
+            out: list[str] = []
+            for part in parts:
+                text = pre(part) if isinstance(part, str) else None
+                text = " ".join(text.split()) if text else None
+                if text and text not in out:
+                    out.append(text)
+            return tuple(out)
+
+        return names
     if kind_type == DATE:
         parse_date = compile_date(list(source.date_formats))
 
@@ -385,7 +403,9 @@ class StaffEntry:
 
 @dataclass(frozen=True, slots=True)
 class ListedPerson:
-    """A watchlist entry or a declared associate."""
+    """A watchlist entry or a declared associate, applying on the local days
+    `applies_from` <= day < `applies_until` (watchlist added_on/removed_on; associates
+    declared_on/ended_on)."""
 
     person: Person
     staff_id: str | None  # who declared (associates)
@@ -393,6 +413,21 @@ class ListedPerson:
     reason: str | None  # watchlist reason, or the declared relationship
     declared_on: str | None
     line: int
+    applies_from: str = ""  # "" = always
+    applies_until: str = OPEN_END  # the first day the entry no longer applies
+
+    def applies_on(self, day: str) -> bool:
+        return self.applies_from <= day < self.applies_until
+
+    @property
+    def dated(self) -> bool:
+        """Whether the entry applies on some days only."""
+        return bool(self.applies_from) or self.applies_until != OPEN_END
+
+    def period(self) -> str:
+        start = f"from {self.applies_from}" if self.applies_from else ""
+        end = f"until {self.applies_until}" if self.applies_until != OPEN_END else ""
+        return " ".join(x for x in (start, end) if x)
 
     def display(self) -> str:
         p = self.person
@@ -403,11 +438,65 @@ class ListedPerson:
         p = self.person
         out: dict[str, object] = {"surname": p.surname, "forenames": p.forenames, "dob": p.dob,
                                   "person_id": p.person_id, "line": self.line}
+        until = None if self.applies_until == OPEN_END else self.applies_until
         if self.staff_id is not None:
-            out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on)
+            out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on,
+                       ended_on=until)
         else:
-            out.update(category=self.category, reason=self.reason)
+            out.update(category=self.category, reason=self.reason, added_on=self.applies_from or None,
+                       removed_on=until)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """One row of the records system's person table. Kept lean (a force has millions): the folded
+    forms and keys are computed when asked (`person_keys`), not stored."""
+
+    person_id: str
+    surname: str | None
+    forenames: str | None
+    dob: str | None
+    postcode: str | None
+    address: str | None
+    aliases: tuple[str, ...]
+    line: int
+
+    def names(self) -> tuple[tuple[str | None, str | None], ...]:
+        """(surname, forenames) of the person's own name, then of each alias."""
+        return ((self.surname, self.forenames), *(split_name(alias) for alias in self.aliases))
+
+    def display(self) -> str:
+        name = " ".join(x for x in (self.forenames, (self.surname or "").upper()) if x) or "?"
+        born = f", DOB {self.dob}" if self.dob else ""
+        return f"{self.person_id} {name}{born}"
+
+    def entry(self) -> dict[str, object]:
+        return {
+            "person_id": self.person_id,
+            "surname": self.surname,
+            "forenames": self.forenames,
+            "dob": self.dob,
+            "postcode": self.postcode,
+            "address": self.address,
+            "aliases": list(self.aliases),
+            "line": self.line,
+        }
+
+
+def person_keys(row: PersonRecord) -> tuple[list[str], list[str]]:
+    """(name_dob_keys, name_keys) of a person-table row: own name first, then each alias."""
+    keys: list[str] = []
+    name_keys: list[str] = []
+    for surname, forenames in row.names():
+        sfold = fold_name(surname) if surname else None
+        ffold = fold_name(forenames) if forenames else None
+        key, nkey = name_dob_key(sfold, ffold, row.dob), name_key(sfold, ffold)
+        if key and key not in keys:
+            keys.append(key)
+        if nkey and nkey not in name_keys:
+            name_keys.append(nkey)
+    return keys, name_keys
 
 
 class Assignment(NamedTuple):
@@ -458,6 +547,19 @@ class ListTable(Table):
     by_name_dob: Mapping[str, tuple[ListedPerson, ...]]
     by_name: Mapping[str, tuple[ListedPerson, ...]]  # watchlist entries without a DOB only
     by_staff: Mapping[str, tuple[ListedPerson, ...]]  # associates only
+
+
+@dataclass(frozen=True, slots=True)
+class PersonTable(Table):
+    """The records system's person table."""
+
+    by_id: Mapping[str, PersonRecord]
+    by_key: Mapping[str, str | tuple[str, ...]]  # name_dob_key (own name or alias) -> person id(s), sorted
+
+    def pids_with(self, key: str) -> tuple[str, ...]:
+        """The person ids whose name (or an alias) and DOB give identity key `key`, sorted."""
+        found = self.by_key.get(key)
+        return () if found is None else (found,) if found.__class__ is str else found  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,7 +681,7 @@ def _staff(
 def _staff_entry(row: dict[str, Any], line: int, history: tuple[tuple[str, str], ...]) -> StaffEntry:
     address_key, numbers = address_parts(row.get("address"))
     return StaffEntry(
-        row["staff_id"], _person(row, with_name_key=False), row.get("postcode"), row.get("address"),
+        row["staff_id"], _person(row), row.get("postcode"), row.get("address"),
         address_key, numbers, row.get("unit"), row.get("rank"), row.get("roles") or (),
         row.get("vetting_level"), row.get("vetting_expiry"), history, line,
     )
@@ -600,9 +702,18 @@ def _listed(kind: str) -> Builder:
                 problems.add(line, "surname", "needs a person id, or a surname and forenames", skipped=True)
                 continue
             associate = kind == "associates"
+            first = (row.get("declared_on") if associate else row.get("added_on")) or ""
+            until_column = "ended_on" if associate else "removed_on"
+            until = row.get(until_column) or OPEN_END
+            if until <= first:
+                start_column = "declared_on" if associate else "added_on"
+                problems.add(line, until_column, f"{until_column} ({until}) is not after {start_column} "
+                             f"({first})", skipped=True)
+                continue
             listed = ListedPerson(
                 person, row.get("staff_id") if associate else None, row.get("category"),
                 row.get("relationship") if associate else row.get("reason"), row.get("declared_on"), line,
+                first, until,
             )
             count += 1
             if associate:
@@ -618,6 +729,46 @@ def _listed(kind: str) -> Builder:
                          _tuples(by_name), _tuples(by_staff))
 
     return build
+
+
+def _persons(
+    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+) -> Table:
+    """Names are folded and postcodes normalised here, once: records systems often store names
+    upper-cased or ASCII-folded and postcodes unspaced; matching compares the folded forms."""
+    by_id: dict[str, PersonRecord] = {}
+    by_key: dict[str, str | tuple[str, ...]] = {}  # a str for one person (the usual case): less memory
+    intern = sys.intern
+    for line, row in rows:
+        pid = row["person_id"]
+        if pid in by_id:
+            where = f"already on line {by_id[pid].line}"
+            problems.add(line, "person_id", f"person id {pid!r} {where}", skipped=True)
+            continue
+        surname, forenames = row.get("surname"), row.get("forenames")
+        if not surname and row.get("name"):
+            surname, split_fore = split_name(row["name"])
+            forenames = forenames or split_fore
+        record = PersonRecord(
+            pid,
+            intern(surname) if surname else None,  # names repeat: one string each
+            intern(forenames) if forenames else None,
+            row.get("dob"),
+            row.get("postcode"),
+            row.get("address"),
+            row.get("aliases") or (),
+            line,
+        )
+        by_id[pid] = record
+        for key in person_keys(record)[0]:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = pid
+            elif found.__class__ is str:
+                by_key[key] = tuple(sorted((found, pid)))
+            else:
+                by_key[key] = tuple(sorted((*found, pid)))
+    return PersonTable("persons", source.path, as_of, len(by_id), by_id, by_key)
 
 
 def _assignments(
@@ -753,6 +904,7 @@ def _surnames(
 
 _BUILDERS: Final[dict[str, Builder]] = {
     "staff": _staff,
+    "persons": _persons,
     "watchlist": _listed("watchlist"),
     "associates": _listed("associates"),
     "assignments": _assignments,

@@ -165,3 +165,11 @@ def test_schema_lists_exactly_the_keys_the_loader_accepts(write_rules: Write) ->
         load_ruleset(rules_dir)
     documented = (REPO / "auditwatch" / "detection" / "RULES.md").read_text()
     assert [k for k in sorted(keys) if f"`{k}`" not in documented] == []
+
+
+def test_schema_lists_every_reference_kind_a_test_case_may_give() -> None:
+    """A case's `reference:` block accepts every reference kind (persons included), in the schema too."""
+    from auditwatch.reference.config import KINDS
+
+    schema = json.loads(resources.files("auditwatch.detection").joinpath("rule.schema.json").read_text())
+    assert set(schema["$defs"]["reference"]["propertyNames"]["enum"]) == set(KINDS)

@@ -133,20 +133,36 @@ def test_subject_is_self_and_not_also_a_colleague(view: View) -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "matched_by"),
     [
-        {"pid": "P-2003"},
-        {"surname": "Muller", "forenames": "Renee", "dob": "1960-12-12"},
-        {"surname": "DUPONT", "forenames": "Gérard"},  # entry without DOB: name alone
-        {"name_norm": "gerard dupont"},
+        ({"pid": "P-2003"}, "person_id"),
+        ({"surname": "Muller", "forenames": "Renee", "dob": "1960-12-12"}, "name_dob"),
     ],
 )
-def test_subject_on_watchlist(view: View, fields: dict[str, str]) -> None:
-    """Watchlist matches by person id, name and DOB, or name alone for entries without a DOB."""
+def test_subject_on_watchlist(view: View, fields: dict[str, str], matched_by: str) -> None:
+    """Watchlist matches by person id, or name and DOB; the evidence says which."""
     hit = view(user=JANE, **fields).match("subject_on_watchlist")
     assert hit is not None
     assert hit.kind == "watchlist"
     assert hit.source.endswith("watchlist_latin1.csv")
+    assert hit.entry["matched_by"] == matched_by
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"surname": "DUPONT", "forenames": "Gérard"},  # entry without DOB: name alone
+        {"name_norm": "gerard dupont"},
+    ],
+)
+def test_watchlist_name_only_is_an_opt_in_signal(view: View, fields: dict[str, str]) -> None:
+    """An entry without a DOB matches on the name alone only through subject_on_watchlist_by_name."""
+    v = view(user=JANE, **fields)
+    assert v.match("subject_on_watchlist") is None
+    hit = v.match("subject_on_watchlist_by_name")
+    assert hit is not None
+    assert hit.entry["matched_by"] == "name_only"
+    assert "by name only (the watchlist entry has no date of birth)" in hit.summary
 
 
 def test_watchlist_name_needs_the_dob_when_the_entry_has_one(view: View) -> None:
@@ -165,7 +181,10 @@ def test_declared_associate_is_per_user(view: View) -> None:
     assert view(user=SEAN, **okafor).match("subject_is_declared_associate") is None
     assert view(user=SEAN, pid="P-3001").match("subject_is_declared_associate") is not None
     nowak = view(user=JOSE, surname="Nowak", forenames="Piotr", dob="1980-01-01")  # declared without DOB
-    assert nowak.match("subject_is_declared_associate") is not None
+    assert nowak.match("subject_is_declared_associate") is None  # name only is opt-in
+    by_name = nowak.match("subject_is_declared_associate_by_name")
+    assert by_name is not None
+    assert by_name.entry["matched_by"] == "name_only"
 
 
 def test_same_surname_with_rarity_in_the_evidence(view: View) -> None:
