@@ -127,7 +127,8 @@ def generate(
     `force` 1 is the first synthetic force (the shipped parsers' formats); `force` 2 is shaped
     differently (its own parser files, exports and timings, see `_second`)."""
     if force == 2:
-        from auditwatch.testing.scenarios._second import START, generate_second
+        # imported here: _second builds on this module (ScenarioSet, write_truth)
+        from auditwatch.testing.scenarios._second import START, generate_second  # noqa: PLC0415
 
         return generate_second(
             out_dir,
@@ -156,15 +157,15 @@ def generate(
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    force = build_force(
+    built = build_force(
         rng, start=start, days=n_days, staff_count=staff_count, people_per_staff=preset.people_per_staff
     )
-    injector = Injector(rng, force, per_scenario, preset.lookalikes_per_variant)
+    injector = Injector(rng, built, per_scenario, preset.lookalikes_per_variant)
     injector.prepare()
-    per_shift = _per_shift(force, per_day)
-    accesses = injector.inject(background(rng, force, per_shift=per_shift, skip=set()))
+    per_shift = _per_shift(built, per_day)
+    accesses = injector.inject(background(rng, built, per_shift=per_shift, skip=set()))
     positions, malformed, counts = write_logs(rng, out_dir, accesses)
-    exports = write_exports(rng, force, out_dir)
+    exports = write_exports(rng, built, out_dir)
     template = write_template(out_dir)
 
     entries = [e for e in injector.truth if e.id in positions]

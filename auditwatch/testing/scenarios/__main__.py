@@ -1,4 +1,4 @@
-"""``python -m auditwatch.testing.scenarios OUT_DIR [--force 1|2] [--scale S] [--seed N] [--start DAY] [--es-url URL]``."""
+"""``python -m auditwatch.testing.scenarios OUT_DIR [--force 1|2] [--scale S] [--seed N] [--es-url URL]``."""
 
 from __future__ import annotations
 

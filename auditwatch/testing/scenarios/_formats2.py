@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import random
 from collections.abc import Callable
@@ -263,4 +264,4 @@ def _segments(
         if len(points) == cuts:
             break
     bounds = [0, *sorted(set(points)), len(items)]
-    return [items[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    return [items[a:b] for a, b in itertools.pairwise(bounds) if b > a]

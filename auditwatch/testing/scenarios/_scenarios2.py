@@ -111,7 +111,7 @@ def _vip_dated(inj: base.Injector) -> None:
             p.person_id,
             must_not=["vip_lookup", base.UNRELATED],
         )
-        inj.later(partial(_press, inj, u, p, like, first, last))
+        inj.later(partial(_press, inj, u, p, like, first=first, last=last))
     outside = [(p, first, last) for p, first, last in vips if first > 2 or last < last_day]
     for i in range(max(inj.n_like, len(outside))):
         # a call handler checks a caller before the entry was added (or after it was removed)
@@ -127,7 +127,7 @@ def _vip_dated(inj: base.Injector) -> None:
         )
 
 
-def _press(inj: base.Injector, u: Staff, p: Person, like: TruthEntry, first: int, last: int) -> None:
+def _press(inj: base.Injector, u: Staff, p: Person, like: TruthEntry, *, first: int, last: int) -> None:
     weekdays = [
         d
         for d in range(first, last + 1)
