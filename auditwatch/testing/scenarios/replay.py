@@ -3,6 +3,8 @@
 The real tailer reads the config's inputs (rotated and gzipped files included), the config's
 parsers parse them, the reference loader reads the exports, and the detection engine runs the
 config's rules over the events in event-time order; alerts are scored against the truth file.
+With ``order="scan"`` the files go through `auditwatch scan`'s path instead (the daemon's pipeline,
+batch by batch in the order the tailer reads the files: what a user's scan of a rotated set sees).
 
     from auditwatch.testing.scenarios.replay import replay
     result = replay(config_path, scenario_set)
@@ -21,6 +23,7 @@ from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
 from auditwatch.parsing import load_parsers
 from auditwatch.parsing.normalise import iso_utc
 from auditwatch.reference import EventView, load_reference
+from auditwatch.scanning import scan_files
 from auditwatch.sources.tail import Tailer
 from auditwatch.testing.scenarios import ScenarioSet, load_truth
 from auditwatch.testing.scenarios.score import Score, score
@@ -64,8 +67,13 @@ def read_all(config: DaemonConfig) -> list[RawLine]:
     return raws
 
 
-def replay(config_path: Path, scenario_set: ScenarioSet) -> Replay:
-    """Read, parse, enrich and detect over a generated force with the config at `config_path`."""
+def replay(config_path: Path, scenario_set: ScenarioSet, *, order: str = "time") -> Replay:
+    """Read, parse, enrich and detect over a generated force with the config at `config_path`.
+
+    `order`: ``time`` sorts all events by event time before detection; ``scan`` runs
+    `auditwatch.scanning.scan_files` over every file the inputs match."""
+    if order not in ("time", "scan"):
+        raise ValueError(f"order must be 'time' or 'scan', not {order!r}")
     config = load_config(config_path)
     parsers = load_parsers(config.parsers_dir)
     snapshot, warnings = load_reference(config.reference)
@@ -84,10 +92,14 @@ def replay(config_path: Path, scenario_set: ScenarioSet) -> Replay:
         events.extend(parsed)
         dead.extend(rejected)
     events.sort(key=lambda e: e.timestamp)  # event-time order, as the daemon orders each batch
-    engine = DetectionEngine(ruleset, snapshot)
     alerts: list[Alert] = []
-    for start in range(0, len(events), 5000):
-        alerts.extend(engine.process(events[start : start + 5000]))
+    if order == "scan":
+        files = sorted({Path(e.raw.path) for e in events} | {Path(d.raw.path) for d in dead})
+        alerts = scan_files(config_path, files).alerts
+    else:
+        engine = DetectionEngine(ruleset, snapshot)
+        for start in range(0, len(events), 5000):
+            alerts.extend(engine.process(events[start : start + 5000]))
     truth = load_truth(scenario_set.truth)
     severities = {rule.id: rule.severity for rule in ruleset}
     result = Replay(

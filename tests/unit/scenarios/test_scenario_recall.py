@@ -18,19 +18,44 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.testing.scenarios import SCENARIOS, generate, load_truth, write_config, write_second_config
+from auditwatch.testing.scenarios import (
+    SCENARIOS,
+    ScenarioSet,
+    generate,
+    load_truth,
+    write_config,
+    write_second_config,
+)
 from auditwatch.testing.scenarios.replay import Replay, replay
 
+_PATHS = [(1, "time"), (2, "time"), (2, "scan")]
 
-@pytest.fixture(scope="module", params=[1, 2], ids=["force1", "force2"])
-def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Replay:
-    force = int(request.param)
-    root = tmp_path_factory.mktemp(f"recall-force{force}")
-    scenario_set = generate(root, scale="test", force=force)
-    write = write_config if force == 1 else write_second_config
-    result = replay(write(root, "http://127.0.0.1:9200", root / "state"), scenario_set)
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[ScenarioSet, Path]]:
+    """Each force generated once for the module, with its config: force -> (set, config path)."""
+    out: dict[int, tuple[ScenarioSet, Path]] = {}
+    for force in (1, 2):
+        root = tmp_path_factory.mktemp(f"recall-force{force}")
+        scenario_set = generate(root, scale="test", force=force)
+        write = write_config if force == 1 else write_second_config
+        out[force] = (scenario_set, write(root, "http://127.0.0.1:9200", root / "state"))
+    return out
+
+
+@pytest.fixture(scope="module", params=_PATHS, ids=[f"force{f}-{o}" for f, o in _PATHS])
+def run(request: pytest.FixtureRequest, generated: dict[int, tuple[ScenarioSet, Path]]) -> Replay:
+    """One force through one path: all events in event-time order, or `auditwatch scan` over the
+    files as the tailer reads them (the second force's logs are rotated and gzipped)."""
+    force, order = request.param
+    scenario_set, config_path = generated[force]
+    result = replay(config_path, scenario_set, order=order)
     print()
-    print(result.report(f"force {force} (scale test, {len(result.events)} events): per-rule recall"))
+    print(
+        result.report(
+            f"force {force}, {order} order (scale test, {len(result.events)} events): per-rule recall"
+        )
+    )
     return result
 
 
