@@ -35,13 +35,28 @@ def main(argv: list[str] | None = None) -> int:
         "default http://127.0.0.1:9200)",
     )
     parser.add_argument("--state-dir", default="state", help="state_dir for auditwatch.yml (default: state)")
+    parser.add_argument(
+        "--score",
+        nargs="?",
+        const="time",
+        choices=("time", "scan"),
+        help="replay the force without Elasticsearch and print its per-rule table (time: all events in "
+        "event-time order; scan: `auditwatch scan` over the files as the tailer reads them)",
+    )
     args = parser.parse_args(argv)
     result = generate(args.out_dir, seed=args.seed, scale=args.scale, start=args.start, force=args.force)
+    config = None
     if args.force == 2:
-        write_second_config(args.out_dir, args.es_url or "http://127.0.0.1:9200", args.state_dir)
-    elif args.es_url:
-        write_config(args.out_dir, args.es_url, args.state_dir)
+        config = write_second_config(args.out_dir, args.es_url or "http://127.0.0.1:9200", args.state_dir)
+    elif args.es_url or args.score:
+        config = write_config(args.out_dir, args.es_url or "http://127.0.0.1:9200", args.state_dir)
     print(json.dumps(result.summary, indent=1))
+    if args.score and config is not None:
+        from auditwatch.testing.scenarios.replay import replay  # noqa: PLC0415 (loads the whole engine)
+
+        done = replay(config, result, order=args.score)
+        title = f"force {args.force}, scale {args.scale}, {args.score} order, {len(done.events)} events"
+        print(done.report(title))
     return 0
 
 
