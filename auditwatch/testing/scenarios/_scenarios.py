@@ -694,6 +694,9 @@ def _neighbour_of(inj: Injector, u: Staff) -> Person:
 # --- unexplained activity --------------------------------------------------------------------------
 
 _CASE_FORMATS: Final = ("rms_json", "pnc_mainframe", "custody_syslog")
+# A repeat is the same subject on several days within 30 days (rules/repeat-subject.yml): incidents
+# keep their days inside 28, however long the period.
+_REPEAT_SPAN_DAYS: Final = 28
 # Counting distinct people or days per person needs a person id: the mainframe log has none.
 _ID_FORMATS: Final = ("rms_json", "custody_syslog")
 
@@ -776,6 +779,9 @@ def _repeat(inj: Injector) -> None:
                     if force.start < sh.day < force.end and sh.code != "OT"
                 }
             )
+            if days and (days[-1] - days[0]).days >= _REPEAT_SPAN_DAYS:  # long periods only
+                first = rng.choice([d for d in days if (days[-1] - d).days >= _REPEAT_SPAN_DAYS // 2])
+                days = [d for d in days if 0 <= (d - first).days < _REPEAT_SPAN_DAYS]
             chosen = sorted(rng.sample(days, min(len(days), rng.randint(*inj.shape.repeat_days))))
             for day in chosen:
                 sh = next(x for x in force.shifts[u.number] if x.day == day and x.code != "OT")
