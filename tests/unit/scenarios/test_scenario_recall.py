@@ -28,7 +28,7 @@ from auditwatch.testing.scenarios import (
 )
 from auditwatch.testing.scenarios.replay import Replay, replay
 
-_PATHS = [(1, "time"), (2, "time"), (2, "scan")]
+_PATHS = [(1, "time"), (1, "scan"), (2, "time"), (2, "scan")]
 
 
 @pytest.fixture(scope="module")
