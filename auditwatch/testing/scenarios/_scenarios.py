@@ -783,9 +783,16 @@ def _repeat(inj: Injector) -> None:
                 first = rng.choice([d for d in days if (days[-1] - d).days >= _REPEAT_SPAN_DAYS // 2])
                 days = [d for d in days if 0 <= (d - first).days < _REPEAT_SPAN_DAYS]
             chosen = sorted(rng.sample(days, min(len(days), rng.randint(*inj.shape.repeat_days))))
+            seen: set[date] = set()  # local dates: a night shift's access may fall on the next date
             for day in chosen:
                 sh = next(x for x in force.shifts[u.number] if x.day == day and x.code != "OT")
-                inj.add(view(rng, u, time_in(rng, sh, 30), p, None, fmt=fmt), entry)
+                when = time_in(rng, sh, 30)
+                for _ in range(50):
+                    if when.astimezone(LONDON).date() not in seen:
+                        break
+                    when = time_in(rng, sh, 30)
+                seen.add(when.astimezone(LONDON).date())
+                inj.add(view(rng, u, when, p, None, fmt=fmt), entry)
 
         inj.later(act)
     for _ in range(inj.n_like):
