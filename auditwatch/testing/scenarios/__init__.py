@@ -11,7 +11,8 @@ Deterministic: the same arguments give byte-identical files. Every DOMAIN.md sce
 (`SCENARIOS`, scenario -> rule id) with benign look-alikes that must not alert (or, for a declared
 associate on an assigned case, must alert at a lower severity). `truth.jsonl` holds one JSON object per
 line: ``kind`` is ``incident``, ``lookalike``, ``malformed`` or (last line) ``summary``; incidents and
-look-alikes list their evidence lines as ``[file relative to OUT_DIR, byte offset]``.
+look-alikes list their evidence lines as ``[file relative to OUT_DIR, byte offset]`` (in a rotated
+``.gz`` file, the offset in its decompressed bytes, as the tailer reports it).
 `auditwatch.testing.scenarios.score.score` matches alerts with truth through those lines.
 """
 
