@@ -50,7 +50,9 @@ PRESETS: Final[dict[str, Preset]] = {
         staff=1500, days=35, events_per_day=12000, incidents_per_scenario=40, lookalikes_per_variant=15
     ),
 }
-START: Final = date(2027, 3, 15)  # a Monday; the clocks go forward on Sunday 28 March 2027
+# A Monday; the clocks go forward on Sunday 29 March 2026. In the past, like every real log: a scan
+# stamps lines with the time it reads them and refuses events dated more than a day later.
+START: Final = date(2026, 3, 16)
 SHAPE: Final = Shape(
     lookup_opens=(1, 2),
     lookup_spread_minutes=45,
