@@ -4,11 +4,15 @@
     scenario_set = generate(tmp_path, scale="test")        # logs/, exports/, truth.jsonl, template
     config_path = write_config(tmp_path, "http://127.0.0.1:9200", tmp_path / "state")
 
+    second = generate(tmp_path / "f2", scale="test", force=2)  # a force shaped unlike the first
+    config_path = write_second_config(tmp_path / "f2", "http://127.0.0.1:9200", tmp_path / "f2" / "state")
+
 Deterministic: the same arguments give byte-identical files. Every DOMAIN.md scenario is injected
 (`SCENARIOS`, scenario -> rule id) with benign look-alikes that must not alert (or, for a declared
 associate on an assigned case, must alert at a lower severity). `truth.jsonl` holds one JSON object per
 line: ``kind`` is ``incident``, ``lookalike``, ``malformed`` or (last line) ``summary``; incidents and
-look-alikes list their evidence lines as ``[file relative to OUT_DIR, byte offset]``.
+look-alikes list their evidence lines as ``[file relative to OUT_DIR, byte offset]`` (in a rotated
+``.gz`` file, the offset in its decompressed bytes, as the tailer reports it).
 `auditwatch.testing.scenarios.score.score` matches alerts with truth through those lines.
 """
 
@@ -30,9 +34,10 @@ from auditwatch.testing.scenarios._config import (
     write_config,
     write_template,
 )
+from auditwatch.testing.scenarios._config2 import write_config as write_second_config
 from auditwatch.testing.scenarios._exports import EXPORT_FILES, write_exports
 from auditwatch.testing.scenarios._force import Force, build_force
-from auditwatch.testing.scenarios._formats import LOG_FILES, write_logs
+from auditwatch.testing.scenarios._formats import LOG_FILES, Malformed, write_logs
 from auditwatch.testing.scenarios._model import CASE_WORKER_KINDS, TruthEntry
 from auditwatch.testing.scenarios._scenarios import SCENARIOS, Injector
 
@@ -50,6 +55,7 @@ __all__ = [
     "load_truth",
     "render",
     "write_config",
+    "write_second_config",
 ]
 
 TRUTH_NAME: Final = "truth.jsonl"
@@ -78,6 +84,9 @@ PRESETS: Final[dict[str, Preset]] = {
     ),
     "test": Preset(
         staff=300, days=21, events_per_day=1400, incidents_per_scenario=12, lookalikes_per_variant=6
+    ),
+    "large": Preset(
+        staff=1500, days=35, events_per_day=10000, incidents_per_scenario=40, lookalikes_per_variant=15
     ),
 }
 DEFAULT_START: Final = date(2026, 10, 12)  # a Monday; the clocks go back on Sunday 25 October 2026
@@ -111,9 +120,30 @@ def generate(
     days: int | None = None,
     events_per_day: int | None = None,
     incidents_per_scenario: int | None = None,
-    start: date = DEFAULT_START,
+    start: date | None = None,
+    force: int = 1,
 ) -> ScenarioSet:
-    """Generate a force into `out_dir` (created if needed); explicit sizes override the preset `scale`."""
+    """Generate a force into `out_dir` (created if needed); explicit sizes override the preset `scale`.
+
+    `force` 1 is the first synthetic force (the shipped parsers' formats); `force` 2 is shaped
+    differently (its own parser files, exports and timings, see `_second`)."""
+    if force == 2:
+        # imported here: _second builds on this module (ScenarioSet, write_truth)
+        from auditwatch.testing.scenarios._second import START, generate_second  # noqa: PLC0415
+
+        return generate_second(
+            out_dir,
+            seed=seed,
+            scale=scale,
+            staff=staff,
+            days=days,
+            events_per_day=events_per_day,
+            incidents_per_scenario=incidents_per_scenario,
+            start=start or START,
+        )
+    if force != 1:
+        raise ValueError(f"force must be 1 or 2, not {force}")
+    start = start or DEFAULT_START
     preset = PRESETS[scale]
     staff_count = staff if staff is not None else preset.staff
     n_days = days if days is not None else preset.days
@@ -128,15 +158,15 @@ def generate(
     rng = random.Random(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    force = build_force(
+    built = build_force(
         rng, start=start, days=n_days, staff_count=staff_count, people_per_staff=preset.people_per_staff
     )
-    injector = Injector(rng, force, per_scenario, preset.lookalikes_per_variant)
+    injector = Injector(rng, built, per_scenario, preset.lookalikes_per_variant)
     injector.prepare()
-    per_shift = _per_shift(force, per_day)
-    accesses = injector.inject(background(rng, force, per_shift=per_shift, skip=set()))
+    per_shift = _per_shift(built, per_day)
+    accesses = injector.inject(background(rng, built, per_shift=per_shift, skip=set()))
     positions, malformed, counts = write_logs(rng, out_dir, accesses)
-    exports = write_exports(rng, force, out_dir)
+    exports = write_exports(rng, built, out_dir)
     template = write_template(out_dir)
 
     entries = [e for e in injector.truth if e.id in positions]
@@ -166,6 +196,31 @@ def generate(
         "malformed_lines": len(malformed),
         "rule_ids": sorted(set(SCENARIOS.values())),
     }
+    truth_path = write_truth(out_dir, entries, malformed, summary)
+    return ScenarioSet(
+        root=out_dir,
+        logs={fmt: out_dir / rel for fmt, rel in LOG_FILES.items()},
+        exports=exports,
+        template=template,
+        truth=truth_path,
+        events=len(accesses),
+        events_by_format=counts,
+        incidents=sum(1 for e in entries if e.kind == "incident"),
+        lookalikes=sum(1 for e in entries if e.kind == "lookalike"),
+        malformed=len(malformed),
+        start=start,
+        days=n_days,
+        summary=summary,
+    )
+
+
+def write_truth(
+    out_dir: Path,
+    entries: list[TruthEntry],
+    malformed: list[tuple[Malformed, str, int]],
+    summary: dict[str, object],
+) -> Path:
+    """Write truth.jsonl: incidents and look-alikes, malformed lines, the summary last."""
     truth_path = out_dir / TRUTH_NAME
     with truth_path.open("w", encoding="utf-8") as fh:
         for entry in entries:
@@ -184,21 +239,7 @@ def generate(
                 + "\n"
             )
         fh.write(json.dumps(summary) + "\n")
-    return ScenarioSet(
-        root=out_dir,
-        logs={fmt: out_dir / rel for fmt, rel in LOG_FILES.items()},
-        exports=exports,
-        template=template,
-        truth=truth_path,
-        events=len(accesses),
-        events_by_format=counts,
-        incidents=sum(1 for e in entries if e.kind == "incident"),
-        lookalikes=sum(1 for e in entries if e.kind == "lookalike"),
-        malformed=len(malformed),
-        start=start,
-        days=n_days,
-        summary=summary,
-    )
+    return truth_path
 
 
 def _per_shift(force: Force, per_day: int) -> float:

@@ -93,6 +93,8 @@ class Force:
     surname_counts: dict[str, int]
     staff_surnames_rare: set[str]
     special_cases: set[str] = field(default_factory=set)  # look-alike cases: only the scenarios access them
+    # watchlist person id -> (added on, removed on): entries without one apply for the whole period
+    watch_dates: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
     _ids: set[str] = field(default_factory=set)
     _seq: int = 0
 
@@ -200,9 +202,19 @@ def _dob(rng: random.Random, youngest: int, oldest: int, today: date) -> date:
 
 
 def build_force(
-    rng: random.Random, *, start: date, days: int, staff_count: int, people_per_staff: int
+    rng: random.Random,
+    *,
+    start: date,
+    days: int,
+    staff_count: int,
+    people_per_staff: int,
+    cycle: tuple[str, ...] = _CYCLE,
+    times: dict[str, tuple[str, str]] | None = None,
 ) -> Force:
-    """The force's people, cases, assignments and rosters; special roles are added by the scenarios."""
+    """The force's people, cases, assignments and rosters; special roles are added by the scenarios.
+
+    `cycle` is the 24/7 teams' shift pattern (one code per day, "" = rest day) and `times` the local
+    start and end of each shift code (defaults: the first force's)."""
     common = [n for n, _ in names.COMMON_SURNAMES]
     weights = [c for _, c in names.COMMON_SURNAMES]
     rare_pool = list(names.RARE_SURNAMES) + names.generated_rare_surnames()
@@ -240,7 +252,7 @@ def build_force(
                 duties=duties,
                 vetting_level=rng.choice(("RV", "SC", "MV")),
                 vetting_expiry=start + timedelta(days=rng.randrange(200, 1800)),
-                cycle_offset=i % len(_CYCLE),
+                cycle_offset=i % len(cycle),
             )
         )
     # About one in five staff also have a record of their own (victim, witness, licence check...).
@@ -270,7 +282,7 @@ def build_force(
     for surname in sorted(force.staff_surnames_rare | set(public_rare)):
         force.surname_counts[surname] = rng.randrange(12, 900)
     _build_cases(rng, force)
-    _build_roster(rng, force)
+    _build_roster(rng, force, cycle, times or _TIMES)
     return force
 
 
@@ -308,20 +320,22 @@ def _build_cases(rng: random.Random, force: Force) -> None:
                     force.assignments.append(Assignment(other.number, case.ref, opened, end, "support"))
 
 
-def _build_roster(rng: random.Random, force: Force) -> None:
+def _build_roster(
+    rng: random.Random, force: Force, cycle: tuple[str, ...], times: dict[str, tuple[str, str]]
+) -> None:
     for s in force.staff:
         pattern = _KINDS[s.kind][5]
         shifts: list[Shift] = []
         for d in range(-1, force.days + 1):
             day = force.start + timedelta(days=d)
             if pattern == "247":
-                code = _CYCLE[(d + s.cycle_offset) % len(_CYCLE)]
+                code = cycle[(d + s.cycle_offset) % len(cycle)]
             else:
                 code = "D" if day.weekday() < 5 else ""
             if not code and s.kind in CASE_WORKER_KINDS and rng.random() < 0.05:
                 code = "OT"
             if code:
-                a, b = _TIMES[code]
+                a, b = times[code]
                 start, end = local_span(day, a, b)
                 shifts.append(Shift(s.number, day, code, a, b, start, end))
         force.shifts[s.number] = shifts

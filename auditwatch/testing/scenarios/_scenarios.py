@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Final
@@ -51,11 +51,34 @@ _ALL_FORMATS: Final = ("rms_json", "pnc_mainframe", "custody_syslog", "intel_csv
 _WILDCARDS: Final = ("{s3}*", "{s2}*/{f1}*", "*{s_end}", "{s3}*/*/19{yy}", "{s4}*/{f1}*")
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Proportions and timings of the injected behaviour; the defaults are the first force's.
+
+    A second force uses other values, so the rules are not only tried on the timings they were
+    tuned on (bulk batches of another size and pace, surges of another size, other off-duty hours)."""
+
+    lookup_opens: tuple[int, int] = (1, 3)  # opens of one record per relationship incident
+    lookup_spread_minutes: int = 20
+    bulk_size: int | None = None  # distinct subjects per bulk incident (None: 40, or 30 for small sets)
+    bulk_extra: int = 10  # ... up to this many more
+    bulk_spread_minutes: tuple[int, int] = (25, 50)
+    repeat_days: tuple[int, int] = (3, 4)
+    surge_users: tuple[int, int] = (8, 11)
+    surge_spread_minutes: int = 50
+    fishing_searches: tuple[int, int] = (2, 4)
+    ooh_hours: tuple[int, ...] = (1, 2, 3, 4, 12, 13, 19, 20)
+    neighbour_formats: tuple[str, ...] = ("rms_json",)  # sources whose subject has an address
+
+
 class Injector:
     """Holds the state shared by the scenario builders: the force, the rng, accesses and truth so far."""
 
-    def __init__(self, rng: random.Random, force: Force, per_scenario: int, lookalikes: int) -> None:
+    def __init__(
+        self, rng: random.Random, force: Force, per_scenario: int, lookalikes: int, shape: Shape | None = None
+    ) -> None:
         self.rng = rng
+        self.shape = shape or Shape()
         self.force = force
         self.n = per_scenario
         self.n_like = lookalikes
@@ -266,8 +289,9 @@ class Injector:
 
     # -- the two phases ----------------------------------------------------------------------
 
-    def prepare(self) -> None:
-        for builder in (
+    def builders(self) -> tuple[Callable[[Injector], None], ...]:
+        """The scenario builders `prepare` runs, in order (a second force swaps some)."""
+        return (
             _restricted,
             _vetting,
             _colleague,
@@ -282,7 +306,10 @@ class Injector:
             _out_of_hours,
             _fishing,
             _surge,
-        ):
+        )
+
+    def prepare(self) -> None:
+        for builder in self.builders():
             builder(self)
 
     def inject(self, background: list[Access]) -> list[Access]:
@@ -478,7 +505,10 @@ def _lookup(
 ) -> None:
     """One to three opens of one person's record during one of the user's shifts."""
     sh = inj.shift(u, weekday=weekday)
-    for when in _in_shift(inj, u, sh, count or inj.rng.randint(1, 3), 20):
+    shape = inj.shape
+    for when in _in_shift(
+        inj, u, sh, count or inj.rng.randint(*shape.lookup_opens), shape.lookup_spread_minutes
+    ):
         inj.add(view(inj.rng, u, when, person, ref, fmt=fmt), entry)
 
 
@@ -633,7 +663,7 @@ def _family(inj: Injector) -> None:
 def _neighbour(inj: Injector) -> None:
     for i in range(inj.n):
         # only the records-management log carries the subject's postcode
-        fmt, kinds = inj.fmt_for("neighbour", i, ("rms_json",))
+        fmt, kinds = inj.fmt_for("neighbour", i, inj.shape.neighbour_formats)
         u = inj.users(f"neighbour/{fmt}", kinds)
         p = _neighbour_of(inj, u)
         entry = inj.incident("neighbour_lookup", fmt, [u], p.person_id, p.person_id, also=[UNRELATED])
@@ -664,6 +694,9 @@ def _neighbour_of(inj: Injector, u: Staff) -> Person:
 # --- unexplained activity --------------------------------------------------------------------------
 
 _CASE_FORMATS: Final = ("rms_json", "pnc_mainframe", "custody_syslog")
+# A repeat is the same subject on several days within 30 days (rules/repeat-subject.yml): incidents
+# keep their days inside 28, however long the period.
+_REPEAT_SPAN_DAYS: Final = 28
 # Counting distinct people or days per person needs a person id: the mainframe log has none.
 _ID_FORMATS: Final = ("rms_json", "custody_syslog")
 
@@ -688,7 +721,8 @@ def _unrelated(inj: Injector) -> None:
 
 def _bulk(inj: Injector) -> None:
     rng, force = inj.rng, inj.force
-    size = 40 if inj.n >= 6 else 30
+    shape = inj.shape
+    size = shape.bulk_size or (40 if inj.n >= 6 else 30)
     for i in range(inj.n):
         fmt, kinds = inj.fmt_for("bulk", i, _ID_FORMATS)
         u = inj.users(f"bulk/{fmt}", kinds)
@@ -696,7 +730,13 @@ def _bulk(inj: Injector) -> None:
 
         def act(u: Staff = u, entry: TruthEntry = entry, fmt: str = fmt) -> None:
             sh = inj.shift(u)
-            for when in _in_shift(inj, u, sh, rng.randint(size, size + 10), rng.randint(25, 50)):
+            for when in _in_shift(
+                inj,
+                u,
+                sh,
+                rng.randint(size, size + shape.bulk_extra),
+                rng.randint(*shape.bulk_spread_minutes),
+            ):
                 inj.add(view(rng, u, when, force.take_unlinked(rng, u), None, fmt=fmt), entry)
 
         inj.later(act)
@@ -739,10 +779,20 @@ def _repeat(inj: Injector) -> None:
                     if force.start < sh.day < force.end and sh.code != "OT"
                 }
             )
-            chosen = sorted(rng.sample(days, min(len(days), rng.randint(3, 4))))
+            if days and (days[-1] - days[0]).days >= _REPEAT_SPAN_DAYS:  # long periods only
+                first = rng.choice([d for d in days if (days[-1] - d).days >= _REPEAT_SPAN_DAYS // 2])
+                days = [d for d in days if 0 <= (d - first).days < _REPEAT_SPAN_DAYS]
+            chosen = sorted(rng.sample(days, min(len(days), rng.randint(*inj.shape.repeat_days))))
+            seen: set[date] = set()  # local dates: a night shift's access may fall on the next date
             for day in chosen:
                 sh = next(x for x in force.shifts[u.number] if x.day == day and x.code != "OT")
-                inj.add(view(rng, u, time_in(rng, sh, 30), p, None, fmt=fmt), entry)
+                when = time_in(rng, sh, 30)
+                for _ in range(50):
+                    if when.astimezone(LONDON).date() not in seen:
+                        break
+                    when = time_in(rng, sh, 30)
+                seen.add(when.astimezone(LONDON).date())
+                inj.add(view(rng, u, when, p, None, fmt=fmt), entry)
 
         inj.later(act)
     for _ in range(inj.n_like):
@@ -776,7 +826,7 @@ def _out_of_hours(inj: Injector) -> None:
         def act(u: Staff = u, entry: TruthEntry = entry, fmt: str = fmt) -> None:
             for _ in range(200):
                 day = _day_in(inj, 1, force.days - 1)
-                hour = rng.choice((1, 2, 3, 4, 12, 13, 19, 20))
+                hour = rng.choice(inj.shape.ooh_hours)
                 when = local_span(day, f"{hour:02d}:{rng.randrange(0, 50):02d}", "23:59")[0]
                 if not on_duty(force, u.number, when, timedelta(hours=2)) and not on_duty(
                     force, u.number, when + timedelta(minutes=40), timedelta(hours=2)
@@ -843,7 +893,7 @@ def _fishing(inj: Injector) -> None:
 
         def act(u: Staff = u, entry: TruthEntry = entry, fmt: str = fmt) -> None:
             sh = inj.shift(u)
-            for when in _in_shift(inj, u, sh, rng.randint(2, 4), 15):
+            for when in _in_shift(inj, u, sh, rng.randint(*inj.shape.fishing_searches), 15):
                 target = force.persons[rng.choice(force.plain)]
                 inj.add(
                     search(rng, u, when, _wildcard(rng, target, fmt), wildcard=True, case_ref=None, fmt=fmt),
@@ -928,11 +978,19 @@ def _surge(inj: Injector) -> None:
                     break
             else:
                 raise ValueError("not enough staff on duty together for a surge")
-            chosen = rng.sample(here, min(len(here), rng.randint(8, 11)))
+            chosen = rng.sample(here, min(len(here), rng.randint(*inj.shape.surge_users)))
             for s in chosen:
                 fmt = "custody_syslog" if s.kind == "custody" else "rms_json"
                 inj.add(
-                    view(rng, s, at + timedelta(seconds=rng.randrange(0, 50 * 60)), p, None, fmt=fmt), entry
+                    view(
+                        rng,
+                        s,
+                        at + timedelta(seconds=rng.randrange(0, inj.shape.surge_spread_minutes * 60)),
+                        p,
+                        None,
+                        fmt=fmt,
+                    ),
+                    entry,
                 )
             entry.users = sorted(s.sid for s in chosen)
 

@@ -3,7 +3,9 @@
 An alert is tied to a truth entry through its evidence (file and byte offset of the raw lines),
 never through names or times, so an alert counts only for the accesses it actually points at:
 
-- an incident is *detected* when an alert of one of its `expected_rules` has evidence among its lines;
+- an incident is *detected* when an alert of one of its `expected_rules` has evidence among its lines
+  (recall by the rule meant for it); beside it, `any_recall` counts an incident with *some* alert on
+  its lines, whatever the rule (what a reviewer would see, not what the rule pack promises);
 - an alert is *attributed* when some incident lists its rule (expected or also) and shares a line
   with it, or when it is the expected lower-severity alert of a look-alike; otherwise it is *false*;
 - a silent look-alike is *violated* by any alert of a rule in its `must_not_fire` on its lines;
@@ -37,10 +39,39 @@ class Score:
     lookalike_violations: list[str]  # "lal-0001 (colleague_lookup/...): rule-id"
     lookalikes_checked: int
     alerts_by_rule: dict[str, int] = field(default_factory=dict)
+    any_recall: dict[str, float] = field(default_factory=dict)  # scenario -> incidents with any alert
+    rule_of: dict[str, str] = field(default_factory=dict)  # scenario -> the rule meant for it
+    # scenario -> rules that alerted on its *missed* incidents (what caught them instead), with counts
+    instead: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def false_per_10k(self) -> float:
         return 10_000 * len(self.false_alerts) / max(self.events, 1)
+
+    def table(self, title: str = "") -> str:
+        """The per-rule table: recall by the rule meant for each scenario, and beside it the recall
+        of any alert on the incident's lines; then false alerts and look-alike violations."""
+        head = (
+            f"{'scenario':<20} {'rule':<20} {'n':>3} {'rule recall':>11} {'any alert':>9}  "
+            "missed ones alerted by"
+        )
+        lines = [title, head] if title else [head]
+        for scenario in sorted(self.recall):
+            instead = ", ".join(f"{r} {n}" for r, n in sorted(self.instead.get(scenario, {}).items()))
+            missed = len(self.missed.get(scenario, []))
+            lines.append(
+                f"{scenario:<20} {self.rule_of.get(scenario, '?'):<20} {self.incidents[scenario]:>3} "
+                f"{self.recall[scenario]:>11.2f} {self.any_recall.get(scenario, 0.0):>9.2f}  "
+                + (f"{instead or 'nothing'} ({missed} missed)" if missed else "")
+            )
+        false = Counter(a.rule_id for a in self.false_alerts)
+        lines.append(
+            f"alerts {self.alerts}; false {len(self.false_alerts)} over {self.events} events = "
+            f"{self.false_per_10k:.2f} per 10k {dict(sorted(false.items()))}; look-alikes checked "
+            f"{self.lookalikes_checked}, violated {len(self.lookalike_violations)}"
+        )
+        lines.extend(f"  violation: {v}" for v in self.lookalike_violations[:30])
+        return "\n".join(lines)
 
     def report(self) -> str:
         """A plain-text table for test output and the demo."""
@@ -112,14 +143,23 @@ def score(
             false.append(alert)
 
     detected: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
     missed: dict[str, list[str]] = defaultdict(list)
+    instead: dict[str, Counter[str]] = defaultdict(Counter)
+    rule_of: dict[str, str] = {}
     totals: Counter[str] = Counter(str(e["scenario"]) for e in incidents)
     for entry in incidents:
+        scenario = str(entry["scenario"])
         expected = set(entry["expected_rules"])
-        if any(a.rule_id in expected for a in hits.get(str(entry["id"]), ())):
-            detected[str(entry["scenario"])] += 1
+        rule_of.setdefault(scenario, "/".join(sorted(expected)))
+        found = hits.get(str(entry["id"]), [])
+        if found:
+            seen[scenario] += 1
+        if any(a.rule_id in expected for a in found):
+            detected[scenario] += 1
         else:
-            missed[str(entry["scenario"])].append(str(entry["id"]))
+            missed[scenario].append(str(entry["id"]))
+            instead[scenario].update({a.rule_id for a in found})
 
     violations: list[str] = []
     for entry in lookalikes:
@@ -150,4 +190,7 @@ def score(
         lookalike_violations=violations,
         lookalikes_checked=len(lookalikes),
         alerts_by_rule=dict(Counter(a.rule_id for a in alerts)),
+        any_recall={s: seen[s] / n for s, n in totals.items()},
+        rule_of=rule_of,
+        instead={s: dict(c) for s, c in instead.items()},
     )
