@@ -406,6 +406,11 @@ class Daemon:
             log.error("rules_reload_rejected", problems=problems_for_log(exc), kept="previous rule set")
             self.notifier.reloaded("rule reload refused: previous rule set kept")
             return False
+        except Exception:  # whatever a rule file does, the running daemon keeps its rules
+            log.exception(
+                "rules_reload_failed", rules_dir=str(self.config.rules_dir), kept="previous rule set"
+            )
+            return False
         self._pending_rules = rules
         log.info("rules_reloaded", rules=len(rules))
         self.notifier.reloaded(f"rules reloaded: {len(rules)} rules")

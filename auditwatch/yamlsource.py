@@ -2,6 +2,13 @@
 
 Only the safe subset of YAML is accepted (no tags that construct objects). Duplicate keys are an
 error rather than silently overriding each other.
+
+Hostile documents are refused with the line that caused it, before they can exhaust memory or the
+stack: a document larger than `MAX_DOCUMENT_BYTES`, nesting deeper than `MAX_DEPTH` (counted after
+aliases are expanded), aliases that would expand to more than `MAX_ALIAS_NODES` nodes (the
+"billion laughs" bomb), and an alias used inside its own anchor (a recursive structure). Each
+document gets its own loader, dropped once the document is built, so nothing is retained between
+loads.
 """
 
 from __future__ import annotations
@@ -9,11 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
 from auditwatch.errors import ConfigError
+
+MAX_DOCUMENT_BYTES: Final = 8 << 20  # rule, parser, list and config files are far smaller
+MAX_DEPTH: Final = 64  # nested mappings/sequences, aliases expanded
+MAX_ALIAS_NODES: Final = 100_000  # nodes added by expanding aliases, over the whole document
 
 PathKey = tuple[str | int, ...]
 
@@ -49,6 +60,9 @@ def dotted(path: PathKey) -> str:
 def load_yaml_file(path: str | Path) -> YamlDocument:
     file = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_DOCUMENT_BYTES:
+            raise ConfigError.single(file, None, "", _too_large(size))
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError.single(file, None, "", f"cannot read: {exc.strerror or exc}") from exc
@@ -58,52 +72,131 @@ def load_yaml_file(path: str | Path) -> YamlDocument:
 
 
 def load_yaml_text(text: str, file: str = "<string>") -> YamlDocument:
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise ConfigError.single(file, None, "", _too_large(len(text)))
+    loader = _BoundedLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError.single(file, line, "", f"YAML syntax: {exc.problem or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError.single(file, None, "", f"YAML syntax: {exc}") from exc
-    lines: dict[PathKey, int] = {}
-    if node is None:
-        return YamlDocument(file, None, lines)
-    lines[()] = node.start_mark.line + 1
-    data = _build(node, (), lines, file)
-    return YamlDocument(file, data, lines)
+        try:
+            node = loader.get_single_node()
+        except _Refused as exc:
+            line = exc.problem_mark.line + 1 if exc.problem_mark else None
+            raise ConfigError.single(file, line, "", f"YAML refused: {exc.problem}") from exc
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark else None
+            raise ConfigError.single(file, line, "", f"YAML syntax: {exc.problem or exc}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError.single(file, None, "", f"YAML syntax: {exc}") from exc
+        lines: dict[PathKey, int] = {}
+        if node is None:
+            return YamlDocument(file, None, lines)
+        lines[()] = node.start_mark.line + 1
+        data = _Builder(loader, lines, file).build(node, ())
+        return YamlDocument(file, data, lines)
+    finally:
+        loader.dispose()
 
 
-_scalar_loader = yaml.SafeLoader("")
+def _too_large(size: int) -> str:
+    return f"document is {size} bytes, more than the {MAX_DOCUMENT_BYTES} a YAML file may have"
 
 
-def _build(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: str) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out: dict[str, Any] = {}
-        for key_node, value_node in _merged_pairs(node):
-            key = _scalar_loader.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool):
-                raise ConfigError.single(
-                    file, key_node.start_mark.line + 1, dotted(path), "mapping keys must be plain scalars"
+class _Refused(yaml.MarkedYAMLError):
+    """A well-formed document this loader will not build (too deep, an alias bomb, recursive)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """A SafeLoader whose composer refuses deep nesting, alias bombs and recursive aliases.
+
+    Every node's expanded size and height are measured as it is composed, so the check costs one
+    dict entry per node and an alias bomb is refused at the first alias that crosses the budget.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+        self._expanded = 0
+        self._measure: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, height), aliases expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            measured = self._measure.get(id(node))
+            if measured is None:
+                raise _Refused(
+                    None, None, f"alias *{event.anchor} is used inside its own anchor", event.start_mark
                 )
-            skey = str(key)
-            if skey in out:
-                raise ConfigError.single(
-                    file, key_node.start_mark.line + 1, dotted((*path, skey)), "duplicate key"
+            self._expanded += measured[0]
+            if self._expanded > MAX_ALIAS_NODES:
+                raise _Refused(
+                    None,
+                    None,
+                    f"aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
+                    event.start_mark,
                 )
-            lines[(*path, skey)] = key_node.start_mark.line + 1
-            out[skey] = _build(value_node, (*path, skey), lines, file)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = item.start_mark.line + 1
-            items.append(_build(item, (*path, index), lines, file))
-        return items
-    try:
-        return _scalar_loader.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise ConfigError.single(file, node.start_mark.line + 1, dotted(path), str(exc)) from exc
+            return node
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        self._depth -= 1
+        size, height = 1, 0
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            children = []
+        for child in children:
+            child_size, child_height = self._measure[id(child)]
+            size += child_size
+            height = max(height, child_height)
+        if height + 1 > MAX_DEPTH:
+            raise _Refused(None, None, f"aliases nest more than {MAX_DEPTH} levels deep", event.start_mark)
+        self._measure[id(node)] = (size, height + 1)
+        return node
+
+
+class _Builder:
+    """Turns one composed document into plain data, recording the line of every key and item."""
+
+    def __init__(self, loader: _BoundedLoader, lines: dict[PathKey, int], file: str) -> None:
+        self._loader = loader
+        self._lines = lines
+        self._file = file
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        lines, file = self._lines, self._file
+        if isinstance(node, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for key_node, value_node in _merged_pairs(node):
+                line = key_node.start_mark.line + 1
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise ConfigError.single(file, line, dotted(path), "mapping keys must be plain scalars")
+                key = self._scalar(key_node, path)
+                if not isinstance(key, str | int | float | bool):
+                    raise ConfigError.single(file, line, dotted(path), "mapping keys must be plain scalars")
+                skey = str(key)
+                if skey in out:
+                    raise ConfigError.single(file, line, dotted((*path, skey)), "duplicate key")
+                lines[(*path, skey)] = line
+                out[skey] = self.build(value_node, (*path, skey))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = item.start_mark.line + 1
+                items.append(self.build(item, (*path, index)))
+            return items
+        return self._scalar(node, path)
+
+    def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
+        try:
+            return self._loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. an int of 5,000 digits
+            message = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+            raise ConfigError.single(self._file, node.start_mark.line + 1, dotted(path), message) from exc
 
 
 def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:

@@ -14,14 +14,18 @@ operand    := "string" | 'string' | number | true | false | field.name
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import pyparsing as pp
 
 from auditwatch.detection import nodes as n
 
 pp.ParserElement.enable_packrat()
+
+MAX_CONDITION_CHARS: Final = 20_000  # parsing is linear but not free (~0.2 ms per comparison)
+MAX_CONDITION_DEPTH: Final = 32  # parentheses, brackets and `not`s nested in one another
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +139,73 @@ condition = pp.infix_notation(  # type: ignore[no-untyped-call]  # pyparsing lea
 
 
 def parse_condition(text: str) -> n.Node:
-    """Parse a condition into a tree; raises ConditionSyntaxError naming the column."""
+    """Parse a condition into a tree; raises ConditionSyntaxError naming the column.
+
+    Conditions longer than MAX_CONDITION_CHARS or nested deeper than MAX_CONDITION_DEPTH are refused
+    before pyparsing sees them, so a hostile rule can neither exhaust the stack nor take seconds.
+    """
     if not text.strip():
         raise ConditionSyntaxError("empty condition", 1, 1)
+    if len(text) > MAX_CONDITION_CHARS:
+        raise ConditionSyntaxError(
+            f"condition is {len(text)} characters long, more than {MAX_CONDITION_CHARS}", 1, 1
+        )
+    too_deep = _too_deep_at(text)
+    if too_deep is not None:
+        raise ConditionSyntaxError(
+            f"condition nested more than {MAX_CONDITION_DEPTH} levels deep",
+            pp.col(too_deep, text),
+            pp.lineno(too_deep, text),
+        )
     try:
         result = condition.parse_string(text, parse_all=True)
     except pp.ParseBaseException as exc:
         found = text[exc.loc : exc.loc + 12].split("\n", maxsplit=1)[0]
         where = f"unexpected '{found}'" if found else "unexpected end of condition"
         raise ConditionSyntaxError(where, exc.column, exc.lineno) from None
+    except RecursionError:  # not expected below MAX_CONDITION_DEPTH; never a traceback for a rule
+        raise ConditionSyntaxError("condition too deeply nested to parse", 1, 1) from None
     node = result[0]
     assert isinstance(node, n.Compare | n.Between | n.Truthy | n.Not | n.And | n.Or)
     return node
+
+
+_TOKEN = re.compile(r"""\s+|"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[A-Za-z_][A-Za-z0-9_@.\-]*|[()\[\]]|.""")
+_REGEX_LITERAL = re.compile(r"\s*/(?:[^/\\\n]|\\.)*/?")
+
+
+def _too_deep_at(text: str) -> int | None:
+    """Offset of the first token nested deeper than MAX_CONDITION_DEPTH, else None.
+
+    Depth is the number of open parentheses/brackets plus the `not`s applied to what follows;
+    quoted strings and `/regex/` literals are skipped, so their brackets do not count.
+    """
+    opened: list[int] = []  # per open bracket: the `not`s pending when it opened
+    depth = pending_nots = 0
+    pos = 0
+    while pos < len(text):
+        token = _TOKEN.match(text, pos)
+        assert token is not None  # the last alternative matches any character
+        word, start, pos = token.group(), token.start(), token.end()
+        if word.isspace():
+            continue
+        if word in ("(", "["):
+            depth += pending_nots + 1
+            opened.append(pending_nots)
+            pending_nots = 0
+        elif word in (")", "]"):
+            if opened:
+                depth -= opened.pop() + 1
+            pending_nots = 0
+            continue
+        elif word == "not":
+            pending_nots += 1
+        else:
+            pending_nots = 0
+            if word == "matches":
+                literal = _REGEX_LITERAL.match(text, pos)
+                pos = literal.end() if literal else pos
+            continue
+        if depth + pending_nots > MAX_CONDITION_DEPTH:
+            return start
+    return None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+
 from auditwatch.detection.lists import Lists, load_lists
 from auditwatch.detection.rule import Rule, RuleSet
 from auditwatch.detection.rulefile import load_rule_file
 from auditwatch.errors import ConfigError, Problem
+
+_log = structlog.get_logger(__name__)
 
 
 def rule_files(rules_dir: Path) -> list[Path]:
@@ -29,7 +33,12 @@ def collect_ruleset(rules_dir: Path, lists_dir: Path | None = None) -> tuple[Rul
     rules: list[Rule] = []
     seen: dict[str, Rule] = {}
     for path in rule_files(rules_dir):
-        rule = load_rule_file(path, lists, problems)
+        try:
+            rule = load_rule_file(path, lists, problems)
+        except Exception as exc:  # a loader bug or an exhausted resource: this file fails, not the caller
+            _log.exception("rule_file_failed", file=str(path))
+            problems.append(Problem(str(path), None, "", f"could not be loaded: {type(exc).__name__}: {exc}"))
+            continue
         if rule is None:
             continue
         if rule.id in seen:
