@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 from pathlib import Path
+from typing import Literal
 
 from auditwatch.config import load_config
 from auditwatch.detection import lint_ruleset
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing import load_parsers
-from auditwatch.reference import ReferenceSnapshot, load_reference
+from auditwatch.reference import ReferenceLoad, ReferenceSnapshot, load_sources
 from auditwatch.reference.identity import coverage
 
 
@@ -48,14 +50,15 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
         f"rules {config.rules_dir}: {'ok' if not rule_problems else f'{len(rule_problems)} problem(s)'}"
     )
 
-    try:
-        snapshot, warnings = load_reference(config.reference)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-        summary.append("reference data: invalid")
-    else:
-        summary.extend(_reference_summary(snapshot, warnings))
-        summary.extend(coverage(snapshot.identity, *_entry_counts(snapshot)))
+    reference = load_sources(config.reference)
+    problems.extend(_rejected_exports(reference))
+    snapshot = reference.snapshot
+    summary.append(
+        f"reference data: {len(snapshot.sources)} of {len(config.reference.sources)} export(s) in force"
+    )
+    summary.extend(_exports_in_force(reference))
+    summary.extend(_reference_summary(snapshot, reference.warnings))
+    summary.extend(coverage(snapshot.identity, *_entry_counts(snapshot)))
     return problems, summary
 
 
@@ -88,3 +91,24 @@ def _entry_counts(snapshot: ReferenceSnapshot) -> tuple[int, int, int]:
         sum(t.rows for t in snapshot.watchlists),
         sum(t.rows for t in snapshot.associates),
     )
+
+
+def _rejected_exports(reference: ReferenceLoad) -> list[Problem]:
+    """A rejected export is an error (the daemon would refuse to start), a warning if it is optional."""
+    out: list[Problem] = []
+    for source, found in reference.rejected:
+        level: Literal["error", "warning"] = "warning" if source.optional else "error"
+        out.extend(dataclasses.replace(p, level=level) for p in found)
+    return out
+
+
+def _exports_in_force(reference: ReferenceLoad) -> list[str]:
+    lines = [
+        f"  {d['kind']} {d['source']}: {d['rows']} rows, as of {d['as_of']} ({d['age_hours']} h old)"
+        for d in reference.snapshot.describe()
+    ]
+    lines += [
+        f"  {s.kind} {s.path}: NOT IN FORCE (rejected{', optional' if s.optional else ''})"
+        for s in reference.missing
+    ]
+    return lines

@@ -200,7 +200,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     def on_signal(signum: int, _frame: object) -> None:
         if signum == signal.SIGHUP:
-            daemon.reload_rules()
+            daemon.request_reload()
             return
         log.info("stopping", signal=signal.Signals(signum).name)
         stop.set()

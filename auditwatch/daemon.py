@@ -30,7 +30,7 @@ from elasticsearch import ApiError, TransportError
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config import DaemonConfig
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
-from auditwatch.errors import ConfigError
+from auditwatch.errors import ConfigError, Problem
 from auditwatch.indexing import (
     BulkIndexer,
     ClusterNotReady,
@@ -52,6 +52,7 @@ from auditwatch.reference import ReferenceHolder
 from auditwatch.schema import IndexNames
 from auditwatch.sdnotify import Liveness, Notifier, Watchdog
 from auditwatch.sources.tail import Tailer
+from auditwatch.watching import ChangeWatcher, yaml_tree_signature
 
 log = structlog.get_logger(__name__)
 
@@ -104,11 +105,11 @@ class Daemon:
         self._parsers = load_parsers(config.parsers_dir)
         self._check_parsers_exist()
         self._ruleset = load_ruleset(config.rules_dir, config.lists_dir)
-        self._rules_signature = _dir_signature(self._rule_dirs())
         self._pending_rules: RuleSet | None = None
+        self._watcher: ChangeWatcher | None = None
         self._reference = ReferenceHolder(config.reference)
-        for problem in self._reference.reload():
-            log.warning("reference_problem", problem=str(problem))
+        self._reference.reload()
+        self._refuse_blind_start()
         self._names = IndexNames(config.elasticsearch.index_prefix)
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=config.pipeline.queue_batches)
         self._delivery_error: BaseException | None = None
@@ -125,6 +126,25 @@ class Daemon:
                 "inputs",
                 "; ".join(f"input '{i.name}' names unknown parser '{i.parser}'" for i in missing)
                 + f" (parsers in {self.config.parsers_dir}: {known})",
+            )
+
+    def _refuse_blind_start(self) -> None:
+        """Exit 2 naming each export with no usable version, unless the source is marked optional."""
+        required = [s for s in self._reference.missing() if not s.optional]
+        for source in self._reference.missing():
+            if source.optional:
+                log.warning("reference_export_missing", export=source.path, kind=source.kind, optional=True)
+        if required:
+            raise ConfigError(
+                Problem(
+                    source.path,
+                    None,
+                    "",
+                    f"{source.kind} export (declared at {source.declared_at}) has no usable version, "
+                    "so rules that need it would be blind; fix the export or mark the source "
+                    "'optional: true'",
+                )
+                for source in required
             )
 
     def _rule_dirs(self) -> list[Path]:
@@ -167,9 +187,9 @@ class Daemon:
         )
         self.notifier.ready(self._status_line(tailer))
         collector = DaemonCollector(lambda: _counter_fields(self.counters), lambda: self._gauges(tailer))
-        hooks = Hooks(self._check_rules, lambda: self._heartbeat_counts(tailer), self._deliver_alerts)
+        hooks = Hooks(lambda: self._heartbeat_counts(tailer), self._deliver_alerts, self._reference.describe)
         jobs = scheduled_jobs(self.config, self._names, self._activity, hooks)
-        with jobs, self._reference_watch(), serving(self.config.metrics, collector):
+        with jobs, self._watching(), serving(self.config.metrics, collector):
             try:
                 self._main_loop(tailer, engine, dict(offsets), until_idle=until_idle)
             finally:
@@ -390,12 +410,32 @@ class Daemon:
     # -- scheduled jobs -----------------------------------------------------------------------
 
     @contextmanager
-    def _reference_watch(self) -> Iterator[None]:
-        self._reference.start_watching()
+    def _watching(self) -> Iterator[None]:
+        """One change watcher for rule files and reference exports (watchdog wakes, a poll decides)."""
+        watcher = ChangeWatcher()
+        watcher.add(
+            "rules",
+            lambda: yaml_tree_signature(self._rule_dirs()),
+            self._rule_dirs(),
+            self.reload_rules,
+            poll=self.config.pipeline.rules_poll_interval,
+        )
+        self._reference.watch(watcher)
+        watcher.start()
+        self._watcher = watcher
         try:
             yield
         finally:
-            self._reference.stop_watching()
+            self._watcher = None
+            watcher.stop()
+
+    def request_reload(self) -> None:
+        """SIGHUP: re-read rules and reference exports now, on the watcher thread (not in the handler)."""
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.request()
+        else:
+            self.reload_rules()
 
     def reload_rules(self) -> bool:
         """Validate the whole rule set; swap it in only if valid. Returns whether it was swapped."""
@@ -410,17 +450,12 @@ class Daemon:
             log.exception(
                 "rules_reload_failed", rules_dir=str(self.config.rules_dir), kept="previous rule set"
             )
+            self.notifier.reloaded("rule reload failed: previous rule set kept")
             return False
         self._pending_rules = rules
         log.info("rules_reloaded", rules=len(rules))
         self.notifier.reloaded(f"rules reloaded: {len(rules)} rules")
         return True
-
-    def _check_rules(self) -> None:
-        signature = _dir_signature(self._rule_dirs())
-        if signature != self._rules_signature:
-            self._rules_signature = signature
-            self.reload_rules()
 
     def _heartbeat_counts(self, tailer: Tailer) -> Counts:
         self.notifier.status(self._status_line(tailer))
@@ -448,17 +483,3 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, ApiError):
         return f"HTTP {exc.meta.status} {exc.error}"
     return str(exc.message if isinstance(exc, TransportError) else exc) or type(exc).__name__
-
-
-def _dir_signature(dirs: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
-    entries: list[tuple[str, int, int]] = []
-    for directory in dirs:
-        if not directory.is_dir():
-            continue
-        for path in sorted(directory.rglob("*.y*ml")):
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            entries.append((str(path), st.st_mtime_ns, st.st_size))
-    return tuple(entries)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import yaml
 
@@ -118,29 +118,30 @@ class _BoundedLoader(yaml.SafeLoader):
         self._expanded = 0
         self._measure: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, height), aliases expanded
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
+        mark = cast("yaml.Mark | None", event.start_mark)
         if isinstance(event, yaml.AliasEvent):
-            node: yaml.Node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
-            measured = self._measure.get(id(node))
+            node = super().compose_node(parent, index)
+            measured = self._measure.get(id(node)) if node is not None else None
             if measured is None:
-                raise _Refused(
-                    None, None, f"alias *{event.anchor} is used inside its own anchor", event.start_mark
-                )
+                raise _Refused(None, None, f"alias *{event.anchor} is used inside its own anchor", mark)
             self._expanded += measured[0]
             if self._expanded > MAX_ALIAS_NODES:
                 raise _Refused(
                     None,
                     None,
                     f"aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
-                    event.start_mark,
+                    mark,
                 )
             return node
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
-        node = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        node = super().compose_node(parent, index)
         self._depth -= 1
+        if node is None:
+            return None
         size, height = 1, 0
         if isinstance(node, yaml.MappingNode):
             children = [child for pair in node.value for child in pair]
@@ -153,7 +154,7 @@ class _BoundedLoader(yaml.SafeLoader):
             size += child_size
             height = max(height, child_height)
         if height + 1 > MAX_DEPTH:
-            raise _Refused(None, None, f"aliases nest more than {MAX_DEPTH} levels deep", event.start_mark)
+            raise _Refused(None, None, f"aliases nest more than {MAX_DEPTH} levels deep", mark)
         self._measure[id(node)] = (size, height + 1)
         return node
 

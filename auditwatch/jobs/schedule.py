@@ -34,9 +34,9 @@ Counts = dict[str, int | float | list[str]]
 
 @dataclass(frozen=True, slots=True)
 class Hooks:
-    check_rules: Callable[[], None]  # look for changed rule files
     counts: Callable[[], Counts]  # the daemon's counters and gauges, for the heartbeat
     deliver_alerts: Callable[[Sequence[Alert]], None]  # hand alerts to the delivery queue
+    reference: Callable[[], list[dict[str, object]]]  # each export's state, for the heartbeat log
 
 
 @contextmanager
@@ -56,7 +56,7 @@ def scheduled_jobs(
 
     def heartbeat() -> None:
         counts = hooks.counts()
-        log.info("heartbeat", **counts)
+        log.info("heartbeat", **counts, reference=hooks.reference())
         if heartbeats is not None:
             heartbeats.write(
                 heartbeat_document(
@@ -69,7 +69,6 @@ def scheduled_jobs(
         if alerts:
             hooks.deliver_alerts(alerts)
 
-    scheduler.add_job(hooks.check_rules, "interval", seconds=p.rules_poll_interval, id="rules-reload")
     scheduler.add_job(heartbeat, "interval", seconds=p.heartbeat_interval, id="heartbeat")
     if silence.watched:
         scheduler.add_job(

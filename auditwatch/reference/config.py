@@ -5,7 +5,8 @@ reference:
   timezone: Europe/London          # local dates (status_from, vetting expiry, assignments) are in this zone
   roster_grace_minutes: 30         # an access this close to a rostered shift still counts as on duty
   max_bad_rows_percent: 5          # more bad rows than this rejects an export whole
-  reload_debounce_seconds: 2
+  reload_debounce_seconds: 2       # a changed export is reloaded once it has been quiet this long
+  reload_poll_seconds: 5           # exports are polled (mtime/size/inode) this often (NFS: no inotify)
   identifiers:                     # one spelling for ids, used on both the export and the event side
     staff_id: {staff_id: {prefix: MP, digits: 6}}
     case_ref: upper
@@ -18,6 +19,7 @@ reference:
       columns: {staff_id: "Staff Number", surname: "Last Name"}
       normalise: {status: {map: {values: {Leaver: left}}}}
       date_formats: ["%d/%m/%Y", iso8601]
+      optional: false              # true: the daemon may start without a usable version of this export
 ```
 
 Unmapped canonical columns are looked up under their own name; header names are compared ignoring
@@ -179,6 +181,7 @@ class SourceConfig:
     timezone: str = ""  # "" = the reference section's timezone
     max_bad_rows_percent: float | None = None  # None = the reference section's
     min_rows: int = 1  # fewer data rows than this means a broken extraction
+    optional: bool = False  # the daemon may start without a usable version of this export
     declared_at: str = ""  # "config.yml:12", for messages
 
 
@@ -192,6 +195,7 @@ class ReferenceConfig:
     roster_grace_seconds: float = 1800.0
     max_bad_rows_percent: float = 5.0
     reload_debounce_seconds: float = 2.0
+    reload_poll_seconds: float = 5.0
     max_reported_rows: int = 20  # bad rows reported one by one per export; the rest are counted
 
 
@@ -210,6 +214,7 @@ def read_reference_config(reader: Reader) -> ReferenceConfig:
     grace = reader.optional("roster_grace_minutes", float, 30.0, _non_negative)
     max_bad = reader.optional("max_bad_rows_percent", float, 5.0, _percent)
     debounce = reader.optional("reload_debounce_seconds", float, 2.0, _non_negative)
+    poll = reader.optional("reload_poll_seconds", float, 5.0, _positive)
     max_reported = reader.optional("max_reported_rows", int, 20, _non_negative)
     sources = tuple(
         source
@@ -224,6 +229,7 @@ def read_reference_config(reader: Reader) -> ReferenceConfig:
         roster_grace_seconds=(grace if grace is not None else 30.0) * 60.0,
         max_bad_rows_percent=max_bad if max_bad is not None else 5.0,
         reload_debounce_seconds=debounce if debounce is not None else 2.0,
+        reload_poll_seconds=poll if poll is not None else 5.0,
         max_reported_rows=max_reported if max_reported is not None else 20,
     )
 
@@ -259,6 +265,7 @@ def _read_source(reader: Reader, base: Path | None, timezone: str) -> SourceConf
     zone = reader.optional("timezone", str, timezone, _check_timezone)
     max_bad = reader.optional("max_bad_rows_percent", float, None, _percent)
     min_rows = reader.optional("min_rows", int, 1, _non_negative)
+    optional = reader.optional("optional", bool, False)
     _check(reader, "date_formats", lambda: compile_date(list(date_formats)))
     _check(reader, "timestamp_formats", lambda: compile_timestamp(list(timestamp_formats), zone or "UTC"))
     reader.done()
@@ -283,6 +290,7 @@ def _read_source(reader: Reader, base: Path | None, timezone: str) -> SourceConf
         timezone=zone or timezone,
         max_bad_rows_percent=max_bad,
         min_rows=min_rows if min_rows is not None else 1,
+        optional=bool(optional),
         declared_at=f"{reader.doc.file}:{reader.doc.line_of(reader.path)}",
     )
 
@@ -339,6 +347,12 @@ def _check_normaliser(value: object) -> object:
 def _non_negative(value: float) -> float:
     if value < 0:
         raise ValueError("must not be negative")
+    return value
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be greater than 0")
     return value
 
 

@@ -1,9 +1,10 @@
 """The daemon's current reference snapshot, reloaded atomically when an export changes.
 
 `current` is a plain attribute replaced in one assignment, so a reader sees the old snapshot or the
-new one, never a mix. A reload that finds a broken export keeps the previous snapshot whole and
-reports why (file, line, column). Watching uses watchdog on the exports' directories (exports are
-often replaced by rename) and reloads once the files have been quiet for the debounce period.
+new one, never a mix. Exports are judged one by one: a broken export keeps its own last good
+version (reported with file, line and column) while the others update; `missing()` lists the
+exports with no usable version at all. Changes are found by the daemon's one `ChangeWatcher`
+(an mtime/size/inode poll, woken early by watchdog), so exports on NFS/CIFS shares are reloaded too.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import structlog
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
 
-from auditwatch.errors import ConfigError, Problem
-from auditwatch.reference.config import ReferenceConfig
-from auditwatch.reference.snapshot import ReferenceSnapshot, empty_reference, load_reference
+from auditwatch.errors import Problem
+from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.snapshot import ReferenceSnapshot, empty_reference, load_sources
+from auditwatch.watching import ChangeWatcher, files_signature
 
 _log = structlog.get_logger("auditwatch.reference")
 
@@ -40,94 +39,88 @@ class ReferenceHolder:
         self.current: ReferenceSnapshot = initial if initial is not None else empty_reference()
         self.last_problems: tuple[Problem, ...] = ()
         self.last_rejected = False
+        self.rejected: tuple[tuple[SourceConfig, tuple[Problem, ...]], ...] = ()  # by the last reload
         self._on_reload = on_reload
         self._lock = threading.Lock()
-        self._observer: BaseObserver | None = None
-        self._poke = threading.Event()
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self._own_watcher: ChangeWatcher | None = None
 
     def reload(self) -> list[Problem]:
-        """Reload changed exports; on a broken export keep the previous snapshot and return why."""
+        """Reload changed exports; a broken export keeps its previous version. Returns the problems."""
         with self._lock:
-            try:
-                snapshot, problems = load_reference(self.cfg, self.current)
-                rejected = False
-            except ConfigError as exc:
-                snapshot, problems, rejected = self.current, list(exc.problems), True
-            self.current = snapshot
+            result = load_sources(self.cfg, self.current)
+            self.current = snapshot = result.snapshot
+            self.rejected = result.rejected
+            problems = [p for _, export_problems in result.rejected for p in export_problems]
+            problems += result.warnings
             self.last_problems = tuple(problems)
-            self.last_rejected = rejected
-        if rejected:
-            _log.error("reference_reload_rejected", problems=[str(p) for p in problems],
-                       kept_snapshot_loaded_at=snapshot.loaded_at)
-        else:
+            self.last_rejected = rejected = bool(result.rejected)
+        for source, export_problems in result.rejected:
+            table = next((s.table for s in snapshot.sources if s.config == source), None)
+            kept = f"version as of {table.as_of} ({table.rows} rows)" if table is not None else "none"
+            _log.error(
+                "reference_reload_rejected",
+                export=source.path,
+                kind=source.kind,
+                kept=kept,
+                problems=[str(p) for p in export_problems],
+            )
+        if not rejected or len(result.rejected) < len(self.cfg.sources):
             _log.info(
                 "reference_reloaded",
                 loaded_at=snapshot.loaded_at,
+                exports=len(snapshot.sources),
                 bad_rows_skipped=sum(s.skipped_rows for s in snapshot.sources),
                 values_ignored=sum(s.ignored_values for s in snapshot.sources),
             )
-            if problems:
-                _log.warning("reference_reload_warnings", problems=[str(p) for p in problems])
+        if result.warnings:
+            _log.warning("reference_reload_warnings", problems=[str(p) for p in result.warnings])
         if self._on_reload is not None:
             self._on_reload(snapshot, problems, rejected)
         return problems
 
+    def missing(self) -> tuple[SourceConfig, ...]:
+        """Exports rejected by the last reload that have no good version in force."""
+        in_force = [loaded.config for loaded in self.current.sources]
+        return tuple(source for source, _ in self.rejected if source not in in_force)
+
+    def describe(self, now: float | None = None) -> list[dict[str, object]]:
+        """Every configured export: in force (rows, as-of, age), stale (newer file rejected) or missing."""
+        rows = {(d["kind"], d["source"]): d for d in self.current.describe(now)}
+        rejected = [source for source, _ in self.rejected]
+        out: list[dict[str, object]] = []
+        for loaded in self.current.sources:
+            entry = dict(rows[(loaded.table.kind, loaded.table.source)])
+            entry["state"] = "stale (newer file rejected)" if loaded.config in rejected else "in force"
+            out.append(entry)
+        for source in self.missing():
+            state = "missing (optional)" if source.optional else "missing"
+            out.append({"kind": source.kind, "source": source.path, "state": state, "rows": 0})
+        return out
+
     # --- watching --------------------------------------------------------------------------------
 
-    def start_watching(self) -> None:
-        """Reload (debounced) whenever an export file is written, replaced or removed."""
-        if self._observer is not None:
+    def watch(self, watcher: ChangeWatcher) -> None:
+        """Register the exports with `watcher`: reloaded once changed files have been quiet a while."""
+        paths = [s.path for s in self.cfg.sources]
+        watcher.add(
+            "reference",
+            lambda: files_signature(paths),
+            {str(Path(p).parent) for p in paths},
+            self.reload,
+            poll=self.cfg.reload_poll_seconds,
+            debounce=self.cfg.reload_debounce_seconds,
+        )
+
+    def start_watching(self, *, use_watchdog: bool = True) -> None:
+        """Watch the exports on a watcher of this holder's own (the daemon shares one instead)."""
+        if self._own_watcher is not None:
             return
-        paths = {str(Path(s.path).resolve()) for s in self.cfg.sources}
-        handler = _ExportChanged(paths, self._poke.set)
-        observer = Observer()
-        for directory in sorted({str(Path(p).parent) for p in paths}):
-            if Path(directory).is_dir():
-                observer.schedule(handler, directory, recursive=False)
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._debounce_loop, name="reference-reload", daemon=True)
-        self._worker.start()
-        observer.start()
-        self._observer = observer
+        watcher = ChangeWatcher(use_watchdog=use_watchdog)
+        self.watch(watcher)
+        watcher.start()
+        self._own_watcher = watcher
 
     def stop_watching(self) -> None:
-        observer, self._observer = self._observer, None
-        if observer is not None:
-            observer.stop()
-            observer.join(timeout=5)
-        self._stop.set()
-        self._poke.set()
-        if self._worker is not None:
-            self._worker.join(timeout=5)
-            self._worker = None
-
-    def _debounce_loop(self) -> None:
-        quiet = self.cfg.reload_debounce_seconds
-        while True:
-            self._poke.wait()
-            if self._stop.is_set():
-                return
-            while self._poke.is_set():  # wait until the files have been quiet for `quiet` seconds
-                self._poke.clear()
-                if self._stop.wait(quiet):
-                    return
-            try:
-                self.reload()
-            except Exception:  # a bug must not kill the watcher; the old snapshot stays
-                _log.exception("reference_reload_failed")
-
-
-class _ExportChanged(FileSystemEventHandler):
-    def __init__(self, paths: set[str], poke: Callable[[], None]) -> None:
-        self._paths = paths
-        self._poke = poke
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
-            return
-        for path in (event.src_path, getattr(event, "dest_path", "")):
-            if path and str(Path(str(path)).resolve()) in self._paths:
-                self._poke()
-                return
+        watcher, self._own_watcher = self._own_watcher, None
+        if watcher is not None:
+            watcher.stop()

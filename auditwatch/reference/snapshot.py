@@ -1,10 +1,11 @@
 """Load every configured export into one immutable `ReferenceSnapshot`.
 
-An export is rejected whole (and, on reload, the previous snapshot kept) when it cannot be read or
-decoded, lacks a needed column, has fewer than `min_rows` usable rows, or more than
-`max_bad_rows_percent` of its rows are bad. Individual bad rows are reported (file:line [column])
-and skipped. Exports whose file and settings did not change since the previous snapshot are reused
-as they are, so a changed roster does not re-read a million case links.
+An export is rejected whole when it cannot be read or decoded, lacks a needed column, has fewer
+than `min_rows` usable rows, or more than `max_bad_rows_percent` of its rows are bad. Exports are
+judged one by one: a rejected export keeps its own last good version (if it had one) while the
+others update. Individual bad rows are reported (file:line [column]) and skipped. Exports whose
+file and settings did not change since the previous snapshot are reused as they are, so a changed
+roster does not re-read a million case links.
 """
 
 from __future__ import annotations
@@ -171,9 +172,11 @@ class ReferenceSnapshot:
             found = cache[key] = normalise(raw)
         return found  # type: ignore[return-value]
 
-    def describe(self) -> list[dict[str, object]]:
-        """One line per export, for status output."""
-        return [{"kind": s.table.kind, "source": s.table.source, "as_of": s.table.as_of, "rows": s.table.rows}
+    def describe(self, now: float | None = None) -> list[dict[str, object]]:
+        """One line per export in force, for status output: rows, as-of date and age of the file version."""
+        now = datetime.now(UTC).timestamp() if now is None else now
+        return [{"kind": s.table.kind, "source": s.table.source, "as_of": s.table.as_of, "rows": s.table.rows,
+                 "age_hours": round(max(0.0, now - s.fingerprint[2] / 1e9) / 3600, 1)}
                 for s in self.sources]
 
 
@@ -186,6 +189,61 @@ def empty_reference() -> ReferenceSnapshot:
     return ReferenceSnapshot(ReferenceConfig(), (), 0.0)
 
 
+@dataclass(frozen=True)
+class ReferenceLoad:
+    """One (re)load: the snapshot built, warnings about skipped rows, and the exports rejected this time.
+
+    A rejected export that had a good version in the previous snapshot keeps it (it is in force, but
+    stale); one without is not in force at all (`missing`).
+    """
+
+    snapshot: ReferenceSnapshot
+    warnings: list[Problem]
+    rejected: tuple[tuple[SourceConfig, tuple[Problem, ...]], ...]
+
+    @property
+    def missing(self) -> tuple[SourceConfig, ...]:
+        kept = [loaded.config for loaded in self.snapshot.sources]
+        return tuple(source for source, _ in self.rejected if source not in kept)
+
+
+def load_sources(
+    cfg: ReferenceConfig,
+    previous: ReferenceSnapshot | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+) -> ReferenceLoad:
+    """Load every export, judging each on its own; never raises for a broken export.
+
+    Exports unchanged since `previous` (same settings, same file version) are reused; a rejected one
+    keeps its version from `previous`. When nothing changed, `previous` itself is returned.
+    """
+    reusable = previous.sources if previous is not None else ()
+    loaded: list[LoadedSource] = []
+    warnings: list[Problem] = []
+    rejected: list[tuple[SourceConfig, tuple[Problem, ...]]] = []
+    for source in cfg.sources:
+        try:
+            fingerprint = _fingerprint(source)
+            reuse = _find(reusable, source, fingerprint)
+            if reuse is not None:
+                loaded.append(reuse)
+                continue
+            table, counted, problems = _load_one(source, cfg, fingerprint)
+        except BrokenExport as exc:
+            rejected.append((source, (exc.problem, *exc.row_problems)))
+            kept = _find(reusable, source, None)
+            if kept is not None:
+                loaded.append(kept)
+            continue
+        loaded.append(LoadedSource(source, fingerprint, table, counted.skipped, counted.warnings))
+        warnings.extend(problems)
+    if previous is not None and previous.config == cfg and _same(loaded, previous.sources):
+        return ReferenceLoad(previous, warnings, tuple(rejected))
+    now = clock() if clock is not None else datetime.now(UTC).timestamp()
+    return ReferenceLoad(ReferenceSnapshot(cfg, tuple(loaded), now), warnings, tuple(rejected))
+
+
 def load_reference(
     cfg: ReferenceConfig,
     previous: ReferenceSnapshot | None = None,
@@ -196,35 +254,22 @@ def load_reference(
 
     Exports unchanged since `previous` (same settings, same file version) are reused.
     """
-    reusable = previous.sources if previous is not None else ()
-    loaded: list[LoadedSource] = []
-    warnings: list[Problem] = []
-    errors: list[Problem] = []
-    for source in cfg.sources:
-        try:
-            fingerprint = _fingerprint(source)
-            reuse = _find(reusable, source, fingerprint)
-            if reuse is not None:
-                loaded.append(reuse)
-                continue
-            table, counted, problems = _load_one(source, cfg, fingerprint)
-        except BrokenExport as exc:
-            errors.append(exc.problem)
-            errors.extend(exc.row_problems)
-            continue
-        loaded.append(LoadedSource(source, fingerprint, table, counted.skipped, counted.warnings))
-        warnings.extend(problems)
-    if errors:
-        raise ConfigError(errors)
-    now = clock() if clock is not None else datetime.now(UTC).timestamp()
-    return ReferenceSnapshot(cfg, tuple(loaded), now), warnings
+    result = load_sources(cfg, previous, clock=clock)
+    if result.rejected:
+        raise ConfigError([problem for _, problems in result.rejected for problem in problems])
+    return result.snapshot, result.warnings
+
+
+def _same(loaded: list[LoadedSource], before: tuple[LoadedSource, ...]) -> bool:
+    return len(loaded) == len(before) and all(a is b for a, b in zip(loaded, before, strict=True))
 
 
 def _find(
-    reusable: tuple[LoadedSource, ...], source: SourceConfig, fingerprint: Fingerprint
+    reusable: tuple[LoadedSource, ...], source: SourceConfig, fingerprint: Fingerprint | None
 ) -> LoadedSource | None:
+    """The previous version of `source`: of exactly that file version, or (None) of any version."""
     for loaded in reusable:
-        if loaded.fingerprint == fingerprint and loaded.config == source:
+        if (fingerprint is None or loaded.fingerprint == fingerprint) and loaded.config == source:
             return loaded
     return None
 

@@ -1,13 +1,15 @@
-"""Wakes the tailer when something changes in a watched directory (watchdog/inotify).
+"""Wakes a poller when something changes in a watched directory (watchdog/inotify).
 
-Polling in the tailer remains the source of truth; this only shortens the wait. If watchdog
-cannot start or watch (e.g. the inotify watch limit), a warning is logged once and the tailer
-relies on polling alone.
+Used by the tailer and by the daemon's change watcher (`auditwatch.watching`) for rules and
+reference exports. Polling remains the source of truth; this only shortens the wait. If watchdog
+cannot start or watch (e.g. the inotify instance or watch limit), a warning is logged once and the
+poller relies on polling alone.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -33,7 +35,7 @@ class _Handler(FileSystemEventHandler):
 class DirWatcher:
     """Watches directories non-recursively; `take()` returns what changed since the last call."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, *, observer_factory: Callable[[], BaseObserver] = Observer) -> None:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._structural = False
@@ -41,6 +43,7 @@ class DirWatcher:
         self._watches: dict[str, ObservedWatch] = {}
         self._observer: BaseObserver | None = None
         self._enabled = enabled
+        self._observer_factory = observer_factory
         self._handler = _Handler(self)
 
     def notify(self, path: str, *, structural: bool) -> None:
@@ -62,6 +65,10 @@ class DirWatcher:
     def wait(self, timeout: float) -> None:
         self._event.wait(timeout)
 
+    def wake(self) -> None:
+        """End the current `wait` now (e.g. a reload was requested)."""
+        self._event.set()
+
     @property
     def active(self) -> bool:
         return self._observer is not None
@@ -72,15 +79,15 @@ class DirWatcher:
             return
         try:
             if self._observer is None:
-                observer = Observer()
+                observer = self._observer_factory()
                 observer.start()
                 self._observer = observer
             for gone in set(self._watches) - dirs:
                 self._observer.unschedule(self._watches.pop(gone))
             for new in sorted(dirs - set(self._watches)):
                 self._watches[new] = self._observer.schedule(self._handler, new, recursive=False)
-        except (OSError, RuntimeError) as exc:
-            _log.warning("watchdog unavailable, relying on polling", error=str(exc))
+        except Exception as exc:  # inotify limits (OSError), a missing backend: polling still works
+            _log.warning("watchdog unavailable, relying on polling", error=f"{type(exc).__name__}: {exc}")
             self.close()
             self._enabled = False
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 import yaml
 
 from auditwatch.cli import main
-from auditwatch.detection.lint import lint_ruleset
-
 from auditwatch.detection.grammar import MAX_CONDITION_DEPTH, ConditionSyntaxError, parse_condition
+from auditwatch.detection.lint import lint_ruleset
 from auditwatch.errors import ConfigError
 from auditwatch.testing import hostile
-
 from auditwatch.yamlsource import MAX_DOCUMENT_BYTES, load_yaml_file, load_yaml_text
 
 HOSTILE = [*hostile.every_hostile_file(), hostile.deep_block_yaml()]
@@ -126,8 +126,15 @@ def test_condition_depth_limit_counts_parentheses_and_nots_but_not_quoted_text()
     )
 
 
+@pytest.fixture
+def cli_logging() -> Iterator[None]:
+    """`main` points structlog at the captured stderr; put it back so later tests do not log to it."""
+    yield
+    structlog.reset_defaults()
+
+
 def test_check_config_and_lint_commands_report_hostile_rules(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cli_logging: None
 ) -> None:
     """`rules lint` and `check-config` exit 2 naming each file and line, in well under a second each."""
     rules = tmp_path / "rules"

@@ -52,18 +52,25 @@ def test_unchanged_exports_are_reused(exports: Path, cfg: ReferenceConfig) -> No
     assert all(after[k] is before[k] for k in before if k != "roster")
 
 
-def test_broken_export_keeps_the_previous_snapshot(exports: Path, cfg: ReferenceConfig) -> None:
-    """A reload that meets a broken export keeps everything as it was and says which file, line, column."""
+def test_broken_export_keeps_its_own_previous_version_while_the_others_update(
+    exports: Path, cfg: ReferenceConfig
+) -> None:
+    """A broken export keeps its last good version (file, line, column reported); a good one updates."""
     holder = ReferenceHolder(cfg)
     holder.reload()
     good = holder.current
     _replace(exports / "assignments.csv", "officer,case_number,start date,end date\nMP012345,X,,\n")
     _replace(exports / "roster.csv", "Staff,Shift Date,Start,End\nMP012346,24/11/2026,22:00,06:00\n")
     problems = holder.reload()
-    assert holder.current is good
     assert holder.last_rejected is True
     assert [(Path(p.file).name, p.line, p.field) for p in problems] == [("assignments.csv", 1, "case_ref")]
-    assert _on_duty(holder.current)  # the old roster too: the snapshot is kept whole
+    tables = {s.table.kind: s.table for s in holder.current.sources}
+    assert tables["assignments"] is next(s.table for s in good.sources if s.table.kind == "assignments")
+    assert _on_duty(holder.current, "MP012346") and not _on_duty(holder.current)  # the new roster
+    assert holder.missing() == ()
+    states = {d["kind"]: d["state"] for d in holder.describe()}
+    assert states["assignments"] == "stale (newer file rejected)"
+    assert states["roster"] == "in force"
 
 
 def test_badly_encoded_export_keeps_the_previous_snapshot(exports: Path, cfg: ReferenceConfig) -> None:
