@@ -118,6 +118,13 @@ class _BoundedLoader(yaml.SafeLoader):
         self._expanded = 0
         self._measure: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, height), aliases expanded
 
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # PyYAML's name
+        """Refuse deep `[[[[...` in the scanner, before it reads ahead up to 1,024 characters per key."""
+        if self.flow_level >= MAX_DEPTH:
+            mark = cast("yaml.Mark | None", self.get_mark())
+            raise _Refused(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        super().fetch_flow_collection_start(TokenClass)
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
         mark = cast("yaml.Mark | None", event.start_mark)

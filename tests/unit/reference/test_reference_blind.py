@@ -34,9 +34,10 @@ def test_one_rejected_export_at_the_first_load_leaves_the_others_in_force(
     assert any("only 0 usable rows (min_rows: 1)" in p.message for p in problems)
     kinds = sorted(s.table.kind for s in holder.current.sources)
     assert kinds == ["associates", "case_links", "roster", "staff", "watchlist"]
-    assert holder.current.staff and holder.current.watchlists
+    assert holder.current.staff
+    assert holder.current.watchlists
     states = {d["kind"]: d["state"] for d in holder.describe()}
-    assert states == {k: "in force" for k in kinds} | {"assignments": "missing"}
+    assert states == dict.fromkeys(kinds, "in force") | {"assignments": "missing"}
 
 
 def test_describe_gives_rows_as_of_and_age_of_each_export(exports: Path, cfg: ReferenceConfig) -> None:
@@ -53,7 +54,8 @@ def test_describe_gives_rows_as_of_and_age_of_each_export(exports: Path, cfg: Re
         "rows": staff["rows"],
         "age_hours": 5.0,
     }
-    assert isinstance(staff["rows"], int) and staff["rows"] > 0
+    assert isinstance(staff["rows"], int)
+    assert staff["rows"] > 0
 
 
 def test_nothing_changed_returns_the_same_snapshot(cfg: ReferenceConfig) -> None:
@@ -129,7 +131,8 @@ def test_check_config_lists_exports_in_force_and_rejected(
     assert main(["check-config", "--config", str(config)]) == 2
     out = capsys.readouterr()
     assert "reference data: 1 of 2 export(s) in force" in out.out
-    assert f"  staff {exports / 'hr.csv'}: " in out.out and " rows, as of " in out.out
+    assert f"  staff {exports / 'hr.csv'}: " in out.out
+    assert " rows, as of " in out.out
     assert f"  assignments {exports / 'assignments.csv'}: NOT IN FORCE (rejected)" in out.out
     assert "only 0 usable rows" in out.err
     config.write_text(config.read_text().replace("optional: false", "optional: true"))

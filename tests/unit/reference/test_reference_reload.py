@@ -66,7 +66,8 @@ def test_broken_export_keeps_its_own_previous_version_while_the_others_update(
     assert [(Path(p.file).name, p.line, p.field) for p in problems] == [("assignments.csv", 1, "case_ref")]
     tables = {s.table.kind: s.table for s in holder.current.sources}
     assert tables["assignments"] is next(s.table for s in good.sources if s.table.kind == "assignments")
-    assert _on_duty(holder.current, "MP012346") and not _on_duty(holder.current)  # the new roster
+    assert _on_duty(holder.current, "MP012346")  # the new roster
+    assert not _on_duty(holder.current)
     assert holder.missing() == ()
     states = {d["kind"]: d["state"] for d in holder.describe()}
     assert states["assignments"] == "stale (newer file rejected)"
