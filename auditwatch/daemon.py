@@ -440,10 +440,16 @@ class Daemon:
     def reload_rules(self) -> bool:
         """Validate the whole rule set; swap it in only if valid. Returns whether it was swapped."""
         self.notifier.reloading()
+        started = time.monotonic()
         try:
             rules = load_ruleset(self.config.rules_dir, self.config.lists_dir)
         except ConfigError as exc:
-            log.error("rules_reload_rejected", problems=problems_for_log(exc), kept="previous rule set")
+            log.error(
+                "rules_reload_rejected",
+                problems=problems_for_log(exc),
+                kept="previous rule set",
+                seconds=round(time.monotonic() - started, 3),
+            )
             self.notifier.reloaded("rule reload refused: previous rule set kept")
             return False
         except Exception:  # whatever a rule file does, the running daemon keeps its rules
