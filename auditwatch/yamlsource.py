@@ -74,7 +74,11 @@ def load_yaml_file(path: str | Path) -> YamlDocument:
 def load_yaml_text(text: str, file: str = "<string>") -> YamlDocument:
     if len(text) > MAX_DOCUMENT_BYTES:
         raise ConfigError.single(file, None, "", _too_large(len(text)))
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character anywhere in the text
+        at = text.count("\n", 0, max(0, exc.position)) + 1
+        raise ConfigError.single(file, at, "", f"YAML syntax: {exc.reason} (#x{exc.character:04x})") from exc
     try:
         try:
             node = loader.get_single_node()
@@ -202,8 +206,10 @@ class _Builder:
     def _scalar(self, node: yaml.Node, path: PathKey) -> Any:
         try:
             return self._loader.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # e.g. an int of 5,000 digits
+        except Exception as exc:  # e.g. an int of 5,000 digits (ValueError), an empty `!!int` (IndexError)
             message = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+            if not isinstance(exc, yaml.YAMLError | ValueError):
+                message = f"cannot build this value ({type(exc).__name__}: {exc})"
             raise ConfigError.single(self._file, node.start_mark.line + 1, dotted(path), message) from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+from typing import Any
 
 from auditwatch.testing import hostile
 
@@ -29,7 +30,7 @@ def _alerts(setup) -> int:
     return int(setup.client.count(index=index, query={"term": {"rule.id": "watch-a"}})["count"])
 
 
-def _rejections(setup) -> list[dict[str, object]]:
+def _rejections(setup) -> list[dict[str, Any]]:
     out = []
     for line in (setup.root / "daemon.log").read_text(errors="replace").splitlines():
         if '"rules_reload_rejected"' in line:
