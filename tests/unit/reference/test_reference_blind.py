@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 import structlog
+from structlog.testing import capture_logs
 
 from auditwatch.cli import main
 from auditwatch.config import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.errors import ConfigError
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, load_sources
+from auditwatch.sources.tail import Tailer
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -138,3 +140,29 @@ def test_check_config_lists_exports_in_force_and_rejected(
     config.write_text(config.read_text().replace("optional: false", "optional: true"))
     assert main(["check-config", "--config", str(config)]) == 0  # an optional export: a warning
     assert "NOT IN FORCE (rejected, optional)" in capsys.readouterr().out
+
+
+def test_heartbeat_says_which_exports_are_in_force_and_how_old(
+    tmp_path: Path, exports: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The periodic heartbeat log lists each export: state, rows, as-of date and age."""
+    _empty_assignments(exports)
+    daemon = Daemon(load_config(_daemon_config(tmp_path, exports, optional=True)))
+    tailer = Tailer(daemon.config.inputs, {}, first_start=True, use_watchdog=False)
+    try:
+        with capture_logs() as logs:
+            daemon._heartbeat(tailer)
+    finally:
+        tailer.close()
+    reference = next(e for e in logs if e["event"] == "heartbeat")["reference"]
+    staff = next(r for r in reference if r["kind"] == "staff")
+    assert staff["state"] == "in force"
+    assert isinstance(staff["rows"], int)
+    assert staff["rows"] > 0
+    assert {"as_of", "age_hours"} <= set(staff)
+    assert {
+        "kind": "assignments",
+        "source": str(exports / "assignments.csv"),
+        "state": "missing (optional)",
+        "rows": 0,
+    } in reference
