@@ -156,3 +156,32 @@ def test_check_config_and_lint_commands_report_hostile_rules(
         for bad in HOSTILE:
             assert f"{rules / bad.name}:{bad.line}:" in text, (argv, bad.name)
         assert "Traceback" not in text
+
+
+def test_a_rule_file_whose_loading_raises_is_a_problem_naming_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any exception while reading one rule file (a loader bug, RecursionError) is that file's problem."""
+    from auditwatch.detection import loader
+    from auditwatch.detection.loader import collect_ruleset
+    from auditwatch.detection.testing import RULE_HEADER
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yml").write_text(RULE_HEADER.format(id=name) + "condition: user.id == 'x'\n")
+    real = loader.load_rule_file  # type: ignore[attr-defined]  # imported there, patched here
+
+    def flaky(path: Path, *args: object) -> object:
+        if path.name == "a.yml":
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loader, "load_rule_file", flaky)
+    ruleset, problems = collect_ruleset(tmp_path)
+    assert [r.id for r in ruleset] == ["b"]
+    assert [(p.file, p.line, p.message) for p in problems] == [
+        (
+            str(tmp_path / "a.yml"),
+            None,
+            "could not be loaded: RecursionError: maximum recursion depth exceeded",
+        )
+    ]
