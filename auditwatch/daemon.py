@@ -57,6 +57,7 @@ from auditwatch.watching import ChangeWatcher, yaml_tree_signature
 log = structlog.get_logger(__name__)
 
 DETECTION_STATE = "detection"
+_RULES_QUIET_SECONDS = 0.5  # a rule file still being written (truncated, then filled) is not read
 _IDLE_ROUNDS_TO_EXIT = 2  # with --until-idle: empty reads, everything delivered, before exiting
 
 
@@ -419,6 +420,7 @@ class Daemon:
             self._rule_dirs(),
             self.reload_rules,
             poll=self.config.pipeline.rules_poll_interval,
+            debounce=_RULES_QUIET_SECONDS,
         )
         self._reference.watch(watcher)
         watcher.start()
