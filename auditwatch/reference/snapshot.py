@@ -230,8 +230,12 @@ def load_sources(
                 loaded.append(reuse)
                 continue
             table, counted, problems = _load_one(source, cfg, fingerprint)
-        except BrokenExport as exc:
-            rejected.append((source, (exc.problem, *exc.row_problems)))
+        except Exception as exc:  # BrokenExport, or a reader bug: either way this export alone fails
+            if isinstance(exc, BrokenExport):
+                found: tuple[Problem, ...] = (exc.problem, *exc.row_problems)
+            else:
+                found = (Problem(source.path, None, "", f"could not be loaded: {type(exc).__name__}: {exc}"),)
+            rejected.append((source, found))
             kept = _find(reusable, source, None)
             if kept is not None:
                 loaded.append(kept)

@@ -15,7 +15,7 @@ from auditwatch.cli import main
 from auditwatch.config import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.errors import ConfigError
-from auditwatch.reference import ReferenceConfig, ReferenceHolder, load_sources
+from auditwatch.reference import ReferenceConfig, ReferenceHolder, SourceConfig, load_sources
 from auditwatch.sources.tail import Tailer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -166,3 +166,25 @@ def test_heartbeat_says_which_exports_are_in_force_and_how_old(
         "state": "missing (optional)",
         "rows": 0,
     } in reference
+
+
+def test_an_export_whose_reader_raises_is_rejected_alone(
+    cfg: ReferenceConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader bug on one export is that export's problem (named by file); the others still load."""
+    from auditwatch.reference import snapshot as snapshot_module
+
+    real = snapshot_module._load_one
+
+    def flaky(source: SourceConfig, cfg: ReferenceConfig, fingerprint: tuple[int, int, int]) -> object:
+        if source.kind == "roster":
+            raise KeyError("surprise")
+        return real(source, cfg, fingerprint)
+
+    monkeypatch.setattr(snapshot_module, "_load_one", flaky)
+    result = load_sources(cfg)
+    assert [(s.kind, [p.message for p in found]) for s, found in result.rejected] == [
+        ("roster", ["could not be loaded: KeyError: 'surprise'"])
+    ]
+    assert result.rejected[0][1][0].file.endswith("roster.csv")
+    assert len(result.snapshot.sources) == len(cfg.sources) - 1
