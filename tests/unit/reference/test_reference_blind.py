@@ -15,6 +15,7 @@ from auditwatch.cli import main
 from auditwatch.config import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.errors import ConfigError
+from auditwatch.jobs.silence import SilenceWatch
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, SourceConfig, load_sources
 from auditwatch.sources.tail import Tailer
 
@@ -151,7 +152,7 @@ def test_heartbeat_says_which_exports_are_in_force_and_how_old(
     tailer = Tailer(daemon.config.inputs, {}, first_start=True, use_watchdog=False)
     try:
         with capture_logs() as logs:
-            daemon._heartbeat(tailer)
+            daemon._heartbeat(tailer, None, SilenceWatch(daemon.config.inputs, daemon._activity))
     finally:
         tailer.close()
     reference = next(e for e in logs if e["event"] == "heartbeat")["reference"]
