@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,8 @@ from auditwatch.cli import main
 from auditwatch.config import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.errors import ConfigError
-from auditwatch.jobs.silence import SilenceWatch
+from auditwatch.jobs.schedule import Hooks, scheduled_jobs
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, SourceConfig, load_sources
-from auditwatch.sources.tail import Tailer
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -143,18 +143,19 @@ def test_check_config_lists_exports_in_force_and_rejected(
     assert "NOT IN FORCE (rejected, optional)" in capsys.readouterr().out
 
 
-def test_heartbeat_says_which_exports_are_in_force_and_how_old(
-    tmp_path: Path, exports: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The periodic heartbeat log lists each export: state, rows, as-of date and age."""
+def test_heartbeat_says_which_exports_are_in_force_and_how_old(tmp_path: Path, exports: Path) -> None:
+    """The scheduled heartbeat log lists each export: state, rows, as-of date and age."""
     _empty_assignments(exports)
-    daemon = Daemon(load_config(_daemon_config(tmp_path, exports, optional=True)))
-    tailer = Tailer(daemon.config.inputs, {}, first_start=True, use_watchdog=False)
-    try:
-        with capture_logs() as logs:
-            daemon._heartbeat(tailer, None, SilenceWatch(daemon.config.inputs, daemon._activity))
-    finally:
-        tailer.close()
+    config_path = _daemon_config(tmp_path, exports, optional=True)
+    config_path.write_text(
+        config_path.read_text() + "pipeline: {heartbeat_interval: 0.1}\njobs: {heartbeat_index: false}\n"
+    )
+    daemon = Daemon(load_config(config_path))
+    hooks = Hooks(lambda: {"records": 0}, lambda alerts: None, daemon._reference.describe)
+    with capture_logs() as logs, scheduled_jobs(daemon.config, daemon._names, daemon._activity, hooks):
+        deadline = time.monotonic() + 10
+        while not any(e["event"] == "heartbeat" for e in logs) and time.monotonic() < deadline:
+            time.sleep(0.05)
     reference = next(e for e in logs if e["event"] == "heartbeat")["reference"]
     staff = next(r for r in reference if r["kind"] == "staff")
     assert staff["state"] == "in force"
