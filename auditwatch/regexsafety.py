@@ -126,12 +126,12 @@ def _union(sets: Iterable[_Chars]) -> _Chars | None:
 @dataclass(frozen=True, slots=True)
 class _Info:
     """What the analysis needs of a piece: may it match empty, what can it start with, which
-    characters can it consume anywhere, is it (or does it contain) a backtracking unbounded repeat."""
+    characters can it consume anywhere, does it contain an unbounded repeat."""
 
     nullable: bool
     first: _Chars | None  # None: matches nothing of its own (an anchor, an empty group)
     chars: _Chars | None
-    unbounded: bool  # contains an unbounded repeat that may backtrack
+    unbounded: bool  # contains an unbounded repeat (possessive ones too: each try may run O(n))
 
 
 class _Checker:
@@ -175,7 +175,7 @@ class _Checker:
             greedy_wins = tail.any_char or not self.full_match
             if tail_nullable_to_end and greedy_wins and _empty_tail(items[index + 1 :]):
                 continue  # its first (greedy) try cannot fail: the rest matches empty at the end
-            self._adjacent(tail, rest, items[index + 1 :])
+            self._adjacent(tail, rest, items[index + 1 :], tail_nullable_to_end and not self.full_match)
         nullable = all(i.nullable for i in infos)
         firsts: list[_Chars] = []
         for info in infos:
@@ -212,8 +212,11 @@ class _Checker:
             return _union(tails)
         return None
 
-    def _adjacent(self, chars: _Chars, rest: list[_Info], items: list[tuple[Any, Any]]) -> None:
-        for info, (op, av) in zip(rest, items, strict=True):
+    def _adjacent(
+        self, chars: _Chars, rest: list[_Info], items: list[tuple[Any, Any]], open_end: bool = False
+    ) -> None:
+        """`open_end`: `items` run to the end of a pattern whose match may end anywhere."""
+        for index, (info, (op, av)) in enumerate(zip(rest, items, strict=True)):
             if info.first is None:
                 if info.nullable:
                     continue
@@ -223,6 +226,8 @@ class _Checker:
                     continue  # it starts where the repeat must stop, but it may be skipped
                 return  # a barrier: the repeat cannot run past it
             if info.unbounded and info.chars is not None and _overlap(chars, info.chars):
+                if open_end and _empty_tail(items[index + 1 :]):
+                    return  # the second repeat ends the match: whatever it reaches, the match succeeds
                 raise UnsafeRegex(
                     "adjacent unbounded repeats over overlapping characters "
                     f"(the second is {_show(op, av)}): "
@@ -240,13 +245,9 @@ class _Checker:
             unbounded = high is C.MAXREPEAT or high > UNBOUNDED_ABOVE
             if unbounded and op is not C.POSSESSIVE_REPEAT:
                 self._nested(inner, self.flatten(body))
-            backtracks = (unbounded and op is not C.POSSESSIVE_REPEAT) or (
-                inner.unbounded and op is not C.POSSESSIVE_REPEAT
-            )
-            return _Info(low == 0 or inner.nullable, inner.first, inner.chars, backtracks)
+            return _Info(low == 0 or inner.nullable, inner.first, inner.chars, unbounded or inner.unbounded)
         if op is C.ATOMIC_GROUP:
-            inner = self.sequence(list(av), False)
-            return _Info(inner.nullable, inner.first, inner.chars, False)
+            return self.sequence(list(av), False)
         if op is C.SUBPATTERN:
             _group, add_flags, del_flags, body = av
             saved = (self.dotall, self.ignore_case)
@@ -356,13 +357,23 @@ def _show(op: Any, av: Any) -> str:
     return "a group containing a repeat"
 
 
+_SEARCH_PREFIX: Final = [(C.MIN_REPEAT, (0, C.MAXREPEAT, [(C.ANY, None)]))]
+_START_ANCHORS: Final = (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
+
+
 def check_regex(pattern: str, flags: int = 0, *, full_match: bool = False) -> None:
     """Raise UnsafeRegex if `pattern` can backtrack super-linearly, re.error if it does not compile.
 
-    `full_match`: the regex is only ever used anchored at both ends (``fullmatch``)."""
+    `full_match`: the regex is only ever used anchored at both ends (``fullmatch``); otherwise it is
+    used with ``search`` (or ``sub``), which tries every start position unless it begins with ``^``
+    or ``\\A``: that is analysed as a lazy ``.*?`` in front."""
     parsed = sre_parse.parse(pattern, flags)
     checker = _Checker(flags | parsed.state.flags, full_match)
-    checker.sequence(list(parsed.data), True)
+    items = list(parsed.data)
+    anchored = bool(items) and items[0][0] is C.AT and items[0][1] in _START_ANCHORS
+    if not full_match and not anchored:
+        items = _SEARCH_PREFIX + items
+    checker.sequence(items, True)
 
 
 def is_linear(pattern: str, flags: int = 0, *, full_match: bool = False) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from auditwatch.parsing.pattern import Node, Opt, PatternSyntaxError, Ref, Text, parse_pattern
+from auditwatch.regexsafety import UnsafeRegex, check_regex
 
 _IPV4: Final = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
 _IPV6: Final = r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|" + _IPV4 + ")"
@@ -51,6 +52,17 @@ PRIMITIVES: Final[Mapping[str, str]] = {
 }
 
 _QUOTED_PRIMITIVES: Final = frozenset({"QUOTEDSTRING"})
+# primitives that are one unbounded character-class run: (possessive form, the class); used
+# possessively when the text after them starts with a character outside the class, where giving
+# characters back could never help (so a failing line costs one pass, not one per split)
+_RUNS: Final[Mapping[str, tuple[str, re.Pattern[str]]]] = {
+    "WORD": (r"\w++", re.compile(r"\w")),
+    "NOTSPACE": (r"\S++", re.compile(r"\S")),
+    "POSINT": (r"\d++", re.compile(r"\d")),
+    "INT": (r"[+-]?\d++", re.compile(r"\d")),
+    "USERNAME": (r"[\w.@+-]++", re.compile(r"[\w.@+-]")),
+    "LOGLEVEL": (r"[A-Za-z]++", re.compile(r"[A-Za-z]")),
+}
 _GROUP_SAFE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -109,25 +121,33 @@ class _Compiler:
         return self.parsed[name]
 
     def nodes(self, nodes: tuple[Node, ...], stack: tuple[str, ...]) -> str:
-        return "".join(self.node(node, stack) for node in nodes)
+        out: list[str] = []
+        for index, node in enumerate(nodes):
+            before = nodes[index - 1] if index else None
+            after = nodes[index + 1] if index + 1 < len(nodes) else None
+            out.append(self.node(node, stack, before, after))
+        return "".join(out)
 
-    def node(self, node: Node, stack: tuple[str, ...]) -> str:
+    def node(self, node: Node, stack: tuple[str, ...], before: Node | None, after: Node | None) -> str:
         if isinstance(node, Text):
-            if self.loose:
-                return "".join(
-                    r"\s+" if part.isspace() else re.escape(part)
-                    for part in re.split(r"(\s+)", node.text)
-                    if part
-                )
-            return re.escape(node.text)
+            if not self.loose:
+                return re.escape(node.text)
+            parts = [part for part in re.split(r"(\s+)", node.text) if part]
+            out = []
+            for index, part in enumerate(parts):
+                # blanks beside a fixed-width column are exact: columns are positions, and a loose
+                # run there could be split against the column's own blanks every way
+                beside_column = (index == 0 and _fixed(before)) or (index == len(parts) - 1 and _fixed(after))
+                out.append(r"\s+" if part.isspace() and not beside_column else re.escape(part))
+            return "".join(out)
         if isinstance(node, Opt):
             self.optional_depth += 1
             inner = self.nodes(node.items, stack)
             self.optional_depth -= 1
             return f"(?:{inner})?"
-        return self.ref(node, stack)
+        return self.ref(node, stack, after)
 
-    def ref(self, ref: Ref, stack: tuple[str, ...]) -> str:
+    def ref(self, ref: Ref, stack: tuple[str, ...], after: Node | None = None) -> str:
         post: Callable[[str | None], str | None] | None = None
         if ref.width:
             body = f".{{{ref.width}}}"
@@ -141,6 +161,9 @@ class _Compiler:
             body = f"(?:{self.regexes[ref.name]})"
         elif ref.name in PRIMITIVES:
             body = PRIMITIVES[ref.name]
+            run = _RUNS.get(ref.name)
+            if run is not None and isinstance(after, Text) and run[1].match(after.text[:1]) is None:
+                body = run[0]
             if ref.name in _QUOTED_PRIMITIVES:
                 post = unquote
         else:
@@ -156,14 +179,23 @@ class _Compiler:
         return f"(?P<{group}>{body})"
 
 
+def _fixed(node: Node | None) -> bool:
+    return isinstance(node, Ref) and node.width > 0
+
+
 def check_regex_definition(regex: str) -> str:
-    """`regex` if it compiles and captures nothing (captures are named in patterns); else ValueError."""
+    """`regex` if it compiles, captures nothing (captures are named in patterns) and cannot backtrack
+    super-linearly (`auditwatch.regexsafety`); else ValueError saying why."""
     try:
         compiled = re.compile(regex)
     except re.error as exc:
         raise ValueError(f"invalid regex: {exc}") from None
     if compiled.groups:
         raise ValueError("a regex definition must not capture: write (?:...) instead of (...)")
+    try:
+        check_regex(regex)
+    except UnsafeRegex as exc:
+        raise ValueError(f"regex refused (it could hang on a crafted line): {exc}") from None
     return regex
 
 
@@ -197,4 +229,8 @@ def compile_pattern(
         regex = re.compile(body + r"\s*", re.DOTALL)
     except re.error as exc:  # e.g. a definition that is fine alone but not in this position
         raise PatternSyntaxError(1, f"compiles to an invalid regex: {exc}") from None
+    try:
+        check_regex(regex.pattern, re.DOTALL, full_match=True)
+    except UnsafeRegex as exc:
+        raise PatternSyntaxError(1, f"refused: it could hang on a crafted line: {exc}") from None
     return CompiledPattern(regex, tuple(renames), tuple(posts.items()), prefix, tuple(sorted(named)))

@@ -66,6 +66,7 @@ from auditwatch.parsing.compile import (
 from auditwatch.parsing.normalise import Normaliser, build_normaliser
 from auditwatch.parsing.pattern import PatternSyntaxError, literal_regex_syntax, parse_pattern
 from auditwatch.parsing.timestamps import TimestampParser
+from auditwatch.regexsafety import UnsafeRegex, check_regex
 from auditwatch.yamlsource import PathKey, YamlDocument, dotted
 
 DECODERS: Final = ("pattern", "json", "csv", "kv")
@@ -264,8 +265,12 @@ def _skip(top: Reader) -> re.Pattern[str] | None:
     for index, regex in enumerate(regexes):
         try:
             re.compile(regex)
+            check_regex(regex)
         except re.error as exc:
             top.problem(("skip", index), f"invalid regex: {exc}")
+            continue
+        except UnsafeRegex as exc:
+            top.problem(("skip", index), f"regex refused (it could hang on a crafted line): {exc}")
             continue
         good.append(f"(?:{regex})")
     return re.compile("|".join(good)) if good else None

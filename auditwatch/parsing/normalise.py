@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from auditwatch.parsing.timestamps import compile_date, compile_timestamp, iso_utc
+from auditwatch.regexsafety import UnsafeRegex, check_regex
 
 __all__ = [
     "NORMALISERS",
@@ -267,6 +268,11 @@ def _build_one(name: str, raw_options: Any) -> Normaliser:
             regex = re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"normaliser 'replace': bad pattern {pattern!r}: {exc}") from exc
+        try:
+            check_regex(pattern)
+        except UnsafeRegex as exc:
+            message = f"normaliser 'replace': pattern {pattern!r} refused (it could hang on a crafted value): {exc}"
+            raise ValueError(message) from None
 
         def normalise_replace(value: str) -> str | None:
             return regex.sub(replacement, value) or None
