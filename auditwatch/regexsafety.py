@@ -25,11 +25,13 @@ its neighbours, plus ASCII and a few non-ASCII letters, digits and blanks.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from re import _constants as C  # type: ignore[attr-defined]  # the stdlib's own parser (3.11+)
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Final
+
+import re2
 
 UNBOUNDED_ABOVE: Final = 100  # a counted repeat with a larger upper bound counts as unbounded
 
@@ -226,8 +228,14 @@ class _Checker:
                     continue  # it starts where the repeat must stop, but it may be skipped
                 return  # a barrier: the repeat cannot run past it
             if info.unbounded and info.chars is not None and _overlap(chars, info.chars):
-                if open_end and _empty_tail(items[index + 1 :]):
+                reaches_end = info.chars.any_char and info.chars.dotall
+                if open_end and _empty_tail(items[index + 1 :], reaches_end):
                     return  # the second repeat ends the match: whatever it reaches, the match succeeds
+                if info.chars.any_char and not info.chars.dotall:
+                    raise UnsafeRegex(
+                        "'.' repeated where a line break in the text would make every split be tried: "
+                        "write (?s) at the start (then '.' matches line breaks too), or bound the repeat"
+                    )
                 raise UnsafeRegex(
                     "adjacent unbounded repeats over overlapping characters "
                     f"(the second is {_show(op, av)}): "
@@ -330,12 +338,15 @@ def _walk(items: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
             yield from _walk(av[1])
 
 
-def _empty_tail(items: list[tuple[Any, Any]]) -> bool:
-    """Whether `items` can all match empty and contain nothing that can fail there (an anchor)."""
+def _empty_tail(items: list[tuple[Any, Any]], at_end: bool = False) -> bool:
+    """Whether `items` can all match empty and contain nothing that can fail there; `at_end`: the
+    text is known to be consumed to its end (after a repeat of any character), so ``$`` holds."""
     for op, av in items:
         if op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT) and av[0] == 0:
             continue
-        if op is C.SUBPATTERN and _empty_tail(list(av[3])):
+        if op is C.SUBPATTERN and _empty_tail(list(av[3]), at_end):
+            continue
+        if at_end and op is C.AT and av in (C.AT_END, C.AT_END_STRING):
             continue
         return False
     return True
@@ -383,3 +394,36 @@ def is_linear(pattern: str, flags: int = 0, *, full_match: bool = False) -> bool
     except UnsafeRegex:
         return False
     return True
+
+
+def linear_search(pattern: str, flags: int = 0) -> Callable[[str], object | None]:
+    """A ``search`` for a user-written regex that runs in linear time: Python's `re` when
+    `check_regex` passes (the fast engine), else RE2 (linear by construction, ~10x slower per
+    call; ASCII-only ``\\w``, ``\\d``, ``\\s`` and ``\\b``). ValueError (the message says why) when
+    `re` cannot compile it, or it is unsafe for `re` and RE2 cannot compile it either
+    (backreferences, lookaround)."""
+    try:
+        compiled = re.compile(pattern, flags)
+    except re.error as exc:
+        raise ValueError(f"invalid regex: {exc}") from None
+    try:
+        check_regex(pattern, flags)
+    except UnsafeRegex as unsafe:
+        return _re2_search(pattern, flags, unsafe)
+    return compiled.search
+
+
+def _re2_search(pattern: str, flags: int, unsafe: UnsafeRegex) -> Callable[[str], object | None]:
+    inline = ("i" if flags & re.IGNORECASE else "") + ("s" if flags & re.DOTALL else "")
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        compiled = re2.compile(f"(?{inline}){pattern}" if inline else pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        detail = detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+        raise ValueError(
+            f"regex refused: {unsafe}; and the linear-time engine (RE2) cannot run it either: {detail}"
+        ) from None
+    search: Callable[[str], object | None] = compiled.search
+    return search

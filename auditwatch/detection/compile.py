@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from auditwatch.detection import nodes as n
 from auditwatch.detection.context import WEEKDAYS, EvalContext, Getter, LocalClock, Predicate
 from auditwatch.reference.enrich import matcher, value_getter
+from auditwatch.regexsafety import linear_search
 from auditwatch.schema import EVENT_FIELDS
 
 if TYPE_CHECKING:
@@ -378,10 +379,10 @@ def _membership(left_node: n.Operand, get: Getter, right: n.Operand, scope: Scop
 
 def _regex(get: Getter, right: n.Regex, scope: Scope) -> Predicate:
     flags = (re.IGNORECASE if "i" in right.flags else 0) | (re.DOTALL if "s" in right.flags else 0)
-    try:
-        search = re.compile(right.pattern, flags).search
-    except re.error as exc:
-        scope.error(right.loc, f"invalid regex: {exc}")
+    try:  # `re` when it cannot backtrack badly, else RE2; refused when neither is safe
+        search = linear_search(right.pattern, flags)
+    except ValueError as exc:
+        scope.error(right.loc, str(exc))
         return lambda c: False
 
     def matches(c: EvalContext) -> bool:

@@ -17,6 +17,8 @@ The file format (see parsers/*.yml for complete examples):
     csv: {columns: [...], delimiter: ",", quote: '"', header: true}   # header: recognise and skip it
     skip: ["^\\S+ \\S+ UTC \\[\\d+\\] (?!.*AUDIT: )"]   # optional: lines that are not records
     kv: {value_separator: "=", pair_separator: " ", quotes: "\"'"}
+    lenient: false                 # true: read sloppy lines as far as possible (see below)
+    timestamp_window: {earliest: "1970-01-01", max_future: 1d}   # date fields outside: dead letter
     definitions:                   # pattern decoder: named sub-patterns, or plain regexes
       HEAD: "%{13:ts} %{8:user}"
       NAMEPART: {regex: "[A-Z' -]+"}
@@ -42,6 +44,17 @@ cannot read that one of the `skip:` regexes finds (``re.search``). Skip regexes 
 only for lines that do not decode, so they cost nothing per event and can never hide a record
 that parses; a line that decodes but fails a field is always a dead letter, as is an empty line.
 
+Strict by default: a line that is not valid UTF-8 or holds a control character (other than tab,
+CR and the newlines of a multi-line record) is a dead letter, as is a key=value body with a quote
+inside an unquoted key or value or a key given twice, and RFC 5424 structured data that does not
+follow the RFC. `lenient: true` reads such lines as far as it can (invalid bytes become ``\\xNN``
+text, the exact bytes go to auditwatch.line.original_b64).
+
+Every date field (``@timestamp``, ``event.created``) must fall inside `timestamp_window`: from
+`earliest` (an ISO-8601 date or time, default 1970-01-01T00:00:00Z) to `max_future` (a duration,
+default 1d: the allowance for a source clock running ahead) after the time the line was read;
+outside it the line is a dead letter saying which bound it broke.
+
 Examples are parsed with `ingested` (default EXAMPLE_INGESTED) as the receive time, which matters
 only for year-less timestamps.
 """
@@ -52,6 +65,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from auditwatch import schema
@@ -72,6 +86,9 @@ from auditwatch.yamlsource import PathKey, YamlDocument, dotted
 DECODERS: Final = ("pattern", "json", "csv", "kv")
 ENVELOPES: Final = ("syslog",)
 _NO_DEFAULT: Final = object()
+
+
+DEFAULT_MAX_FUTURE: Final = 86400.0  # a day: the allowance for a source clock running ahead
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +161,9 @@ class ParserDefinition:
     examples: tuple[ExampleDef, ...]
     skip: re.Pattern[str] | None = None  # `skip:` regexes as one alternation; None when there are none
     warnings: tuple[Problem, ...] = ()  # not errors: e.g. regex syntax a plain-string pattern takes literally
+    lenient: bool = False
+    earliest: float = 0.0  # epoch seconds: date fields before this are refused
+    max_future: float = DEFAULT_MAX_FUTURE  # seconds past the receive time: later dates are refused
 
 
 EXAMPLE_INGESTED: Final = "2026-11-25T12:00:00.000Z"
@@ -203,6 +223,8 @@ def _read(top: Reader) -> ParserDefinition | None:
     if whitespace not in ("loose", "strict"):
         top.problem(("whitespace",), "must be 'loose' (a blank matches any run of blanks) or 'strict'")
 
+    lenient = top.optional("lenient", bool, False)
+    earliest, max_future = _timestamp_window(top.section("timestamp_window"))
     csv_options = _csv_options(top.section("csv")) if decoder == "csv" else None
     kv_options = _kv_options(top.section("kv")) if decoder == "kv" else None
     for other in ("csv", "kv"):
@@ -256,7 +278,54 @@ def _read(top: Reader) -> ParserDefinition | None:
         id_field=id_field,
         examples=examples,
         skip=skip,
+        lenient=bool(lenient),
+        earliest=earliest,
+        max_future=max_future,
     )
+
+
+def _timestamp_window(section: Reader) -> tuple[float, float]:
+    earliest = section.optional("earliest", object, None)
+    max_future = section.optional("max_future", object, None)
+    section.done()
+    start = 0.0
+    if earliest is not None:
+        when = _epoch_of(earliest)
+        if when is None:
+            section.problem((*section.path, "earliest"), "must be an ISO-8601 date or time, e.g. 2015-01-01")
+        else:
+            start = when
+    ahead = DEFAULT_MAX_FUTURE
+    if max_future is not None:
+        try:
+            ahead = _duration(str(max_future))
+        except ValueError as exc:
+            section.problem((*section.path, "max_future"), str(exc))
+    return start, ahead
+
+
+_DURATION: Final = re.compile(r"(\d+)\s*(s|m|h|d|w)")
+_UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(text: str) -> float:
+    """`"1d"` -> 86400.0 (the rule files' duration syntax)."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise ValueError(f"invalid duration '{text}': write e.g. 30s, 10m, 2h, 1d")
+    return float(int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _epoch_of(value: object) -> float | None:
+    """Epoch seconds of a YAML date, datetime or ISO-8601 text (a date or naive time is UTC)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return moment.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
+    if isinstance(value, str):
+        return TimestampParser(["iso8601"])(value.strip())
+    return None
 
 
 def _skip(top: Reader) -> re.Pattern[str] | None:

@@ -208,9 +208,16 @@ def _timestamp_getter(spec: FieldDef, missing: str) -> Getter:
             if required:
                 raise FieldError(f"field {target}: {explain(text, reference)}")
             return None
-        return epoch if as_epoch else iso_utc(epoch)
+        return epoch if as_epoch else _iso_or_fail(epoch, target, text)
 
     return timestamp
+
+
+def _iso_or_fail(epoch: float, target: str, text: str) -> str:
+    try:
+        return iso_utc(epoch)
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime can hold
+        raise FieldError(f"field {target}: {text[:60]!r} is out of range") from None
 
 
 def _normalise(normaliser: Callable[[str], str | None], value: Any) -> Any:
@@ -233,7 +240,7 @@ def _converter(spec: FieldDef) -> Callable[[Any, float], Any]:
             epoch = parse(text, reference)
             if epoch is None:
                 raise FieldError(f"field {target}: {parse.explain(text)}")
-            return epoch if target == "@timestamp" else iso_utc(epoch)
+            return epoch if target == "@timestamp" else _iso_or_fail(epoch, target, text)
 
         return to_epoch
     if target in schema.LIST_FIELDS:

@@ -271,8 +271,8 @@ def _build_one(name: str, raw_options: Any) -> Normaliser:
         try:
             check_regex(pattern)
         except UnsafeRegex as exc:
-            message = f"normaliser 'replace': pattern {pattern!r} refused (it could hang on a crafted value): {exc}"
-            raise ValueError(message) from None
+            why = f"refused (it could hang on a crafted value): {exc}"
+            raise ValueError(f"normaliser 'replace': pattern {pattern!r} {why}") from None
 
         def normalise_replace(value: str) -> str | None:
             return regex.sub(replacement, value) or None

@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any, Final
 
+from auditwatch import schema
 from auditwatch.errors import Problem
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing.decoders import DecodeError, Decoder, NotARecord
@@ -45,6 +47,8 @@ _URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _DEFAULTS: Final[dict[str, Any]] = {"event.category": ["database"], "event.type": ["access"]}
 _ISO = TimestampParser(["iso8601"])
 _MISS: Final = object()
+# C0 controls other than tab, LF (multi-line records) and CR, DEL and the C1 controls
+_CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # one record type, as a plain tuple (unpacked once per line):
 # (static document part, @timestamp getter, copy picker or None, copy targets, copies (target, source),
@@ -96,6 +100,8 @@ def _record(definition: ParserDefinition, index: int, present: frozenset[str] | 
             memos.append(compile_memo(spec))
         elif spec.target == "@timestamp":
             timestamp = compile_getter(spec)
+        elif spec.kind == schema.DATE:
+            getters.append((spec.target, _windowed(compile_getter(spec), spec.target, definition)))
         else:
             getters.append((spec.target, compile_getter(spec)))
     if timestamp is None:  # a constant @timestamp (odd, but allowed): ISO-8601 text
@@ -111,6 +117,52 @@ def _record(definition: ParserDefinition, index: int, present: frozenset[str] | 
         tuple(getters),
         any(spec.target == "related.user" for spec in record.fields),
     )
+
+
+def window_reason(target: str, epoch: float, reference: float, definition: ParserDefinition) -> str | None:
+    """Why `epoch` is outside the parser's timestamp window (None when inside it)."""
+    if epoch < definition.earliest:
+        return (
+            f"field {target}: {_shown(epoch)} is before the earliest accepted time "
+            f"{_shown(definition.earliest)} (timestamp_window.earliest)"
+        )
+    latest = reference + definition.max_future
+    if epoch > latest:
+        return (
+            f"field {target}: {_shown(epoch)} is more than {_span(definition.max_future)} after the line "
+            f"was read ({_shown(reference)}; timestamp_window.max_future)"
+        )
+    return None
+
+
+def _shown(epoch: float) -> str:
+    try:
+        return iso_utc(epoch)
+    except (OverflowError, OSError, ValueError):
+        return f"{epoch:.0f} s from 1970"
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:g}s"
+
+
+def _windowed(getter: Getter, target: str, definition: ParserDefinition) -> Getter:
+    """A date field other than @timestamp (an ISO text) checked against the timestamp window."""
+    parse_iso = _ISO
+
+    def checked(parsed: dict[str, Any], reference: float) -> Any:
+        value = getter(parsed, reference)
+        if value is not None:
+            epoch = parse_iso(value)
+            reason = window_reason(target, epoch, reference, definition) if epoch is not None else None
+            if reason is not None:
+                raise FieldError(reason)
+        return value
+
+    return checked
 
 
 def _present_fields(definition: ParserDefinition, index: int) -> frozenset[str] | None:
@@ -152,15 +204,16 @@ def _decoder(definition: ParserDefinition) -> Decoder:
     elif definition.decoder == "kv":
         assert definition.kv is not None
         kv = definition.kv
-        inner = kv_decoder(kv.value_separator, kv.pair_separator, kv.quotes)
+        inner = kv_decoder(kv.value_separator, kv.pair_separator, kv.quotes, lenient=definition.lenient)
     else:
         records = [(r.name, r.pattern) for r in definition.records if r.pattern is not None]
         inner = pattern_decoder(records)
     if definition.envelope != "syslog":
         return inner
+    lenient = definition.lenient
 
     def with_syslog(text: str) -> tuple[int, dict[str, Any]]:
-        envelope, message = split_syslog(text)
+        envelope, message = split_syslog(text, lenient)
         index, parsed = inner(message)
         parsed.update(envelope)
         return index, parsed
@@ -175,6 +228,9 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
     id_prefix = (definition.dataset + "\x00").encode()
     skip = definition.skip.search if definition.skip is not None else None
     sha1, b64, urlsafe, miss = _sha1, _b64, _URLSAFE, _MISS
+    lenient = definition.lenient
+    earliest, max_future = definition.earliest, definition.max_future
+    control = None if lenient else _CONTROL.search
 
     def dead(raw: RawLine, reason: str) -> DeadLetter:
         if raw.full_size > len(raw.data):
@@ -186,13 +242,22 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
         original_b64: str | None = None
         try:
             text = data.decode()
-        except UnicodeDecodeError:
-            text = data.decode("utf-8", "backslashreplace")
-            original_b64 = base64.b64encode(data).decode("ascii")
+        except UnicodeDecodeError as exc:
+            if raw.full_size > len(data) and exc.end == len(data) and exc.reason == "unexpected end of data":
+                text = data[: exc.start].decode("utf-8", "backslashreplace")  # cut inside a character
+            elif not lenient:
+                return dead(raw, f"invalid UTF-8 at byte {exc.start} (the exact bytes are kept)")
+            else:
+                text = data.decode("utf-8", "backslashreplace")
+                original_b64 = base64.b64encode(data).decode("ascii")
         if text.endswith("\r"):
             text = text[:-1]
         if not text or text.isspace():
             return dead(raw, "empty line")
+        if control is not None:
+            bad = control(text)
+            if bad is not None:
+                return dead(raw, f"control character U+{ord(bad.group()):04X} at column {bad.start() + 1}")
         try:
             index, parsed = decode(text)
         except DecodeError as exc:
@@ -205,6 +270,8 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
         get = parsed.get
         try:
             epoch = timestamp(parsed, reference)
+            if not earliest <= epoch <= reference + max_future:
+                return dead(raw, window_reason("@timestamp", epoch, reference, definition) or "out of range")
             doc = static.copy()
             doc["@timestamp"] = iso_utc(epoch)
             if pick is not None:  # every source present and a string: one C-level pass

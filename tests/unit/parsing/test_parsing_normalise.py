@@ -79,7 +79,7 @@ def test_build_normaliser_specs_and_chains() -> None:
     chain = build_normaliser([{"null_if": {"values": ["N/K"]}}, {"date": {"formats": ["%d/%m/%Y"]}}])
     assert (chain("n/k"), chain("01/02/1980")) == (None, "1980-02-01")
     assert build_normaliser("unquote")('"a ""b"""') == 'a "b"'
-    assert build_normaliser({"replace": {"pattern": ",.*$", "with": ""}})("SMITH, John") == "SMITH"
+    assert build_normaliser({"replace": {"pattern": "(?s),.*$", "with": ""}})("SMITH, John") == "SMITH"
     assert set(NORMALISERS) >= {
         "trim",
         "upper",

@@ -154,10 +154,21 @@ def test_truncated_line_that_does_not_parse_says_so(parsers: dict[str, CompiledP
     assert dead.reason.endswith("(line truncated to 60 of 70000 bytes)")
 
 
-def test_invalid_utf8_is_kept_exactly(parsers: dict[str, CompiledParser]) -> None:
-    """Invalid UTF-8 is shown backslash-escaped and kept byte-exact in base64."""
+def test_invalid_utf8_is_a_dead_letter_by_default(parsers: dict[str, CompiledParser]) -> None:
+    """Invalid UTF-8 makes a strict parser's line a dead letter naming the byte; the raw bytes are kept."""
     data = PNC_LINE.replace("CR/1234", "CR/12\xff34").encode("latin-1")
-    event = parsers["pnc_mainframe"].parse(_raw(data), INGESTED)
+    dead = parsers["pnc_mainframe"].parse(_raw(data), INGESTED)
+    assert isinstance(dead, DeadLetter)
+    assert dead.reason == "invalid UTF-8 at byte 82 (the exact bytes are kept)"
+    assert dead.raw.data == data
+
+
+def test_invalid_utf8_is_kept_exactly_when_lenient(tmp_path: Path) -> None:
+    """With `lenient: true` invalid UTF-8 is shown backslash-escaped and kept byte-exact in base64."""
+    lenient = tmp_path / "pnc.yml"
+    lenient.write_text((PARSERS / "pnc_mainframe.yml").read_text() + "\nlenient: true\n")
+    data = PNC_LINE.replace("CR/1234", "CR/12\xff34").encode("latin-1")
+    event = load_parser(lenient).parse(_raw(data), INGESTED)
     assert isinstance(event, AccessEvent)
     assert "CR/12\\xff34/26" in str(event.fields["event.original"])
     assert event.fields["auditwatch.reason.case_ref"] == "CR/12\\xff34/26"
