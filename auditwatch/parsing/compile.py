@@ -138,7 +138,12 @@ class _Compiler:
                 # blanks beside a fixed-width column are exact: columns are positions, and a loose
                 # run there could be split against the column's own blanks every way
                 beside_column = (index == 0 and _fixed(before)) or (index == len(parts) - 1 and _fixed(after))
-                out.append(r"\s+" if part.isspace() and not beside_column else re.escape(part))
+                if not part.isspace() or beside_column:
+                    out.append(re.escape(part))
+                elif index + 1 < len(parts):  # text follows: blanks given back could never match it
+                    out.append(r"\s++")
+                else:
+                    out.append(r"\s+")
             return "".join(out)
         if isinstance(node, Opt):
             self.optional_depth += 1

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, Final
 
@@ -47,6 +48,7 @@ _URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _DEFAULTS: Final[dict[str, Any]] = {"event.category": ["database"], "event.type": ["access"]}
 _ISO = TimestampParser(["iso8601"])
 _MISS: Final = object()
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # C0 controls other than tab, LF (multi-line records) and CR, DEL and the C1 controls
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -137,9 +139,10 @@ def window_reason(target: str, epoch: float, reference: float, definition: Parse
 
 def _shown(epoch: float) -> str:
     try:
-        return iso_utc(epoch)
-    except (OverflowError, OSError, ValueError):
+        moment = _EPOCH + timedelta(seconds=epoch)
+    except OverflowError:
         return f"{epoch:.0f} s from 1970"
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _span(seconds: float) -> str:

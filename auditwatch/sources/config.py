@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from auditwatch.configspec import Reader
+from auditwatch.regexsafety import UnsafeRegex, check_regex
 
 MIB = 1 << 20
 
@@ -57,9 +58,13 @@ def _positive_float(value: float) -> float:
 
 def _regex(value: str) -> re.Pattern[bytes]:
     try:
-        return re.compile(value.encode("utf-8"))
+        compiled = re.compile(value.encode("utf-8"))
+        check_regex(value)  # tried on every physical line: it must not backtrack badly
     except re.error as exc:
         raise ValueError(f"invalid regular expression: {exc}") from exc
+    except UnsafeRegex as exc:
+        raise ValueError(f"regular expression refused (it could hang on a crafted line): {exc}") from None
+    return compiled
 
 
 def _start_at(value: str) -> Literal["beginning", "end"]:
