@@ -26,8 +26,12 @@ BUDGET = 0.010  # seconds: the issue's bound for one crafted line
 
 # one good line per shipped parser with the year as {Y} (4 digits) or {y} (2 digits)
 TEMPLATES = {
-    "rms_json": '{{"audit_id":"R-1","ts":"{Y}-11-25T09:45:12Z","action":"VIEW","user":{{"staff_no":"MP012345"}}}}',
-    "custody_syslog": "<134>1 {Y}-11-25T09:45:12.345Z custody01 custodyd 42 ACCESS - eid=C-1 user=MP012345 action=view",
+    "rms_json": (
+        '{{"audit_id":"R-1","ts":"{Y}-11-25T09:45:12Z","action":"VIEW","user":{{"staff_no":"MP012345"}}}}'
+    ),
+    "custody_syslog": (
+        "<134>1 {Y}-11-25T09:45:12.345Z custody01 custodyd 42 ACCESS - eid=C-1 user=MP012345 action=view"
+    ),
     "pgaudit": (
         "{Y}-11-25 02:45:38.123 UTC [41235] alice@policedb LOG:  AUDIT: "
         "SESSION,1,1,READ,SELECT,TABLE,public.person,SELECT 1,<not logged>"
@@ -324,9 +328,9 @@ def test_every_decoder_regex_passes_the_linear_time_check() -> None:
     for args in [("=", " ", "\"'"), ("=", ";", "\"'"), (":", " | ", '"'), ("=", " ", "")]:
         for lenient in (False, True):
             regexes = kv_module.kv_regexes(*args, lenient=lenient)
-            for regex in (regexes.pair, regexes.whole, regexes.split):
-                if regex is not None:
-                    check_regex(regex.pattern, regex.flags, full_match=True)
+            for kv_regex in (regexes.pair, regexes.whole, regexes.split):
+                if kv_regex is not None:
+                    check_regex(kv_regex.pattern, kv_regex.flags, full_match=True)
 
 
 def test_every_shipped_pattern_and_timestamp_format_passes(parsers: dict[str, CompiledParser]) -> None:
