@@ -11,10 +11,12 @@ OUT="$REPO/bench/results"
 mkdir -p "$OUT"
 SCALE=(--docs 300000 --lines 300000 --events-per-day 12000)
 PARSE_LINES=200000
+FUZZ_LINES=50000
 REF_SCALE=1.0
 if [[ ${1:-} == "--quick" ]]; then
     SCALE=(--docs 50000 --lines 50000 --events-per-day 2000)
     PARSE_LINES=20000
+    FUZZ_LINES=5000
     REF_SCALE=0.1
 fi
 {
@@ -22,6 +24,9 @@ fi
     echo
     echo "## Parsing (one core, the daemon's GC settings, vs a hand-written peer on the same lines)"
     "$PY" bench/parse_throughput.py --lines "$PARSE_LINES" --gc-freeze --json "$OUT/parse.json"
+    echo
+    echo "## Per-line time budget (mutation fuzz of every shipped parser, CPU time per line)"
+    "$PY" -m bench.parse_fuzz --lines "$FUZZ_LINES" --json "$OUT/parse_fuzz.json"
     echo
     echo "## Detection (engine only, whole rule pack)"
     "$PY" bench/detection_throughput.py
@@ -36,6 +41,6 @@ fi
 import json, sys
 from pathlib import Path
 out = Path(sys.argv[1])
-merged = {name: json.loads((out / f"{name}.json").read_text()) for name in ("parse", "end_to_end") if (out / f"{name}.json").exists()}
+merged = {name: json.loads((out / f"{name}.json").read_text()) for name in ("parse", "parse_fuzz", "end_to_end") if (out / f"{name}.json").exists()}
 (out / "latest.json").write_text(json.dumps(merged, indent=2))
 PYEOF
