@@ -32,7 +32,7 @@ from auditwatch.model import RawLine
 from auditwatch.parsing import CompiledParser, load_parsers
 
 ROOT = Path(__file__).resolve().parents[1]
-INGESTED = "2026-11-25T12:00:00.000Z"
+INGESTED = "2026-11-30T12:00:00.000Z"  # after every generated line (later ones are refused)
 SURNAMES = [
     "SMITH",
     "JONES",

@@ -4,10 +4,11 @@ shipped parsers backtrack for seconds, regexes that could hang, strict decoding 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from auditwatch.cli import main
 from auditwatch.errors import ConfigError
@@ -72,6 +73,14 @@ def _copy_with(tmp_path: Path, name: str, extra: str) -> Path:
 @pytest.fixture(scope="module")
 def parsers() -> dict[str, CompiledParser]:
     return load_parsers(PARSERS)
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """The CLI binds its log output to the (captured) stderr of the moment; undo that afterwards so
+    later tests do not log into a closed capture."""
+    yield
+    structlog.reset_defaults()
 
 
 # --- timestamps outside the window ------------------------------------------------------------
