@@ -51,6 +51,7 @@ _MISS: Final = object()
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # C0 controls other than tab, LF (multi-line records) and CR, DEL and the C1 controls
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_C0_BYTES: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
 # one record type, as a plain tuple (unpacked once per line):
 # (static document part, @timestamp getter, copy picker or None, copy targets, copies (target, source),
@@ -234,6 +235,7 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
     lenient = definition.lenient
     earliest, max_future = definition.earliest, definition.max_future
     control = None if lenient else _CONTROL.search
+    c0_bytes = _C0_BYTES
 
     def dead(raw: RawLine, reason: str) -> DeadLetter:
         if raw.full_size > len(raw.data):
@@ -257,7 +259,9 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
             text = text[:-1]
         if not text or text.isspace():
             return dead(raw, "empty line")
-        if control is not None:
+        # control characters: a cheap C-level test on the bytes first (C0 and DEL deleted: same
+        # length means none; C1 controls are U+0080-U+009F, in UTF-8 always after a 0xC2 byte)
+        if control is not None and (len(data.translate(None, c0_bytes)) != len(data) or b"\xc2" in data):
             bad = control(text)
             if bad is not None:
                 return dead(raw, f"control character U+{ord(bad.group()):04X} at column {bad.start() + 1}")
