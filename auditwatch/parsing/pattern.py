@@ -6,7 +6,9 @@
     %{8}            skip exactly 8 characters
     [ ... ]         an optional part
     \\[ \\] \\% \\\\   literal bracket, percent sign, backslash
-    anything else   literal text; a run of blanks matches one or more blanks
+    anything else   literal text; a run of blanks matches one or more blanks (with the default
+                    `whitespace: loose`), except beside a fixed-width column, where it matches
+                    exactly the blanks written: columns are positions
 
 `parse_pattern` raises `PatternSyntaxError` (column + plain message); pyparsing's own exceptions
 never leave this module.
