@@ -19,7 +19,9 @@ from auditwatch.regexsafety import UnsafeRegex, check_regex
 _IPV4: Final = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
 _IPV6: Final = r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|" + _IPV4 + ")"
 # the unrolled form of "(?:[^"\\]|\\.|"")*" (the same matches, no alternation per character)
-_QUOTED: Final = r"\"[^\"\\]*(?:(?:\\.|\"\")[^\"\\]*)*\"|'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'"
+# (possessive: the pieces cannot overlap, so giving characters back never helps, and sre runs the
+# loop several times faster without keeping backtracking state)
+_QUOTED: Final = r"\"[^\"\\]*+(?:(?:\\.|\"\")[^\"\\]*+)*+\"|'[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+'"
 
 PRIMITIVES: Final[Mapping[str, str]] = {
     "WORD": r"\w+",
