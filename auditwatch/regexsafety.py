@@ -398,10 +398,10 @@ def is_linear(pattern: str, flags: int = 0, *, full_match: bool = False) -> bool
 
 def linear_search(pattern: str, flags: int = 0) -> Callable[[str], object | None]:
     """A ``search`` for a user-written regex that runs in linear time: Python's `re` when
-    `check_regex` passes (the fast engine), else RE2 (linear by construction, ~10x slower per
-    call; ASCII-only ``\\w``, ``\\d``, ``\\s`` and ``\\b``). ValueError (the message says why) when
-    `re` cannot compile it, or it is unsafe for `re` and RE2 cannot compile it either
-    (backreferences, lookaround)."""
+    `check_regex` passes (the fast engine), else RE2 (linear by construction; ~4 µs a call instead
+    of ~0.2 µs through its Python wrapper; ASCII-only ``\\w``, ``\\d``, ``\\s`` and ``\\b``).
+    ValueError (the message says why) when `re` cannot compile it, or it is unsafe for `re` and
+    RE2 cannot compile it either (backreferences, lookaround)."""
     try:
         compiled = re.compile(pattern, flags)
     except re.error as exc:
