@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Final
+from typing import Final, TextIO
 
 import structlog
 
@@ -18,6 +18,21 @@ from auditwatch.errors import ConfigError
 
 # Libraries that log each request or job run at INFO: useful only when debugging.
 _CHATTY: Final = ("elastic_transport", "elasticsearch", "apscheduler", "watchdog", "urllib3")
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted (tests swap it), not at set-up."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
 
 
 def configure_logging(level: str = "info", fmt: str = "json", *, libraries: str = "warning") -> None:
@@ -38,7 +53,7 @@ def configure_logging(level: str = "info", fmt: str = "json", *, libraries: str 
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
