@@ -4,7 +4,7 @@ Public surface: `load_ruleset`, `DetectionEngine`, `run_rule_tests`, `lint_rules
 """
 
 from auditwatch.detection.casetest import CaseResult, reference_from_rows, run_rule_tests
-from auditwatch.detection.engine import DetectionEngine
+from auditwatch.detection.engine import DetectionEngine, DetectionFailure
 from auditwatch.detection.lint import lint_ruleset
 from auditwatch.detection.loader import load_ruleset
 from auditwatch.detection.rule import Rule, RuleSet
@@ -12,6 +12,7 @@ from auditwatch.detection.rule import Rule, RuleSet
 __all__ = [
     "CaseResult",
     "DetectionEngine",
+    "DetectionFailure",
     "Rule",
     "RuleSet",
     "lint_ruleset",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -33,6 +34,19 @@ Getter = Callable[[EvalContext], object]
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _BUCKET = 900  # zone offsets only change on quarter-hour boundaries
+# Epoch seconds `datetime` can convert in every zone (0001-01-02 .. 9999-12-30 UTC); times outside
+# are clamped to it, so no event time can make a local-time helper raise.
+MIN_TS = -62_135_596_800.0 + 86_400.0
+MAX_TS = 253_402_300_799.0 - 86_400.0
+
+
+def clamp_time(ts: float) -> float:
+    """`ts` limited to [MIN_TS, MAX_TS]; NaN becomes 0 (1970-01-01)."""
+    if MIN_TS <= ts <= MAX_TS:
+        return ts
+    if math.isnan(ts):
+        return 0.0
+    return MIN_TS if ts < MIN_TS else MAX_TS
 
 
 class LocalClock:
@@ -45,6 +59,9 @@ class LocalClock:
         self._cache: dict[int, float] = {}
 
     def local_seconds(self, ts: float) -> float:
+        """`ts` shifted by the zone's UTC offset at that time (clamped to the representable range)."""
+        if not MIN_TS <= ts <= MAX_TS:
+            ts = clamp_time(ts)
         bucket = int(ts // _BUCKET)
         offset = self._cache.get(bucket)
         if offset is None:

@@ -10,10 +10,14 @@ of matches possible for the user; each remaining rule runs its compiled conditio
 from __future__ import annotations
 
 import gc
+import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
+import structlog
 
 from auditwatch.detection.alerts import build_alert
 from auditwatch.detection.compile import any_of
@@ -24,9 +28,46 @@ from auditwatch.detection.suppress import Suppressor
 from auditwatch.model import AccessEvent, Alert
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
+log = structlog.get_logger(__name__)
+
 SNAPSHOT_VERSION = 1
 SWEEP_EVERY = 60.0  # seconds of event time between sweeps of idle groups and lapsed suppressions
 _CACHE_LIMIT = 4096
+# Event times detection can evaluate: one day inside what `datetime` represents in every time zone
+# (0001-01-02 .. 9999-12-30 UTC). Outside it local days and hours cannot be computed.
+_MIN_TS = -62_135_596_800.0 + 86_400.0
+_MAX_TS = 253_402_300_799.0 - 86_400.0
+
+
+class EventTimeOutOfRange(ValueError):
+    """The event's time is outside the range detection can evaluate (or not a number)."""
+
+    def __init__(self, ts: float) -> None:
+        super().__init__(
+            f"event time {ts!r} is outside the range detection can evaluate (0001-01-02 to 9999-12-30 UTC)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionFailure:
+    """An event detection could not evaluate: dead-letter it (stage "detect") with `reason`.
+
+    `index` says whether the event itself is still fit for the events index: True after an
+    unexpected error in a rule (the audit record is valid, only its evaluation failed), False when
+    the event's time is unusable (it would land in a nonsense monthly index)."""
+
+    event: AccessEvent
+    reason: str
+    index: bool
+
+
+def _failure(event: AccessEvent, exc: Exception) -> DetectionFailure:
+    if isinstance(exc, EventTimeOutOfRange):
+        return DetectionFailure(event, f"detection: {exc}", index=False)
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
+    reason = f"detection failed: {type(exc).__name__}: {exc} (at {where})"
+    return DetectionFailure(event, reason, index=True)
 
 
 class _Runtime:
@@ -98,7 +139,7 @@ class DetectionEngine:
         self._runtimes: tuple[_Runtime, ...] = ()
         self._watermark = float("-inf")
         self._next_sweep = float("-inf")
-        self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0}
+        self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0, "failed": 0}
         self._install(rules, {})
 
     # -- wiring -------------------------------------------------------------------------------
@@ -167,61 +208,88 @@ class DetectionEngine:
             chosen.append(runtime)
         return tuple(chosen)
 
-    def process(self, events: Sequence[AccessEvent]) -> list[Alert]:
-        """Alerts raised by `events` (expected in event-time order; a little disorder is tolerated)."""
+    def process(
+        self, events: Sequence[AccessEvent], failures: list[DetectionFailure] | None = None
+    ) -> list[Alert]:
+        """Alerts raised by `events` (expected in event-time order; a little disorder is tolerated).
+
+        Detection never raises on an event: an event it cannot evaluate (time outside the range it
+        can compute local days and hours for, or any unexpected error in a rule) is skipped, logged,
+        and reported in `failures` (when given) for the caller to dead-letter. Rules that ran on the
+        event before the error keep what they observed."""
         enabled = gc.isenabled()
         gc.disable()  # the batch makes no reference cycles; collections mid-batch would cost half the time
         try:
-            return self._process(events)
+            return self._process(events, failures)
         finally:
             if enabled:
                 gc.enable()
 
-    def _process(self, events: Sequence[AccessEvent]) -> list[Alert]:
+    def _process(self, events: Sequence[AccessEvent], failures: list[DetectionFailure] | None) -> list[Alert]:
         alerts: list[Alert] = []
-        reference = self._reference
-        cache = self._candidates
+        failed = 0
         for event in events:
-            ts = event.timestamp
-            if ts > self._watermark:
-                self._watermark = ts
-                if ts >= self._next_sweep:
-                    self._sweep(ts)
-            key = self._key(event.fields)
-            try:
-                chosen = cache.get(key)
-            except TypeError:  # an unhashable value: decide without the cache
-                chosen = self._select(key)
-            if chosen is None:
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                chosen = cache[key] = self._select(key)
-            runtimes, by_user = chosen
-            if not runtimes:
-                continue
-            c = EvalContext(event, reference)
-            if by_user is not None:  # some rules need a match only some users can have
-                possible = c.possible_matches()
-                mine = by_user.get(possible)
-                if mine is None:
-                    mine = by_user[possible] = tuple(r for r in runtimes if r.requires <= possible)
-                runtimes = mine
-            for runtime in runtimes:
-                if not runtime.condition(c):
-                    continue
-                trigger = runtime.observe(c, runtime.explained)
-                if trigger is None:
-                    continue
-                suppressor = runtime.suppressor
-                if suppressor is not None:
-                    if suppressor.suppressed(c):
-                        self.stats["suppressed"] += 1
-                        continue
-                    suppressor.record(c)
-                alerts.append(build_alert(runtime.rule, trigger, c))
-        self.stats["events"] += len(events)
+            try:  # zero-cost in CPython 3.11 until something raises
+                self._one(event, alerts)
+            except Exception as exc:  # one event must never stop detection for every other event
+                failed += 1
+                failure = _failure(event, exc)
+                if failures is not None:
+                    failures.append(failure)
+                log.error(
+                    "detection_failed",
+                    event_id=event.id,
+                    file=event.raw.path,
+                    offset=event.raw.offset,
+                    reason=failure.reason,
+                    indexed=failure.index,
+                )
+        self.stats["events"] += len(events) - failed
         self.stats["alerts"] += len(alerts)
+        self.stats["failed"] += failed
         return alerts
+
+    def _one(self, event: AccessEvent, alerts: list[Alert]) -> None:
+        ts = event.timestamp
+        if not _MIN_TS <= ts <= _MAX_TS:  # also false for NaN
+            raise EventTimeOutOfRange(ts)
+        if ts > self._watermark:
+            self._watermark = ts
+            if ts >= self._next_sweep:
+                self._sweep(ts)
+        key = self._key(event.fields)
+        cache = self._candidates
+        try:
+            chosen = cache.get(key)
+        except TypeError:  # an unhashable value: decide without the cache
+            chosen = self._select(key)
+        if chosen is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            chosen = cache[key] = self._select(key)
+        runtimes, by_user = chosen
+        if not runtimes:
+            return
+        c = EvalContext(event, self._reference)
+        if by_user is not None:  # some rules need a match only some users can have
+            possible = c.possible_matches()
+            mine = by_user.get(possible)
+            if mine is None:
+                mine = by_user[possible] = tuple(r for r in runtimes if r.requires <= possible)
+            runtimes = mine
+        for runtime in runtimes:
+            if not runtime.condition(c):
+                continue
+            trigger = runtime.observe(c, runtime.explained)
+            if trigger is None:
+                continue
+            suppressor = runtime.suppressor
+            if suppressor is not None:
+                if suppressor.suppressed(c):
+                    self.stats["suppressed"] += 1
+                    continue
+                suppressor.record(c)
+            alerts.append(build_alert(runtime.rule, trigger, c))
 
     def _sweep(self, now: float) -> None:
         self._next_sweep = now + SWEEP_EVERY

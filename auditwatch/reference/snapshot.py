@@ -10,6 +10,7 @@ roster does not re-read a million case links.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from auditwatch.reference.tables import (
 Fingerprint = tuple[int, int, int]  # inode, size, mtime (ns)
 T = TypeVar("T", bound=Table)
 _DAY_BUCKET: Final = 900
+_MIN_AT: Final = -62_135_596_800.0 + 86_400.0  # 0001-01-02 UTC: inside datetime in every zone
+_MAX_AT: Final = 253_402_300_799.0 - 86_400.0  # 9999-12-30 UTC
 _MISS: Final = object()  # every time zone's offset is a multiple of 15 minutes
 
 
@@ -143,7 +146,10 @@ class ReferenceSnapshot:
         raise AttributeError("a ReferenceSnapshot is immutable")
 
     def local_day(self, at: float) -> str:
-        """The ISO date, in the configured time zone, of epoch seconds `at`."""
+        """The ISO date, in the configured time zone, of epoch seconds `at` (clamped to the range
+        `datetime` represents in every zone, so no event time makes it raise)."""
+        if not _MIN_AT <= at <= _MAX_AT:
+            at = 0.0 if math.isnan(at) else (_MIN_AT if at < _MIN_AT else _MAX_AT)
         bucket = int(at // _DAY_BUCKET)
         cache: dict[int, str] = self._day_cache
         day = cache.get(bucket)
