@@ -32,6 +32,10 @@ class PipelineConfig:
     queue_batches: int = 2  # batches in flight to the indexer: bounds memory while Elasticsearch is down
     rules_poll_interval: float = 5.0
     heartbeat_interval: float = 60.0
+    # SIGTERM/SIGINT: the longest the daemon takes to exit. Queued batches are delivered for up to
+    # half of it; then delivery is interrupted (nothing unacknowledged is checkpointed, so a restart
+    # resends it). Keep it below the service manager's limit (systemd TimeoutStopSec=30).
+    stop_timeout: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,7 @@ def _read_pipeline(r: Reader) -> PipelineConfig:
         queue_batches=r.optional("queue_batches", int, d.queue_batches, _positive),
         rules_poll_interval=r.optional("rules_poll_interval", float, d.rules_poll_interval, _positive),
         heartbeat_interval=r.optional("heartbeat_interval", float, d.heartbeat_interval, _positive),
+        stop_timeout=r.optional("stop_timeout", float, d.stop_timeout, _positive),
     )
     r.done()
     return cfg

@@ -299,17 +299,19 @@ class Daemon:
         c.alerts += len(alerts)
 
     def _put(self, batch: Batch) -> None:
-        while True:
+        """Queue `batch`; while the queue is full (Elasticsearch behind or down) reading pauses here.
+        On shutdown the batch is dropped: it is not checkpointed, so a restart reads it again."""
+        while not self.stop.is_set():
             self._main_alive.tick()  # waiting on a full queue is back-pressure, not a hang
             self._raise_if_delivery_failed()
             try:
-                self._queue.put(batch, timeout=0.5)
+                self._queue.put(batch, timeout=0.2)
                 return
             except queue.Full:
-                continue  # Elasticsearch is behind or down: reading pauses here
+                continue
 
     def _drain(self) -> None:
-        while self._queue.unfinished_tasks:
+        while self._queue.unfinished_tasks and not self.stop.is_set():
             self._raise_if_delivery_failed()
             time.sleep(0.01)
 
@@ -367,19 +369,30 @@ class Daemon:
         self._abort.wait(seconds)
         self._delivery_alive.tick()
 
-    def _shutdown_delivery(self, delivery: threading.Thread, grace: float = 10.0) -> None:
-        deadline = time.monotonic() + grace
+    def _shutdown_delivery(self, delivery: threading.Thread) -> None:
+        """Let the delivery thread finish what is queued for half the stop timeout, then interrupt
+        its retries; if it is still inside a request at the deadline it is left behind (a daemon
+        thread: it dies with the process; nothing it had not acknowledged was checkpointed)."""
+        started = time.monotonic()
+        timeout = self.config.pipeline.stop_timeout
+        graceful, deadline = started + timeout / 2, started + timeout - 1.0
         while delivery.is_alive():
             try:
                 self._queue.put(None, timeout=0.2)
                 break
             except queue.Full:
-                if time.monotonic() > deadline:
+                if time.monotonic() > graceful:
                     break
-        delivery.join(max(0.0, deadline - time.monotonic()))
+        delivery.join(max(0.0, graceful - time.monotonic()))
         if delivery.is_alive():
             self._abort.set()
-            delivery.join()
+            delivery.join(max(0.0, deadline - time.monotonic()))
+        if delivery.is_alive():
+            log.warning(
+                "delivery_abandoned",
+                reason="a request to Elasticsearch did not return within the stop timeout",
+                stop_timeout_s=timeout,
+            )
 
     # -- systemd --------------------------------------------------------------------------------
 

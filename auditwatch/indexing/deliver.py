@@ -21,13 +21,14 @@ from typing import Any
 
 import orjson
 import structlog
+from elastic_transport import TlsError
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from auditwatch.errors import AuditwatchError, DeliveryError
 from auditwatch.indexing.body import ALERT, DEAD, EVENT, BodyBuilder, Operation, chunks, join, utc_iso
 from auditwatch.indexing.config import ElasticsearchConfig
 from auditwatch.indexing.results import Outcome, classify, error_reason, item_results
-from auditwatch.indexing.retry import Backoff
+from auditwatch.indexing.retry import Backoff, release
 from auditwatch.indexing.spool import Spool
 from auditwatch.model import AccessEvent, Alert, DeadLetter
 from auditwatch.schema import IndexNames
@@ -37,6 +38,7 @@ log = structlog.get_logger(__name__)
 # Keep the response small: per-item status (and error when there is one), in request order.
 _FILTER_PATH = "errors,items.*.status,items.*.error"
 _HEADERS = {"accept": "application/json", "content-type": "application/x-ndjson"}
+_MAX_DETAIL = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +93,18 @@ class _Tally:
 class _Round:
     """Items of one pass that need another: resend later, or re-route as dead letters."""
 
-    __slots__ = ("rejected", "retry", "why")
+    __slots__ = ("detail", "rejected", "retry", "why")
 
     def __init__(self) -> None:
         self.retry: list[Operation] = []
         self.rejected: list[tuple[Operation, str]] = []
         self.why: Counter[str] = Counter()
+        self.detail: dict[str, str] = {}  # per cause, the first message (names host and reason)
+
+    def again(self, chunk: list[Operation], cause: str, detail: str) -> None:
+        self.retry.extend(chunk)
+        self.why[cause] += len(chunk)
+        self.detail.setdefault(cause, detail[:_MAX_DETAIL])
 
 
 class BulkIndexer:
@@ -150,7 +158,9 @@ class BulkIndexer:
                     items=len(rnd.retry),
                     round=attempt + 1,
                     delay_s=round(delay, 3),
+                    hosts=list(self._cfg.hosts),
                     causes=dict(rnd.why),
+                    detail=rnd.detail,
                 )
                 attempt += 1
                 self._pause(delay, tally, started, len(rnd.retry) + len(pending))
@@ -170,11 +180,15 @@ class BulkIndexer:
                 endpoint_id="bulk",
             )
         except ApiError as exc:
+            release(exc)
             self._request_refused(chunk, exc, tally, rnd)
             return
         except TransportError as exc:  # connection refused or reset, timeout, TLS
-            rnd.retry.extend(chunk)
-            rnd.why[type(exc).__name__] += len(chunk)
+            release(exc)
+            cause = type(exc).__name__
+            if isinstance(exc, TlsError) and cause not in rnd.why:
+                log.error("elasticsearch_tls_failed", hosts=list(self._cfg.hosts), reason=_message(exc))
+            rnd.again(chunk, cause, _message(exc))
             return
         body: Any = response.body
         if body.get("errors") is False:
@@ -195,14 +209,32 @@ class BulkIndexer:
         """The whole request failed with an HTTP error: retry it, or bisect to isolate the bad item."""
         status = exc.meta.status
         if classify(status) is Outcome.RETRY:
-            rnd.retry.extend(chunk)
-            rnd.why[str(status)] += len(chunk)
+            node = exc.meta.node
+            rnd.again(
+                chunk, str(status), f"{node.scheme}://{node.host}:{node.port}: {error_reason(exc.info)}"
+            )
         elif len(chunk) == 1:  # e.g. 413: this one document is larger than http.max_content_length
-            rnd.rejected.append((chunk[0], f"request refused with {status}: {error_reason(exc.info)}"))
+            size = len(chunk[0].payload)
+            log.warning("bulk_document_refused", status=status, bytes=size, reason=error_reason(exc.info))
+            rnd.rejected.append(
+                (chunk[0], f"request refused with {status} ({size} bytes): {error_reason(exc.info)}")
+            )
         else:
             half = len(chunk) // 2
-            self._send(chunk[:half], tally, rnd)
-            self._send(chunk[half:], tally, rnd)
+            first, second = chunk[:half], chunk[half:]
+            log.warning(
+                "bulk_split",
+                status=status,
+                items=len(chunk),
+                bytes=sum(len(op.payload) for op in chunk),
+                halves=[
+                    [len(first), sum(len(op.payload) for op in first)],
+                    [len(second), sum(len(op.payload) for op in second)],
+                ],
+                reason=error_reason(exc.info),
+            )
+            self._send(first, tally, rnd)
+            self._send(second, tally, rnd)
 
     def _reroute(self, rejected: list[tuple[Operation, str]], tally: _Tally) -> list[Operation]:
         """Dead-letter operations for refused events and alerts; refused dead letters go to the spool."""
@@ -257,3 +289,9 @@ class BulkIndexer:
             self._sleep(seconds)
         if stop is not None and stop.is_set():
             raise DeliveryInterrupted(tally.report(started), pending)
+
+
+def _message(exc: TransportError) -> str:
+    """The transport's own message: names the host and the cause (refused, timeout, TLS reason)."""
+    message = exc.message if isinstance(exc.message, str) else str(exc)
+    return f"{type(exc).__name__}: {message}"
