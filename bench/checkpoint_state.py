@@ -8,8 +8,8 @@ The daemon checkpoints every `checkpoint_interval` (1 s): here one checkpoint pe
 bench/detection_throughput.py written live at `--rate` events per second (what the issue measured
 with the daemon at 2,000 lines/s: every event inside record-surge's hour); `--stream force`: a force
 (auditwatch.testing.scenarios: 300 staff, 21 days, every shipped parser and reference export),
-parsed by the shipped parsers and fed in event-time order, as the issue measured it;
-`--stream synthetic`: the 3-hour stream of bench/detection_throughput.py. Bytes written are what the process wrote to the file system during each
+parsed by the shipped parsers and fed in event-time order; `--stream synthetic`: the 3-hour
+stream of bench/detection_throughput.py. Bytes written are what the process wrote during each
 commit (`wchar` in /proc/self/io: database, WAL and journal writes), so a whole-state rewrite and a
 per-key delta are measured the same way. Also reports the state's rows and bytes at the end.
 """
@@ -119,9 +119,10 @@ def main() -> None:
         checkpoint.close()
         db = sum(p.stat().st_size for p in (Path(tmp) / "state").iterdir())
     print(
-        f"{args.stream} stream: {len(stream)} events, one checkpoint per {step} events ({len(per)} checkpoints)"
+        f"{args.stream} stream: {len(stream)} events, "
+        f"one checkpoint per {step} events ({len(per)} checkpoints)"
     )
-    for n, b, s in per[:: max(1, len(per) // 8)] + [per[-1]]:
+    for n, b, s in [*per[:: max(1, len(per) // 8)], per[-1]]:
         print(f"  after {n:>7} events: {b / 1e6:8.2f} MB written, {s * 1000:7.1f} ms")
     last = per[-10:]
     print(
