@@ -1,8 +1,13 @@
 """The checkpoint: delivered file offsets and the rule state that goes with them, in one SQLite file.
 
-A commit writes offsets and state blobs in ONE transaction (WAL, synchronous=FULL), so after a
+A commit writes offsets and rule state in ONE transaction (WAL, synchronous=FULL), so after a
 crash the daemon sees either the whole of a commit or none of it: the rule state always matches the
 offsets it resumes from. Offsets only move forward per file unless `reset` says otherwise.
+
+Rule state is kept as one row per (rule, part, group key) and each commit writes only the rows
+that changed since the previous one (a `StateDelta`), so a checkpoint costs what changed, not the
+size of the whole state. Schema 1 kept the state as one blob (`state` table): it is still read, and
+dropped by the first commit that writes the rows.
 """
 
 from __future__ import annotations
@@ -13,14 +18,22 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from auditwatch.errors import AuditwatchError
+from auditwatch.model import StateDelta, StoredState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE offsets (file_key TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE state (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO meta VALUES ('commits', 0);
+"""
+_SCHEMA_2 = """
+CREATE TABLE rule_meta (rule TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE rule_state (
+    rule TEXT NOT NULL, part TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (rule, part, key)
+) WITHOUT ROWID;
 """
 _UPSERT_FORWARD = (
     "INSERT INTO offsets VALUES (?, ?) "
@@ -30,6 +43,12 @@ _UPSERT_EXACT = (
     "INSERT INTO offsets VALUES (?, ?) ON CONFLICT (file_key) DO UPDATE SET position = excluded.position"
 )
 _UPSERT_STATE = "INSERT INTO state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+_UPSERT_META = "INSERT INTO rule_meta VALUES (?, ?) ON CONFLICT (rule) DO UPDATE SET value = excluded.value"
+_UPSERT_ROW = (
+    "INSERT INTO rule_state VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (rule, part, key) DO UPDATE SET value = excluded.value"
+)
+_DELETE_ROW = "DELETE FROM rule_state WHERE rule = ? AND part = ? AND key = ?"
 
 
 class CheckpointError(AuditwatchError):
@@ -57,16 +76,18 @@ class Checkpoint:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version == SCHEMA_VERSION:
             return
-        if version != 0:
+        if version > SCHEMA_VERSION:
             raise CheckpointError(
                 f"{self.path}: checkpoint schema version {version}, this auditwatch knows {SCHEMA_VERSION}"
             )
         with self._transaction():
-            # re-check inside the write lock: another process may have just created it
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _SCHEMA.strip().split(";\n"):
+            # re-check inside the write lock: another process may have just migrated it
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            steps = [_SCHEMA_1, _SCHEMA_2][version:]
+            for script in steps:
+                for statement in script.strip().split(";\n"):
                     self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -85,14 +106,65 @@ class Checkpoint:
         with self._lock:
             return int(self._db.execute("SELECT value FROM meta WHERE key = 'commits'").fetchone()[0]) == 0
 
-    def commit(self, offsets: Mapping[str, int], state: Mapping[str, bytes]) -> None:
-        """Offsets (never moved backwards) and state blobs, all in one transaction."""
+    def rule_state(self) -> StoredState:
+        """The detection state rows (empty before the first commit of a delta)."""
+        rows: dict[tuple[str, str], list[tuple[bytes, bytes]]] = {}
+        with self._lock:
+            meta = {
+                rule: bytes(value) for rule, value in self._db.execute("SELECT rule, value FROM rule_meta")
+            }
+            for rule, part, key, value in self._db.execute("SELECT rule, part, key, value FROM rule_state"):
+                rows.setdefault((rule, part), []).append((bytes(key), bytes(value)))
+        return StoredState(meta, rows)
+
+    def state_size(self) -> tuple[int, int]:
+        """Rows and bytes (keys, values, meta) of the detection state."""
+        with self._lock:
+            rows, size = self._db.execute(
+                "SELECT count(*), coalesce(sum(length(key) + length(value)), 0) FROM rule_state"
+            ).fetchone()
+            meta = self._db.execute("SELECT coalesce(sum(length(value)), 0) FROM rule_meta").fetchone()[0]
+            blobs = self._db.execute("SELECT coalesce(sum(length(value)), 0) FROM state").fetchone()[0]
+        return int(rows), int(size) + int(meta) + int(blobs)
+
+    def commit(
+        self,
+        offsets: Mapping[str, int],
+        state: Mapping[str, bytes] | None = None,
+        delta: StateDelta | None = None,
+        *,
+        drop: Iterable[str] = (),
+    ) -> None:
+        """Offsets (never moved backwards), state blobs and a detection state delta, all in one
+        transaction; `drop` names state blobs to delete (a schema-1 blob the rows replace).
+
+        A write the file system refuses (disk full, read-only) raises CheckpointError and commits
+        nothing: the previous checkpoint stays whole."""
         rows = [(key, _offset(key, value)) for key, value in offsets.items()]
-        blobs = [(name, bytes(value)) for name, value in state.items()]
-        with self._lock, self._transaction():
-            self._db.executemany(_UPSERT_FORWARD, rows)
-            self._db.executemany(_UPSERT_STATE, blobs)
-            self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
+        blobs = [(name, bytes(value)) for name, value in (state or {}).items()]
+        try:
+            with self._lock, self._transaction():
+                self._db.executemany(_UPSERT_FORWARD, rows)
+                self._db.executemany(_UPSERT_STATE, blobs)
+                self._db.executemany("DELETE FROM state WHERE name = ?", [(name,) for name in drop])
+                if delta is not None:
+                    self._apply(delta)
+                self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
+        except sqlite3.OperationalError as exc:
+            raise CheckpointError(
+                f"{self.path}: cannot write the checkpoint ({exc}); nothing after the previous "
+                "checkpoint was recorded, so after a restart (once the cause is fixed, e.g. space "
+                "freed) reading resumes from it and nothing is lost or duplicated"
+            ) from exc
+
+    def _apply(self, delta: StateDelta) -> None:
+        db = self._db
+        for rule in delta.cleared:
+            db.execute("DELETE FROM rule_state WHERE rule = ?", (rule,))
+            db.execute("DELETE FROM rule_meta WHERE rule = ?", (rule,))
+        db.executemany(_UPSERT_META, delta.meta)
+        db.executemany(_UPSERT_ROW, [row for row in delta.rows if row[3] is not None])
+        db.executemany(_DELETE_ROW, [row[:3] for row in delta.rows if row[3] is None])
 
     def reset(self, offsets: Mapping[str, int]) -> None:
         """Set offsets exactly, even backwards (an operator replaying a file, a truncated file)."""
@@ -121,7 +193,16 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            if self._db.in_transaction:  # SQLite rolls back by itself on some errors (SQLITE_FULL)
+                self._db.execute("ROLLBACK")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:  # e.g. disk full while writing the WAL: leave no transaction open
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
 
 
 def _offset(key: str, value: int) -> int:

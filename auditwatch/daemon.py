@@ -30,7 +30,7 @@ from elasticsearch import ApiError, TransportError
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config import DaemonConfig
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import AuditwatchError, ConfigError, Problem
 from auditwatch.indexing import (
     BulkIndexer,
     ClusterNotReady,
@@ -45,7 +45,7 @@ from auditwatch.jobs.schedule import Counts, Hooks, scheduled_jobs
 from auditwatch.jobs.silence import SourceActivity
 from auditwatch.logsetup import problems_for_log
 from auditwatch.metrics import DaemonCollector, serving
-from auditwatch.model import AccessEvent, Alert, DeadLetter
+from auditwatch.model import AccessEvent, Alert, DeadLetter, StateDelta
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline
 from auditwatch.reference import ReferenceHolder
@@ -70,7 +70,7 @@ class Batch:
     alerts: Sequence[Alert]
     records: int
     offsets: dict[str, int] | None = None  # set together with `state` on checkpoint batches
-    state: bytes | None = None
+    state: StateDelta | None = None  # rule state changed since the previous checkpoint batch
 
 
 @dataclass(slots=True)
@@ -81,6 +81,7 @@ class Counters:
     alerts: int = 0
     delivered_batches: int = 0
     checkpoints: int = 0
+    checkpoint_bytes: int = 0  # rule state written by the latest checkpoint
     started: float = field(default_factory=time.monotonic)
 
 
@@ -162,12 +163,15 @@ class Daemon:
         try:
             offsets = checkpoint.offsets()
             first_start = checkpoint.is_first_start()
-            saved_state = checkpoint.state(DETECTION_STATE)
+            stored = checkpoint.rule_state()
+            saved_state = checkpoint.state(DETECTION_STATE)  # schema 1: the whole state as one blob
         finally:
             checkpoint.close()
         engine = DetectionEngine(self._ruleset, self._reference.current)
-        if saved_state is not None:
-            engine.restore(saved_state)
+        restored = engine.restore_rows(stored)
+        if not restored and saved_state is not None:
+            engine.restore(saved_state)  # the first checkpoint writes it as rows, drops the blob
+            restored = True
         tailer = Tailer(self.config.inputs, offsets, first_start=first_start)
         # Reference tables and compiled config are millions of long-lived objects: keep the cyclic
         # collector from rescanning them, and let it run every 100k allocations rather than 700
@@ -184,7 +188,7 @@ class Daemon:
             parsers=len(self._parsers),
             known_files=len(offsets),
             first_start=first_start,
-            restored_state=saved_state is not None,
+            restored_state=restored,
         )
         self.notifier.ready(self._status_line(tailer))
         collector = DaemonCollector(lambda: _counter_fields(self.counters), lambda: self._gauges(tailer))
@@ -273,14 +277,14 @@ class Daemon:
                 dirty = True
                 now = time.monotonic()
                 if now - last_checkpoint >= settings.checkpoint_interval:
-                    self._put(Batch(events, dead, alerts, len(raws), dict(offsets), engine.snapshot()))
+                    self._put(Batch(events, dead, alerts, len(raws), dict(offsets), engine.state_delta()))
                     last_checkpoint, dirty = now, False
                 else:
                     self._put(Batch(events, dead, alerts, len(raws)))
                 self._count(len(raws), events, dead, alerts)
                 continue
             if dirty:  # idle: checkpoint what was read so a restart replays nothing
-                self._put(Batch((), (), (), 0, dict(offsets), engine.snapshot()))
+                self._put(Batch((), (), (), 0, dict(offsets), engine.state_delta()))
                 last_checkpoint, dirty = time.monotonic(), False
             if until_idle:
                 self._drain()
@@ -316,8 +320,12 @@ class Daemon:
             time.sleep(0.01)
 
     def _raise_if_delivery_failed(self) -> None:
-        if self._delivery_error is not None:
-            raise RuntimeError("delivery thread failed") from self._delivery_error
+        error = self._delivery_error
+        if error is None:
+            return
+        if isinstance(error, AuditwatchError):  # e.g. the checkpoint cannot be written: says why
+            raise error
+        raise RuntimeError("delivery thread failed") from error
 
     # -- delivery thread ----------------------------------------------------------------------
 
@@ -342,8 +350,9 @@ class Daemon:
                     self.counters.delivered_batches += 1
                     self._delivery_alive.tick()
                     if batch.offsets is not None and batch.state is not None:
-                        checkpoint.commit(batch.offsets, {DETECTION_STATE: batch.state})
+                        checkpoint.commit(batch.offsets, delta=batch.state, drop=(DETECTION_STATE,))
                         self.counters.checkpoints += 1
+                        self.counters.checkpoint_bytes = batch.state.size
                 finally:
                     self._queue.task_done()
         except DeliveryInterrupted:
@@ -411,6 +420,15 @@ class Daemon:
             "bytes_behind": sum(f.behind for f in files),
             "queued_batches": self._queue.qsize(),
         }
+
+    def _state_gauges(self) -> dict[str, float]:
+        """Detection state in the checkpoint, and what the latest checkpoint wrote of it."""
+        checkpoint = Checkpoint(self.config.checkpoint_path)  # its own connection: WAL readers never block
+        try:
+            rows, size = checkpoint.state_size()
+        finally:
+            checkpoint.close()
+        return {"state_rows": rows, "state_bytes": size, "checkpoint_bytes": self.counters.checkpoint_bytes}
 
     def _status_line(self, tailer: Tailer) -> str:
         files = tailer.status()
@@ -480,7 +498,7 @@ class Daemon:
 
     def _heartbeat_counts(self, tailer: Tailer) -> Counts:
         self.notifier.status(self._status_line(tailer))
-        return {**self._gauges(tailer), **_counter_fields(self.counters)}
+        return {**self._gauges(tailer), **self._state_gauges(), **_counter_fields(self.counters)}
 
     def _deliver_alerts(self, alerts: Sequence[Alert]) -> None:
         self.counters.alerts += len(alerts)

@@ -57,3 +57,30 @@ class Alert(NamedTuple):
     timestamp: float  # time of the triggering event
     rule_id: str
     fields: Mapping[str, object]  # the whole alert document (flat dotted keys allowed)
+
+
+class StateDelta(NamedTuple):
+    """Detection state that changed since the previous delta, as rows for the checkpoint.
+
+    Applied in order, deltas rebuild the engine's state exactly: first every row and the meta of
+    the rules in `cleared` are deleted (rules gone or rewritten whole), then `meta` is upserted,
+    then `rows`: (rule id, part, key, value) upserted, or deleted where value is None. Keys and
+    values are JSON bytes. Every delta must be committed, in order: a lost delta means the engine
+    and the checkpoint disagree (the daemon never drops one without exiting)."""
+
+    cleared: tuple[str, ...]
+    meta: tuple[tuple[str, bytes], ...]
+    rows: tuple[tuple[str, str, bytes, bytes | None], ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes of keys, values and meta in this delta."""
+        return sum(len(m) for _, m in self.meta) + sum(len(k) + len(v or b"") for _, _, k, v in self.rows)
+
+
+class StoredState(NamedTuple):
+    """Detection state as the checkpoint holds it: meta per rule ("" for the engine's own) and rows
+    per (rule id, part)."""
+
+    meta: Mapping[str, bytes]
+    rows: Mapping[tuple[str, str], list[tuple[bytes, bytes]]]

@@ -70,12 +70,19 @@ def written() -> int:
     raise RuntimeError("no wchar in /proc/self/io")
 
 
-def commit(engine: DetectionEngine, checkpoint: Checkpoint, offsets: dict[str, int]) -> None:
+def commit(engine: DetectionEngine, checkpoint: Checkpoint, offsets: dict[str, int]) -> dict[str, int]:
+    """Commit the state; returns the state bytes handed to SQLite per rule."""
     delta = getattr(engine, "state_delta", None)
     if delta is None:  # before incremental state: the whole state as one blob
-        checkpoint.commit(offsets, {"detection": engine.snapshot()})
-    else:
-        checkpoint.commit(offsets, {}, delta())
+        blob = engine.snapshot()
+        checkpoint.commit(offsets, {"detection": blob})
+        return {"(whole state)": len(blob)}
+    changes = delta()
+    checkpoint.commit(offsets, {}, changes)
+    per: dict[str, int] = {}
+    for rule, _part, key, value in changes.rows:
+        per[rule] = per.get(rule, 0) + len(key) + len(value or b"")
+    return per
 
 
 def state_size(checkpoint: Checkpoint) -> tuple[int, int]:
@@ -109,11 +116,12 @@ def main() -> None:
         (Path(tmp) / "state").mkdir()
         checkpoint = Checkpoint(Path(tmp) / "state" / "checkpoint.sqlite")
         per: list[tuple[int, int, float]] = []  # events so far, bytes written, seconds
+        handed: dict[str, int] = {}
         step = args.per_checkpoint
         for i in range(0, len(stream), step):
             engine.process(stream[i : i + step])
             before, t0 = written(), time.perf_counter()
-            commit(engine, checkpoint, {"file": (i + step) * 200})
+            handed = commit(engine, checkpoint, {"file": (i + step) * 200})
             per.append((i + step, written() - before, time.perf_counter() - t0))
         rows, nbytes = state_size(checkpoint)
         checkpoint.close()
@@ -130,6 +138,8 @@ def main() -> None:
         f"{sum(s for _, _, s in last) / len(last) * 1000:.1f} ms; total written "
         f"{sum(b for _, b, _ in per) / 1e6:.0f} MB"
     )
+    top = sorted(handed.items(), key=lambda kv: -kv[1])[:4]
+    print("last checkpoint, state bytes per rule: " + ", ".join(f"{r} {b / 1e6:.2f} MB" for r, b in top))
     print(f"state: {rows} rows, {nbytes / 1e6:.1f} MB; files on disk {db / 1e6:.1f} MB")
 
 

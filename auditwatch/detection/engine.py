@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +24,16 @@ from auditwatch.detection.compile import any_of
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.kinds import KIND_STATES, KindState
 from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
+from auditwatch.detection.state_codec import key_from_json
 from auditwatch.detection.suppress import Suppressor
-from auditwatch.model import AccessEvent, Alert
+from auditwatch.model import AccessEvent, Alert, StateDelta, StoredState
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
 log = structlog.get_logger(__name__)
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 1  # the whole-state JSON of `snapshot`
+ROWS_VERSION = 1  # the per-key rows of `state_delta`
+ENGINE_META = ""  # the meta row of the engine itself (no rule id is empty)
 SWEEP_EVERY = 60.0  # seconds of event time between sweeps of idle groups and lapsed suppressions
 _CACHE_LIMIT = 4096
 # Event times detection can evaluate: one day inside what `datetime` represents in every time zone
@@ -73,7 +76,18 @@ def _failure(event: AccessEvent, exc: Exception) -> DetectionFailure:
 class _Runtime:
     """A rule plus its mutable state."""
 
-    __slots__ = ("cache", "condition", "explained", "kind", "observe", "requires", "rule", "suppressor")
+    __slots__ = (
+        "cache",
+        "condition",
+        "explained",
+        "full",
+        "kind",
+        "meta_written",
+        "observe",
+        "requires",
+        "rule",
+        "suppressor",
+    )
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -85,6 +99,8 @@ class _Runtime:
         self.explained = _explainer(rule)
         self.observe = self.kind.observe
         self.cache: orjson.Fragment | None = None  # serialised state, valid while nothing changed
+        self.full = True  # the next delta rewrites this rule's rows whole (new, reloaded, or dropped)
+        self.meta_written: bytes | None = None  # the meta row as last put in a delta
 
     def dump(self) -> orjson.Fragment:
         suppressor = self.suppressor
@@ -139,6 +155,7 @@ class DetectionEngine:
         self._runtimes: tuple[_Runtime, ...] = ()
         self._watermark = float("-inf")
         self._next_sweep = float("-inf")
+        self._stored: set[str] = set()  # rule ids the checkpoint has rows or meta for
         self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0, "failed": 0}
         self._install(rules, {})
 
@@ -321,6 +338,90 @@ class DetectionEngine:
             if enabled:
                 gc.enable()
 
+    def state_delta(self) -> StateDelta:
+        """The rows that changed since the previous delta (or since `restore_rows`): per rule and
+        group key, the key's state, or a deletion. A rule that is new, reloaded with another
+        window, or whose stored state was dropped, is rewritten whole."""
+        enabled = gc.isenabled()
+        gc.disable()  # many small allocations; nothing here makes cycles
+        try:
+            return self._delta()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _delta(self) -> StateDelta:
+        dumps = orjson.dumps
+        current = {r.rule.id for r in self._runtimes}
+        cleared = sorted(self._stored - current)
+        meta: list[tuple[str, bytes]] = []
+        rows: list[tuple[str, str, bytes, bytes | None]] = []
+        for runtime in self._runtimes:
+            rule_id, kind, suppressor = runtime.rule.id, runtime.kind, runtime.suppressor
+            if runtime.full:
+                cleared.append(rule_id)
+                runtime.meta_written = None
+                kind_keys: Iterable[tuple[object, ...]] = list(kind.keys())
+                kept_keys: Iterable[tuple[object, ...]] = list(suppressor.keys()) if suppressor else ()
+                runtime.full = False
+            else:
+                kind_keys, kept_keys = kind.changed, suppressor.changed if suppressor else ()
+            kind.changed = set()
+            for key in kind_keys:
+                value = kind.row(key)
+                rows.append((rule_id, "k", dumps(key), None if value is None else dumps(value)))
+            if suppressor is not None:
+                suppressor.changed = set()
+                for key in kept_keys:
+                    until = suppressor.row(key)
+                    rows.append((rule_id, "s", dumps(key), None if until is None else dumps(until)))
+            body = dumps(
+                {
+                    "spec": _spec_json(runtime.rule.spec),
+                    "suppress": _suppress_json(runtime.rule),
+                    "kind": kind.meta(),
+                },
+                option=orjson.OPT_SORT_KEYS,
+            )
+            if body != runtime.meta_written:
+                meta.append((rule_id, body))
+                runtime.meta_written = body
+        watermark = self._watermark if self._watermark != float("-inf") else None
+        meta.append((ENGINE_META, dumps({"version": ROWS_VERSION, "watermark": watermark})))
+        self._stored = current
+        return StateDelta(tuple(cleared), tuple(meta), tuple(rows))
+
+    def restore_rows(self, stored: StoredState) -> bool:
+        """Load state checkpointed as rows; rules whose window or suppression definition changed
+        start empty (and are rewritten whole by the next delta). False when there is none."""
+        engine_meta = stored.meta.get(ENGINE_META)
+        if engine_meta is None or orjson.loads(engine_meta).get("version") != ROWS_VERSION:
+            return False
+        self._stored = set(stored.meta) - {ENGINE_META}
+        for runtime in self._runtimes:
+            rule_id, rule = runtime.rule.id, runtime.rule
+            raw = stored.meta.get(rule_id)
+            if raw is None:
+                continue
+            meta = orjson.loads(raw)
+            if meta["spec"] != _spec_json(rule.spec):
+                continue
+            runtime.kind.load_rows(meta["kind"], _decoded(stored.rows.get((rule_id, "k"), ())))
+            kept = stored.rows.get((rule_id, "s"), [])
+            if runtime.suppressor is not None and meta["suppress"] == _suppress_json(rule):
+                runtime.suppressor.load_rows(_decoded(kept))
+                runtime.full = False
+            else:
+                runtime.full = bool(kept)  # stored suppressions no longer apply: rewrite
+            runtime.meta_written = None if runtime.full else raw
+            runtime.cache = None
+        self._sweep_due = float("-inf")
+        watermark = orjson.loads(engine_meta).get("watermark")
+        if watermark is not None:
+            self._watermark = float(watermark)
+            self._next_sweep = self._watermark + SWEEP_EVERY
+        return True
+
     def restore(self, data: bytes) -> None:
         """Load a snapshot; state of rules whose window or suppression definition changed is dropped."""
         body = orjson.loads(data)
@@ -337,3 +438,8 @@ class DetectionEngine:
         if body.get("watermark") is not None:
             self._watermark = float(body["watermark"])
             self._next_sweep = self._watermark + SWEEP_EVERY
+
+
+def _decoded(rows: Iterable[tuple[bytes, bytes]]) -> Iterator[tuple[tuple[object, ...], Any]]:
+    for key, value in rows:
+        yield key_from_json(orjson.loads(key)), orjson.loads(value)

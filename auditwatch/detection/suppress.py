@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditwatch.detection.context import EvalContext, Getter
@@ -10,7 +11,7 @@ from auditwatch.detection.state_codec import key_from_json, key_to_json, sorted_
 
 
 class Suppressor:
-    __slots__ = ("dirty", "duration", "getters", "next_sweep", "until")
+    __slots__ = ("changed", "dirty", "duration", "getters", "next_sweep", "until")
 
     def __init__(self, spec: Suppression, getters: tuple[Getter, ...]) -> None:
         self.duration = spec.duration
@@ -18,6 +19,7 @@ class Suppressor:
         self.until: dict[tuple[object, ...], float] = {}
         self.next_sweep = float("-inf")
         self.dirty = True
+        self.changed: set[tuple[object, ...]] = set()  # keys added or removed since the last delta
 
     def key(self, c: EvalContext) -> tuple[object, ...]:
         return key_of(self.getters, c)
@@ -27,7 +29,9 @@ class Suppressor:
         return until is not None and c.ts < until
 
     def record(self, c: EvalContext) -> None:
-        self.until[self.key(c)] = c.ts + self.duration
+        key = self.key(c)
+        self.until[key] = c.ts + self.duration
+        self.changed.add(key)
         self.dirty = True
 
     def sweep(self, now: float) -> None:
@@ -37,6 +41,7 @@ class Suppressor:
         stale = [k for k, until in self.until.items() if until <= now]
         for k in stale:
             del self.until[k]
+        self.changed.update(stale)
         self.dirty = self.dirty or bool(stale)
 
     def dump(self) -> list[Any]:
@@ -44,6 +49,17 @@ class Suppressor:
 
     def load(self, data: list[Any]) -> None:
         self.until = {key_from_json(k): float(until) for k, until in data}
+        self.dirty = True
+
+    def keys(self) -> Iterable[tuple[object, ...]]:
+        return self.until.keys()
+
+    def row(self, key: tuple[object, ...]) -> Any:
+        return self.until.get(key)
+
+    def load_rows(self, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None:
+        self.until = {key: float(until) for key, until in rows}
+        self.changed.clear()
         self.dirty = True
 
 
@@ -57,6 +73,9 @@ def key_of(getters: tuple[Getter, ...], c: EvalContext) -> tuple[object, ...]:
         return (tuple(a) if isinstance(a, list) else a, tuple(b) if isinstance(b, list) else b)
     if len(getters) == 3:
         a, b, d = getters[0](c), getters[1](c), getters[2](c)
-        return (tuple(a) if isinstance(a, list) else a, tuple(b) if isinstance(b, list) else b,
-                tuple(d) if isinstance(d, list) else d)
+        return (
+            tuple(a) if isinstance(a, list) else a,
+            tuple(b) if isinstance(b, list) else b,
+            tuple(d) if isinstance(d, list) else d,
+        )
     return tuple(tuple(v) if isinstance(v := g(c), list) else v for g in getters)

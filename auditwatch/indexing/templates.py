@@ -76,6 +76,9 @@ HEALTH_FIELDS: dict[str, str] = {
     "auditwatch.health.files": schema.LONG,
     "auditwatch.health.bytes_behind": schema.LONG,
     "auditwatch.health.queued_batches": schema.LONG,
+    "auditwatch.health.state_rows": schema.LONG,
+    "auditwatch.health.state_bytes": schema.LONG,
+    "auditwatch.health.checkpoint_bytes": schema.LONG,
     "auditwatch.health.silent_inputs": schema.KEYWORD,
 }
 

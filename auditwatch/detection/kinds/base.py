@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,8 +27,14 @@ class Trigger:
 
 
 class KindState(Protocol):
+    """State per group key, checkpointed whole (`dump`/`load`) or one row per key (`row`/`load_rows`).
+
+    Every key whose state changed (added, updated or removed) since the last checkpoint is in
+    `changed`; the engine takes and empties it when it builds a checkpoint delta."""
+
     dirty: bool  # set when state changed since the last snapshot
     next_sweep: float  # `sweep` does nothing before this event time (it sets the next one itself)
+    changed: set[tuple[object, ...]]
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None: ...
 
@@ -37,6 +43,18 @@ class KindState(Protocol):
     def dump(self) -> Any: ...
 
     def load(self, data: Any) -> None: ...
+
+    def keys(self) -> Iterable[tuple[object, ...]]: ...
+
+    def row(self, key: tuple[object, ...]) -> Any:
+        """The JSON-ready state of `key`, or None when it has none (any more)."""
+        ...
+
+    def meta(self) -> Any:
+        """State that belongs to no key (JSON-ready)."""
+        ...
+
+    def load_rows(self, meta: Any, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None: ...
 
 
 EVIDENCE_CAP = 50

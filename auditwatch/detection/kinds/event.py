@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditwatch.detection.context import EvalContext
@@ -15,6 +16,7 @@ class EventKind:
         self.getters = rule.group_getters
         self.dirty = False
         self.next_sweep = float("inf")  # nothing to sweep
+        self.changed: set[tuple[object, ...]] = set()  # stays empty: no state
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
         if explained(c):
@@ -29,4 +31,16 @@ class EventKind:
         return {}
 
     def load(self, data: Any) -> None:
+        return None
+
+    def keys(self) -> Iterable[tuple[object, ...]]:
+        return ()
+
+    def row(self, key: tuple[object, ...]) -> Any:
+        return None
+
+    def meta(self) -> Any:
+        return None
+
+    def load_rows(self, meta: Any, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None:
         return None

@@ -6,6 +6,7 @@ without alerting. An explained first sighting is remembered too, so it is never 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditwatch.detection.context import EvalContext
@@ -22,6 +23,7 @@ class FirstSeenKind:
         self.started: float | None = None
         self.dirty = False
         self.next_sweep = float("inf")  # nothing to sweep
+        self.changed: set[tuple[object, ...]] = set()
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
         key = group_key(self.getters, c)
@@ -30,6 +32,7 @@ class FirstSeenKind:
         if self.started is None:
             self.started = c.ts
         self.seen[key] = c.ts
+        self.changed.add(key)
         self.dirty = True
         if c.ts < self.started + self.learning or explained(c):
             return None
@@ -46,4 +49,20 @@ class FirstSeenKind:
         started = data["started"]
         self.started = None if started is None else float(started)
         self.seen = {key_from_json(k): float(ts) for k, ts in data["seen"]}
+        self.dirty = True
+
+    def keys(self) -> Iterable[tuple[object, ...]]:
+        return self.seen.keys()
+
+    def row(self, key: tuple[object, ...]) -> Any:
+        return self.seen.get(key)
+
+    def meta(self) -> Any:
+        return {"started": self.started}
+
+    def load_rows(self, meta: Any, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None:
+        started = meta["started"] if meta else None
+        self.started = None if started is None else float(started)
+        self.seen = {key: float(ts) for key, ts in rows}
+        self.changed.clear()
         self.dirty = True

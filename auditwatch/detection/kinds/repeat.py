@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 from auditwatch.detection.context import EvalContext, LocalClock
@@ -38,6 +39,7 @@ class RepeatKind:
         self.late = 0
         self.next_sweep = float("-inf")
         self.dirty = False
+        self.changed: set[tuple[object, ...]] = set()
 
     def observe(self, c: EvalContext, explained: Explained) -> Trigger | None:
         if explained(c):  # first: most access is explained, and nothing below it changes state
@@ -64,6 +66,7 @@ class RepeatKind:
             state.latest = day
             while next(iter(state.days)) <= day - self.period:
                 state.days.popitem(last=False)
+        self.changed.add(key)
         self.dirty = True
         if len(state.days) < self.needed:
             return None
@@ -78,7 +81,7 @@ class RepeatKind:
             days=len(entries),
         )
         del self.groups[key]
-        return trigger
+        return trigger  # `key` is in `changed` already: its row goes
 
     def sweep(self, now: float) -> None:
         if now < self.next_sweep:  # scan once a day: amortised O(1) per event
@@ -88,6 +91,7 @@ class RepeatKind:
         stale = [k for k, s in self.groups.items() if s.latest <= today - self.period]
         for k in stale:
             del self.groups[k]
+        self.changed.update(stale)
         self.dirty = self.dirty or bool(stale)
 
     def dump(self) -> Any:
@@ -96,6 +100,28 @@ class RepeatKind:
             days = [[d, ts, pack(i)] for d, (ts, i) in s.days.items()]
             groups.append([key_to_json(k), s.latest, days])
         return {"groups": groups}
+
+    def keys(self) -> Iterable[tuple[object, ...]]:
+        return self.groups.keys()
+
+    def row(self, key: tuple[object, ...]) -> Any:
+        s = self.groups.get(key)
+        if s is None:
+            return None
+        return [s.latest, [[d, ts, pack(i)] for d, (ts, i) in s.days.items()]]
+
+    def meta(self) -> Any:
+        return None
+
+    def load_rows(self, meta: Any, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None:
+        self.groups = {}
+        for key, (latest, days) in rows:
+            state = _Days()
+            state.latest = int(latest)
+            state.days = OrderedDict((int(d), (float(ts), unpack(ts, item))) for d, ts, item in days)
+            self.groups[key] = state
+        self.changed.clear()
+        self.dirty = True
 
     def load(self, data: Any) -> None:
         self.groups = {}

@@ -6,6 +6,7 @@ one burst gives one alert; `suppress` quietens the group for longer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from auditwatch.detection.context import EvalContext
@@ -29,6 +30,7 @@ class ThresholdKind:
         self.late = 0
         self.next_sweep = float("-inf")
         self.dirty = False
+        self.changed: set[tuple[object, ...]] = set()
 
     def _window(self) -> CountWindow | DistinctWindow:
         return CountWindow(self.span) if self.distinct is None else DistinctWindow(self.span)
@@ -52,6 +54,7 @@ class ThresholdKind:
         if not window.add(c.ts, value, c.event):
             self.late += 1
             return None
+        self.changed.add(key)
         self.dirty = True
         reached = window.count() if self.distinct is None else window.distinct()
         if reached is None or reached < self.threshold:
@@ -77,6 +80,7 @@ class ThresholdKind:
         stale = [k for k, w in self.groups.items() if w.idle_since(horizon)]
         for k in stale:
             del self.groups[k]
+        self.changed.update(stale)
         self.dirty = self.dirty or bool(stale)
 
     def dump(self) -> Any:
@@ -88,4 +92,23 @@ class ThresholdKind:
             window = self._window()
             window.load(state)
             self.groups[key_from_json(key)] = window
+        self.dirty = True
+
+    def keys(self) -> Iterable[tuple[object, ...]]:
+        return self.groups.keys()
+
+    def row(self, key: tuple[object, ...]) -> Any:
+        window = self.groups.get(key)
+        return None if window is None else window.dump()
+
+    def meta(self) -> Any:
+        return None
+
+    def load_rows(self, meta: Any, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None:
+        self.groups = {}
+        for key, state in rows:
+            window = self._window()
+            window.load(state)
+            self.groups[key] = window
+        self.changed.clear()
         self.dirty = True
