@@ -135,8 +135,9 @@ def main() -> None:
     last = per[-10:]
     print(
         f"last 10 checkpoints: mean {sum(b for _, b, _ in last) / len(last) / 1e6:.2f} MB written, "
-        f"{sum(s for _, _, s in last) / len(last) * 1000:.1f} ms; total written "
-        f"{sum(b for _, b, _ in per) / 1e6:.0f} MB"
+        f"{sum(s for _, _, s in last) / len(last) * 1000:.1f} ms; largest {max(b for _, b, _ in per) / 1e6:.2f} MB; "
+        f"total written {sum(b for _, b, _ in per) / 1e6:.0f} MB ({sum(b for _, b, _ in per) / len(per) / 1e6:.2f} MB "
+        "per checkpoint amortised)"
     )
     top = sorted(handed.items(), key=lambda kv: -kv[1])[:4]
     print("last checkpoint, state bytes per rule: " + ", ".join(f"{r} {b / 1e6:.2f} MB" for r, b in top))

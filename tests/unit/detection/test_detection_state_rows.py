@@ -72,6 +72,28 @@ def test_rows_rebuild_exactly_the_state_the_engine_has(tmp_path: Path, shipped) 
     assert size > 0
 
 
+def test_the_log_is_compacted_into_the_rows_without_changing_the_state(tmp_path: Path, shipped) -> None:
+    """With a small compaction limit the log is folded into the rows several times; the state read
+    back is the engine's at every point, and the log never holds much more than the rows."""
+    rules, reference, stream = shipped
+    cp = Checkpoint(tmp_path / "cp.sqlite", compact_min_bytes=20_000)
+    engine = DetectionEngine(rules, reference)
+    folded = 0
+    for i in range(0, 12_000, 400):
+        engine.process(stream[i : i + 400])
+        cp.commit({"f": i}, delta=engine.state_delta())
+        logged = cp._db.execute("SELECT count(*) FROM state_log").fetchone()[0]
+        folded += logged == 0
+        if i % 4000 == 0:
+            again = DetectionEngine(rules, reference)
+            assert again.restore_rows(cp.rule_state())
+            assert again.snapshot() == engine.snapshot()
+    assert folded >= 3
+    again = DetectionEngine(rules, reference)
+    assert again.restore_rows(cp.rule_state())
+    assert again.snapshot() == engine.snapshot()
+
+
 def test_a_checkpoint_writes_only_the_keys_that_changed(tmp_path: Path, shipped) -> None:
     """After 10,000 events, a checkpoint of 20 more events writes a few rows, not the whole state."""
     rules, reference, stream = shipped
