@@ -133,11 +133,12 @@ def main() -> None:
     for n, b, s in [*per[:: max(1, len(per) // 8)], per[-1]]:
         print(f"  after {n:>7} events: {b / 1e6:8.2f} MB written, {s * 1000:7.1f} ms")
     last = per[-10:]
+    total = sum(b for _, b, _ in per)
+    largest = max(b for _, b, _ in per)
     print(
         f"last 10 checkpoints: mean {sum(b for _, b, _ in last) / len(last) / 1e6:.2f} MB written, "
-        f"{sum(s for _, _, s in last) / len(last) * 1000:.1f} ms; largest {max(b for _, b, _ in per) / 1e6:.2f} MB; "
-        f"total written {sum(b for _, b, _ in per) / 1e6:.0f} MB ({sum(b for _, b, _ in per) / len(per) / 1e6:.2f} MB "
-        "per checkpoint amortised)"
+        f"{sum(s for _, _, s in last) / len(last) * 1000:.1f} ms; largest {largest / 1e6:.2f} MB; "
+        f"total written {total / 1e6:.0f} MB ({total / len(per) / 1e6:.2f} MB per checkpoint amortised)"
     )
     top = sorted(handed.items(), key=lambda kv: -kv[1])[:4]
     print("last checkpoint, state bytes per rule: " + ", ".join(f"{r} {b / 1e6:.2f} MB" for r, b in top))
