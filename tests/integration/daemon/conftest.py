@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 # Numbered lines: no source audit id, so `_id` comes from file identity + offset + line hash, which
 # is exactly what rotation and crash recovery must keep stable.
@@ -75,6 +75,20 @@ class DaemonSetup:
                 return out
             out.extend(h["_source"] for h in hits)
             after = hits[-1]["sort"]
+
+    def count(self) -> int:
+        """Events indexed so far; -1 while a new index's shards are still starting (busy machine)."""
+        try:
+            self.client.indices.refresh(index=self.events_index())
+            return int(self.client.count(index=self.events_index())["count"])
+        except ApiError:
+            return -1
+
+    def assert_exactly_once(self, written: int) -> None:
+        """Numbered lines 1..written are each indexed exactly once."""
+        seqs = sorted(int(str(e["auditwatch.record.id"])) for e in self.all_events())
+        assert len(seqs) == written, f"{len(seqs)} indexed for {written} written"
+        assert seqs == list(range(1, written + 1))
 
     def dead_letters(self) -> list[dict[str, object]]:
         index = f"{self.prefix}-deadletter"
