@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -125,8 +125,10 @@ class LocalElasticsearch:
         security: bool = False,
         heap: str = "1g",
         startup_timeout: float = 120.0,
+        settings: Mapping[str, object] | None = None,
     ) -> None:
         self._version = version or default_version()
+        self._extra_settings = dict(settings or {})  # e.g. {"http.max_content_length": "1mb"} for 413s
         self._owns_dir = directory is None
         self._dir = Path(directory or tempfile.mkdtemp(prefix="auditwatch-es-")).absolute()
         self._security = security
@@ -377,6 +379,7 @@ class LocalElasticsearch:
                 "xpack.security.http.ssl.certificate": _security.NODE_CERT,
                 "xpack.security.http.ssl.certificate_authorities": [_security.CA_CERT],
             }
+        settings |= self._extra_settings
         # JSON is valid YAML and quotes every path safely
         lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
         _write_readable(self._config / "elasticsearch.yml", "\n".join(lines) + "\n")

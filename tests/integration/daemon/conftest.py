@@ -152,6 +152,21 @@ def bare_daemon_setup(
     return DaemonSetup(tmp_path, tmp_path / "logs", config, index_prefix, es_client)
 
 
+MakeSetup = Callable[[Path, str, Elasticsearch, str], DaemonSetup]
+
+
+@pytest.fixture
+def make_daemon_setup() -> MakeSetup:
+    """Like `daemon_setup`, for another cluster: (root, es_url, client, index_prefix) -> set up."""
+
+    def make(root: Path, es_url: str, client: Elasticsearch, prefix: str) -> DaemonSetup:
+        setup = DaemonSetup(root, root / "logs", write_config(root, es_url, prefix), prefix, client)
+        setup.setup()
+        return setup
+
+    return make
+
+
 WaitUntil = Callable[[Callable[[], bool]], None]
 
 
