@@ -357,6 +357,9 @@ class Daemon:
                     self._queue.task_done()
         except DeliveryInterrupted:
             log.warning("delivery_interrupted", reason="shutdown while Elasticsearch was unavailable")
+        except AuditwatchError as exc:  # e.g. the checkpoint cannot be written: the message says it all
+            log.error("delivery_failed", error=str(exc))
+            self._delivery_error = exc
         except BaseException as exc:  # surfaced to the main thread, which exits non-zero
             log.exception("delivery_failed")
             self._delivery_error = exc
