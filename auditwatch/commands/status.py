@@ -72,6 +72,14 @@ def _checkpoint_offsets(config: DaemonConfig) -> dict[str, int]:
         checkpoint.close()
 
 
+def _state_size(config: DaemonConfig) -> tuple[int, int]:
+    checkpoint = Checkpoint(config.checkpoint_path)
+    try:
+        return checkpoint.state_size()
+    finally:
+        checkpoint.close()
+
+
 def latest_heartbeat(client: Elasticsearch, names: IndexNames) -> dict[str, Any] | None:
     try:
         hits = client.search(index=names.health, size=1, sort=[{"@timestamp": "desc"}])["hits"]["hits"]
@@ -87,6 +95,8 @@ def print_status(config: DaemonConfig, client: Elasticsearch, out: TextIO) -> bo
     if checkpoint.exists():
         age = time.time() - max(p.stat().st_mtime for p in checkpoint.parent.glob(checkpoint.name + "*"))
         out.write(f"checkpoint: {checkpoint} (last written {_ago(age)} ago)\n")
+        rows, size = _state_size(config)
+        out.write(f"detection state: {rows} rows, {size} bytes\n")
     else:
         out.write(f"checkpoint: none yet at {checkpoint} (the daemon has not delivered anything)\n")
     out.write(f"files: {len(lags)}, {sum(lag.behind for lag in lags)} bytes not yet delivered\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -84,6 +85,9 @@ def test_status_shows_lag_and_the_daemon_heartbeat(
     assert after.returncode == 0, after.stderr
     assert "0 bytes behind" in after.stdout
     assert "daemon: last heartbeat" in after.stdout
+    assert re.search(r"detection state: \d+ rows, \d+ bytes", after.stdout), after.stdout
+    beat = es_client.search(index=f"{index_prefix}-health", size=1)["hits"]["hits"][0]["_source"]
+    assert {"state_rows", "state_bytes", "checkpoint_bytes"} <= set(beat["auditwatch"]["health"])
 
 
 @pytest.mark.parametrize("verb", [("status",), ("test", "output")])
