@@ -41,7 +41,7 @@ from auditwatch.indexing import (
     wrong_mappings,
 )
 from auditwatch.indexing.retry import Backoff
-from auditwatch.jobs.schedule import Counts, Hooks, scheduled_jobs
+from auditwatch.jobs.schedule import FINAL_HEARTBEAT_TIMEOUT, Counts, Hooks, scheduled_jobs
 from auditwatch.jobs.silence import SourceActivity
 from auditwatch.logsetup import problems_for_log
 from auditwatch.metrics import DaemonCollector, serving
@@ -387,7 +387,8 @@ class Daemon:
         thread: it dies with the process; nothing it had not acknowledged was checkpointed)."""
         started = time.monotonic()
         timeout = self.config.pipeline.stop_timeout
-        graceful, deadline = started + timeout / 2, started + timeout - 1.0
+        graceful = started + timeout / 2
+        deadline = started + max(timeout / 2, timeout - FINAL_HEARTBEAT_TIMEOUT - 1.0)
         while delivery.is_alive():
             try:
                 self._queue.put(None, timeout=0.2)

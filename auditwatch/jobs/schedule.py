@@ -30,6 +30,7 @@ from auditwatch.schema import IndexNames
 log = structlog.get_logger(__name__)
 
 Counts = dict[str, int | float | list[str]]
+FINAL_HEARTBEAT_TIMEOUT = 2.0  # seconds of the daemon's stop timeout kept for the heartbeat at stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,8 @@ def scheduled_jobs(
         yield
     finally:
         scheduler.shutdown(wait=False)
+        if heartbeats is not None:  # briefly: a hung cluster must not hold up the stop timeout
+            heartbeats = HeartbeatWriter(client.options(request_timeout=FINAL_HEARTBEAT_TIMEOUT), names)
         heartbeat()  # the last word: what it stopped with
         client.close()
 

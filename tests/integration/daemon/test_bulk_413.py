@@ -14,11 +14,10 @@ from auditwatch.testing.logwriter import NumberedLogWriter
 
 
 @pytest.fixture(scope="module")
-def small_requests_es(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalElasticsearch]:
-    """A second, small Elasticsearch that refuses requests over 1 MB."""
-    server = LocalElasticsearch(
-        tmp_path_factory.mktemp("es-413"), heap="512m", settings={"http.max_content_length": "1mb"}
-    )
+def small_requests_es() -> Iterator[LocalElasticsearch]:
+    """A second, small Elasticsearch that refuses requests over 1 MB (own temporary directory,
+    which the harness makes readable to the Elasticsearch user when running as root)."""
+    server = LocalElasticsearch(heap="512m", settings={"http.max_content_length": "1mb"})
     server.start()
     try:
         yield server

@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from auditwatch.testing.faults import closed_port_url, set_es_url, set_pipeline, stop_and_time, wait_for_log
+from auditwatch.testing.faults import TcpProxy, set_es_url, set_pipeline, stop_and_time, wait_for_log
 from auditwatch.testing.logwriter import NumberedLogWriter
 
 OUTAGE = float(os.environ.get("AUDITWATCH_OUTAGE_SECONDS", "45"))
@@ -25,17 +25,21 @@ STOP_TIMEOUT = 10.0
 
 
 @pytest.mark.soak
-def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup):
-    """Connection refused with backoff_max 1 s (a retry round every second or so)."""
+def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup, es_url):
+    """Connection refused (the way to the cluster cut) with backoff_max 1 s: a retry round every
+    second or so."""
     set_pipeline(daemon_setup.config, stop_timeout=STOP_TIMEOUT)
     config = daemon_setup.config
     config.write_text(config.read_text().replace("backoff_max: 2", "backoff_max: 1"))
-    real = set_es_url(config, closed_port_url())
+    proxy = TcpProxy(es_url)
+    set_es_url(config, proxy.url)
     writer = NumberedLogWriter(daemon_setup.logs / "audit.log", rotate_every=100_000)
     proc = daemon_setup.start()
     samples: list[tuple[float, int]] = []
     try:
         daemon = psutil.Process(proc.pid)
+        wait_for_log(daemon_setup.root / "daemon.log", '"started"')
+        proxy.cut()
         writer.start(lines_per_second=RATE)
         wait_for_log(daemon_setup.root / "daemon.log", "bulk_retry")
         started = time.monotonic()
@@ -49,6 +53,7 @@ def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup):
         if proc.poll() is None:
             proc.kill()
         writer.close()
+        proxy.close()
     report = {
         "outage_s": OUTAGE,
         "lines_written": writer.written,
@@ -65,7 +70,7 @@ def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup):
     later = max(r for t, r in samples if t > FILLED)
     assert later - filled < BOUND, report
 
-    set_es_url(config, real)
+    set_es_url(config, es_url)
     done = daemon_setup.run_until_idle(timeout=900)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     daemon_setup.assert_exactly_once(writer.written)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from auditwatch.testing.faults import (
-    closed_port_url,
+    TcpProxy,
     frozen,
     set_es_url,
     set_pipeline,
@@ -22,14 +22,17 @@ STOP_TIMEOUT = 8.0
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_stop_while_elasticsearch_is_unreachable_and_the_queue_is_full(daemon_setup, sig):
-    """Connection refused: delivery retries, the queue is full and reading is paused in `_put`."""
+def test_stop_while_elasticsearch_is_unreachable_and_the_queue_is_full(daemon_setup, es_url, sig):
+    """Connection refused mid-run: delivery retries, the queue is full and reading is paused in `_put`."""
     set_pipeline(daemon_setup.config, stop_timeout=STOP_TIMEOUT)
-    real = set_es_url(daemon_setup.config, closed_port_url())
+    proxy = TcpProxy(es_url)
+    set_es_url(daemon_setup.config, proxy.url)
     writer = NumberedLogWriter(daemon_setup.logs / "audit.log")
-    writer.write(60_000)  # 12 batches: far more than the queue holds
     proc = daemon_setup.start()
     try:
+        wait_for_log(daemon_setup.root / "daemon.log", '"started"')
+        proxy.cut()
+        writer.write(60_000)  # 12 batches: far more than the queue holds
         wait_for_log(daemon_setup.root / "daemon.log", "bulk_retry")
         time.sleep(3)  # several retry rounds; the main thread is blocked on the full queue
         assert proc.poll() is None
@@ -38,10 +41,11 @@ def test_stop_while_elasticsearch_is_unreachable_and_the_queue_is_full(daemon_se
         if proc.poll() is None:
             proc.kill()
         writer.close()
+        proxy.close()
     assert proc.returncode == 0
     assert took < STOP_TIMEOUT, took
 
-    set_es_url(daemon_setup.config, real)
+    set_es_url(daemon_setup.config, es_url)
     done = daemon_setup.run_until_idle()
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     daemon_setup.assert_exactly_once(60_000)
