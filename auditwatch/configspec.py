@@ -31,7 +31,9 @@ _MISSING = object()
 class Reader:
     """Reads one mapping of a YAML document, remembering which keys were consumed."""
 
-    def __init__(self, doc: YamlDocument, path: PathKey = (), problems: list[Problem] | None = None) -> None:
+    def __init__(
+        self, doc: YamlDocument, path: PathKey = (), problems: list[Problem] | None = None
+    ) -> None:
         self.doc = doc
         self.path = path
         self.problems: list[Problem] = [] if problems is None else problems

@@ -420,9 +420,8 @@ def cost(node: n.Node, values: Collection[str]) -> int:
         return _operand_cost(operand, values)
     if isinstance(node, n.Between):
         return max(_operand_cost(o, values) for o in (node.value, node.low, node.high))
-    return max(
-        _operand_cost(node.left, values), _operand_cost(node.right, values), 1 if node.op == "matches" else 0
-    )
+    return max(_operand_cost(node.left, values), _operand_cost(node.right, values),
+               1 if node.op == "matches" else 0)
 
 
 def _operand_cost(operand: n.Operand, values: Collection[str]) -> int:
