@@ -18,6 +18,7 @@ import orjson
 from auditwatch.detection.alerts import build_alert
 from auditwatch.detection.compile import any_of
 from auditwatch.detection.context import EvalContext
+from auditwatch.detection.fold import fold_alerts
 from auditwatch.detection.kinds import KIND_STATES, KindState
 from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
 from auditwatch.detection.suppress import Suppressor
@@ -115,6 +116,7 @@ class DetectionEngine:
                 runtime.load(state, _suppress_json(old.rule) == _suppress_json(rule))
             runtimes.append(runtime)
         self._runtimes = tuple(runtimes)
+        self._folds = {r.rule.id: frozenset(r.rule.folds_into) for r in runtimes if r.rule.folds_into}
         sweepers: list[KindState | Suppressor] = []
         for runtime in runtimes:
             sweepers.append(runtime.kind)
@@ -219,6 +221,8 @@ class DetectionEngine:
                         continue
                     suppressor.record(c)
                 alerts.append(build_alert(runtime.rule, trigger, c))
+        if self._folds:
+            alerts = fold_alerts(alerts, self._folds)
         self.stats["events"] += len(events)
         self.stats["alerts"] += len(alerts)
         return alerts
