@@ -61,13 +61,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+_ID_VERBS = frozenset({"show", "assign", "close", "reopen", "refer", "export"})
+_ALERT_ID_LENGTH = 27  # base64url SHA-1: may begin with '-', which argparse would take for an option
+
+
 def _default_alerts_verb(argv: list[str]) -> list[str]:
-    """`auditwatch alerts [options]` (no verb) means `auditwatch alerts list [options]`."""
+    """`auditwatch alerts [options]` (no verb) means `auditwatch alerts list [options]`; an alert id
+    that begins with '-' right after its verb is moved behind `--` so it is read as the id."""
     for i, arg in enumerate(argv):
         if arg == "alerts":
             following = argv[i + 1] if i + 1 < len(argv) else None
             if following is None or (following.startswith("-") and following not in ("-h", "--help")):
                 return [*argv[: i + 1], "list", *argv[i + 1 :]]
+            ident = argv[i + 2] if i + 2 < len(argv) else ""
+            if following in _ID_VERBS and ident.startswith("-") and len(ident) == _ALERT_ID_LENGTH:
+                return [*argv[: i + 2], *argv[i + 3 :], "--", ident]
             return argv
         if not arg.startswith("-") and (i == 0 or argv[i - 1] != "--log-level"):
             return argv  # another command
