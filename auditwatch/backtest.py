@@ -23,9 +23,8 @@ from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.detection.rulefile import parse_duration
 from auditwatch.errors import ConfigError
 from auditwatch.indexing import make_client
-from auditwatch.model import AccessEvent, Alert, RawLine
+from auditwatch.model import AccessEvent, Alert, RawLine, summary_of
 from auditwatch.reference import load_reference
-from auditwatch.scanning import field_value
 from auditwatch.schema import IndexNames
 
 PAGE = 5000
@@ -40,7 +39,8 @@ class BacktestReport:
     samples: int = 5
 
     def render(self) -> str:
-        per_day = Counter(str(a.fields.get("@timestamp", ""))[:10] for a in self.alerts)
+        summaries = [summary_of(a) for a in self.alerts]
+        per_day = Counter(s.timestamp[:10] for s in summaries)
         lines = [
             f"rule {self.rule_id}: {len(self.alerts)} alert(s) over {self.events} event(s)"
             f" in the last {self.since}",
@@ -49,11 +49,8 @@ class BacktestReport:
             lines.append(f"  {len(self.alerts) * 10000 / self.events:.2f} alerts per 10,000 events")
         for day, count in sorted(per_day.items()):
             lines.append(f"  {day}: {count}")
-        for alert in self.alerts[: self.samples]:
-            reasons = field_value(alert.fields, "auditwatch.alert.reasons") or []
-            first = reasons[0] if isinstance(reasons, list) and reasons else ""
-            when, user = field_value(alert.fields, "@timestamp"), field_value(alert.fields, "user.id")
-            lines.append(f"  sample {alert.id} {when} {user}: {first}")
+        for s in summaries[: self.samples]:
+            lines.append(f"  sample {s.id} {s.timestamp} {s.severity} {s.user_id or '-'}: {s.why}")
         return "\n".join(lines)
 
 

@@ -7,14 +7,20 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import structlog
 
 from auditwatch import __version__
 from auditwatch.errors import AuditwatchError, ConfigError
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from auditwatch.triage import AlertStore
 
 DEFAULT_CONFIG = "/etc/auditwatch/auditwatch.yml"
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_RUNTIME = 0, 1, 2, 3
@@ -23,7 +29,7 @@ log = structlog.get_logger("auditwatch.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_default_alerts_verb(sys.argv[1:] if argv is None else list(argv)))
     from auditwatch.logsetup import configure_logging
 
     configure_logging(
@@ -53,6 +59,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 130
+
+
+_ID_VERBS = frozenset({"show", "assign", "close", "reopen", "refer", "export"})
+_ALERT_ID_LENGTH = 27  # base64url SHA-1: may begin with '-', which argparse would take for an option
+
+
+def _default_alerts_verb(argv: list[str]) -> list[str]:
+    """`auditwatch alerts [options]` (no verb) means `auditwatch alerts list [options]`; an alert id
+    that begins with '-' right after its verb is moved behind `--` so it is read as the id."""
+    for i, arg in enumerate(argv):
+        if arg == "alerts":
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            if following is None or (following.startswith("-") and following not in ("-h", "--help")):
+                return [*argv[: i + 1], "list", *argv[i + 1 :]]
+            ident = argv[i + 2] if i + 2 < len(argv) else ""
+            if following in _ID_VERBS and ident.startswith("-") and len(ident) == _ALERT_ID_LENGTH:
+                return [*argv[: i + 2], *argv[i + 3 :], "--", ident]
+            return argv
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] != "--log-level"):
+            return argv  # another command
+    return argv
 
 
 def _es_reason(exc: Exception) -> str:
@@ -96,6 +123,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="print_only",
         action="store_true",
         help="print the component and index templates as JSON instead of installing them",
+    )
+    setup.add_argument(
+        "--security",
+        action="store_true",
+        help="also create the setup, daemon and reviewer roles through the role API "
+        "(with --print: show the role and API-key request bodies)",
     )
     setup.set_defaults(func=_cmd_setup)
 
@@ -178,10 +211,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     output.set_defaults(func=_cmd_test_output)
 
-    alerts = with_config(sub.add_parser("alerts", help="list recent alerts from Elasticsearch"))
-    alerts.add_argument("--limit", type=int, default=50)
-    alerts.add_argument("--format", choices=["jsonl", "table"], default="table")
-    alerts.set_defaults(func=_cmd_alerts)
+    _add_alerts_commands(sub, with_config)
+    _add_kibana_commands(sub)
+    risk = sub.add_parser("risk", help="early intervention: per-user rolling risk from recent alerts")
+    risk_verbs = risk.add_subparsers(dest="risk_command", required=True)
+    update = with_config(risk_verbs.add_parser("update", help="recompute <prefix>-risk (cron / timer)"))
+    update.set_defaults(func=_cmd_risk_update)
     return p
 
 
@@ -230,11 +265,24 @@ def _cmd_setup(args: argparse.Namespace) -> int:
             "component_templates": component_templates(names),
             "index_templates": index_templates(names),
         }
+        if args.security:
+            from auditwatch.indexing.security import api_key_requests, role_descriptors
+
+            bodies["roles"] = role_descriptors(names)
+            bodies["api_keys"] = api_key_requests(names)
         print(orjson.dumps(bodies, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
         return EXIT_OK
     client = make_client(config.elasticsearch)
     for line in setup_cluster(client, names):
         print(line)
+    if args.security:
+        from auditwatch.indexing.security import apply_roles
+
+        lines = apply_roles(client, names)
+        for line in lines:
+            print(line)
+        if any("NOT applied" in line for line in lines):
+            return EXIT_RUNTIME
     return EXIT_OK
 
 
@@ -365,26 +413,237 @@ def _cmd_rules_backtest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_alerts(args: argparse.Namespace) -> int:
+# -- alerts: the reviewer's commands (logic in auditwatch.triage) ------------------------------------
+
+
+def _add_alerts_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    with_config: Callable[[argparse.ArgumentParser], argparse.ArgumentParser],
+) -> None:
+    alerts = sub.add_parser("alerts", help="list, show, triage and export alerts (reviewers)")
+    verbs = alerts.add_subparsers(dest="alerts_command", required=True)
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        return with_config(verbs.add_parser(name, help=help_text))
+
+    ls = verb("list", "alerts newest first, with filters")
+    ls.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        help="open, new, under_review, awaiting_second_review, closed, referred (repeat or comma-separate)",
+    )
+    ls.add_argument("--severity", action="append", default=[], help="low, medium, high, critical")
+    ls.add_argument("--rule", action="append", default=[], help="rule id")
+    ls.add_argument("--user", action="append", default=[], help="user id (staff number)")
+    ls.add_argument("--case", action="append", default=[], help="case id (one user and day)")
+    ls.add_argument("--since", help="a duration (30d, 12h) or a date (2026-11-25)")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--json", action="store_true", help="JSON (summaries and totals) instead of a table")
+    ls.add_argument(
+        "--format", choices=["table", "jsonl"], default="table", help="jsonl: each alert document, with _id"
+    )
+    ls.set_defaults(func=_cmd_alerts_list)
+
+    show = verb("show", "one alert in full: reasons, explanations tried, evidence, history")
+    show.add_argument("alert_id")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=_cmd_alerts_show)
+
+    def triage_verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        sp = verb(name, help_text)
+        sp.add_argument("alert_id")
+        sp.add_argument(
+            "--by",
+            help="your name when Elasticsearch security is off "
+            "(default $AUDITWATCH_REVIEWER or your login); with security on, your ES user",
+        )
+        sp.set_defaults(func=_cmd_alerts_triage, verb=name)
+        return sp
+
+    assign = triage_verb("assign", "take an alert under review (or give it to someone)")
+    assign.add_argument("--to", dest="assignee", help="reviewer to assign to (default: you)")
+    assign.add_argument("--reason", default="")
+    close = triage_verb("close", "close an alert with an outcome")
+    close.add_argument(
+        "--as", dest="outcome", required=True, choices=["upheld", "explained", "false-positive"]
+    )
+    close.add_argument("--reason", required=True)
+    reopen = triage_verb("reopen", "reopen a closed or referred alert")
+    reopen.add_argument("--reason", required=True)
+    refer = triage_verb("refer", "refer an alert (e.g. to the ACU case officer)")
+    refer.add_argument("--to", dest="referred_to", required=True)
+    refer.add_argument("--reason", required=True)
+
+    export = verb("export", "write an evidence pack (HTML report, JSON twin, manifest of hashes)")
+    export.add_argument("alert_id")
+    export.add_argument("--out", required=True, type=Path, help="a new (or empty) directory")
+    export.add_argument("--by", help="your name when Elasticsearch security is off")
+    export.set_defaults(func=_cmd_alerts_export)
+    check = verbs.add_parser("verify", help="re-check an evidence pack's hashes")
+    check.add_argument("directory", type=Path)
+    check.set_defaults(func=_cmd_alerts_verify)
+
+
+def _alert_store(args: argparse.Namespace) -> tuple[Elasticsearch, AlertStore]:
     from auditwatch.config import load_config
     from auditwatch.indexing import make_client
-    from auditwatch.scanning import print_alert_documents
     from auditwatch.schema import IndexNames
+    from auditwatch.triage import AlertStore
 
     config = load_config(args.config)
     client = make_client(config.elasticsearch)
-    names = IndexNames(config.elasticsearch.index_prefix)
-    client.indices.refresh(index=names.alerts)
-    resp = client.search(
-        index=names.alerts,
-        size=args.limit,
-        sort=[{"@timestamp": "asc"}, {"rule.id": "asc"}],
-        track_total_hits=True,
+    return client, AlertStore(client, IndexNames(config.elasticsearch.index_prefix), config.triage)
+
+
+def _split(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def _cmd_alerts_list(args: argparse.Namespace) -> int:
+    from auditwatch.triage import Filters
+    from auditwatch.triage.render import listing_json, listing_table
+
+    _client, store = _alert_store(args)
+    filters = Filters(
+        status=_split(args.status),
+        severity=_split(args.severity),
+        rule=_split(args.rule),
+        user=_split(args.user),
+        case=_split(args.case),
+        since=args.since,
+        limit=args.limit,
     )
-    docs = [{"_id": hit["_id"], **hit["_source"]} for hit in resp["hits"]["hits"]]
-    print_alert_documents(docs, args.format, sys.stdout)
-    print(f"{resp['hits']['total']['value']} alert(s) in {names.alerts}", file=sys.stderr)
+    listing = store.list(filters)
+    if args.format == "jsonl":
+        for doc in listing.documents:
+            sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() + "\n")
+    elif args.json:
+        listing_json(listing, sys.stdout)
+    else:
+        listing_table(listing, sys.stdout)
+        more = "" if listing.total_is_exact else " or more"
+        print(f"{len(listing.alerts)} shown of {listing.total}{more} matching alert(s)", file=sys.stderr)
     return EXIT_OK
+
+
+def _cmd_alerts_show(args: argparse.Namespace) -> int:
+    from auditwatch.triage.render import show_json, show_text
+
+    _client, store = _alert_store(args)
+    snapshot = store.get(args.alert_id)
+    (show_json if args.json else show_text)(snapshot, sys.stdout)
+    return EXIT_OK
+
+
+def _cmd_alerts_triage(args: argparse.Namespace) -> int:
+    from auditwatch.triage import Action, TriageConflict, reviewer_name
+
+    client, store = _alert_store(args)
+    by = reviewer_name(client, args.by)
+    action = Action(
+        verb=args.verb,
+        by=by,
+        reason=args.reason or "",
+        assignee=(args.assignee or by) if args.verb == "assign" else None,
+        outcome=getattr(args, "outcome", None),
+        referred_to=getattr(args, "referred_to", None),
+    )
+    try:
+        done = store.act(args.alert_id, action)
+    except TriageConflict as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FINDINGS
+    triage = done.triage
+    print(f"{args.alert_id}: {triage['history'][-1]['from']} -> {triage['status']} (by {by})")
+    if triage["status"] == "awaiting_second_review":
+        print("closing this alert needs a second reviewer: another reviewer runs the same close command")
+    return EXIT_OK
+
+
+def _cmd_alerts_export(args: argparse.Namespace) -> int:
+    from auditwatch.schema import IndexNames
+    from auditwatch.triage import reviewer_name
+    from auditwatch.triage.evidence import export_pack
+
+    client, store = _alert_store(args)
+    by = reviewer_name(client, args.by)
+    out = export_pack(client, IndexNames(store.names.prefix), args.alert_id, args.out, by=by)
+    print(f"evidence pack for {args.alert_id} in {out}: report.html, evidence.json, manifest.json")
+    return EXIT_OK
+
+
+def _cmd_alerts_verify(args: argparse.Namespace) -> int:
+    from auditwatch.triage.evidence import verify_pack
+
+    result = verify_pack(args.directory)
+    for problem in result.problems:
+        print(f"MISMATCH {problem}")
+    verdict = "intact" if result.ok else "CHANGED"
+    counted = f"{result.checked_files} files, {result.checked_lines} source lines checked"
+    print(f"{args.directory}: {verdict} ({counted})")
+    return EXIT_OK if result.ok else EXIT_FINDINGS
+
+
+def _cmd_risk_update(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.indexing import make_client
+    from auditwatch.schema import IndexNames
+    from auditwatch.triage.risk import update_risk
+
+    config = load_config(args.config)
+    names = IndexNames(config.elasticsearch.index_prefix)
+    above = update_risk(make_client(config.elasticsearch), names, config.risk)
+    print(f"{len(above)} member(s) of staff at or above risk {config.risk.threshold}:")
+    for risk in above:
+        top = ", ".join(sorted(risk.rules, key=lambda r: -risk.rules[r])[:3])
+        print(f"  {risk.user_id:<12} {risk.score:7.0f}  {risk.alerts} alert(s), {risk.open} open  ({top})")
+    return EXIT_OK
+
+
+# -- kibana: install the reviewers' saved objects (logic in auditwatch.kibana) -----------------------
+
+
+def _add_kibana_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kibana = sub.add_parser("kibana", help="Kibana assets for reviewers")
+    verbs = kibana.add_subparsers(dest="kibana_command", required=True)
+    install = verbs.add_parser("install", help="import the data views, searches, dashboard and rule")
+    install.add_argument("--url", required=True, help="Kibana base URL, e.g. https://kibana.example:5601")
+    install.add_argument("--space", help="Kibana space id (default: the default space)")
+    install.add_argument("--api-key-file", help="file holding a Kibana/Elasticsearch API key (encoded)")
+    install.add_argument("--api-key-env", help="environment variable holding the API key")
+    install.add_argument("--username")
+    install.add_argument("--password-file")
+    install.add_argument("--password-env")
+    install.add_argument("--ca-certs", help="CA bundle to verify Kibana's certificate")
+    install.add_argument("--insecure", action="store_true", help="do not verify Kibana's certificate")
+    install.add_argument(
+        "--no-detection-rule", action="store_true", help="skip the Security-app rule (no Security app)"
+    )
+    install.set_defaults(func=_cmd_kibana_install)
+
+
+def _cmd_kibana_install(args: argparse.Namespace) -> int:
+    from auditwatch.kibana import assets
+    from auditwatch.kibana.install import KibanaTarget, install, secret_from
+
+    password = secret_from(args.password_file, args.password_env)
+    target = KibanaTarget(
+        url=args.url,
+        space=args.space,
+        api_key=secret_from(args.api_key_file, args.api_key_env),
+        basic_auth=(args.username, password) if args.username and password is not None else None,
+        ca_certs=args.ca_certs,
+        verify=not args.insecure,
+    )
+    rules = None if args.no_detection_rule else assets.RULES_NDJSON.read_bytes()
+    failed = False
+    for result in install(target, assets.NDJSON.read_bytes(), rules):
+        print(f"{result.what}: {result.imported} imported, {len(result.failures)} failed")
+        for failure in result.failures:
+            print(f"  FAILED {failure}")
+        failed = failed or not result.ok
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_c
 from auditwatch.metrics import LOOPBACK, MetricsConfig
 from auditwatch.reference.config import ReferenceConfig, read_reference_config
 from auditwatch.sources.config import InputConfig, read_input_config
+from auditwatch.triage.config import read_triage_config
+from auditwatch.triage.risk import RiskPolicy
+from auditwatch.triage.workflow import Policy
 from auditwatch.yamlsource import load_yaml_file
 
 LogFormat = Literal["json", "console"]
@@ -68,6 +71,8 @@ class DaemonConfig:
     log_format: LogFormat
     jobs: JobsConfig = JobsConfig()
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    triage: Policy = field(default_factory=Policy)
+    risk: RiskPolicy = field(default_factory=RiskPolicy)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -98,6 +103,7 @@ def load_config(path: str | Path) -> DaemonConfig:
     pipeline = _read_pipeline(root.section("pipeline"))
     jobs = _read_jobs(root.section("jobs"))
     metrics = _read_metrics(root.section("metrics"))
+    triage, risk = read_triage_config(root.section("triage"))
     logging = root.section("logging")
     level = logging.optional("level", str, "info", _log_level)
     fmt = logging.optional("format", str, "json", _log_format)
@@ -122,6 +128,8 @@ def load_config(path: str | Path) -> DaemonConfig:
         log_format=fmt,
         jobs=jobs,
         metrics=metrics,
+        triage=triage,
+        risk=risk,
     )
 
 

@@ -12,7 +12,10 @@ RawLine against ~0.3 µs), and one or two of them are built per line on the hot 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import NamedTuple
+
+SEVERITY_LABELS = ("low", "medium", "high", "critical")  # event.severity 1..4
 
 
 class RawLine(NamedTuple):
@@ -57,6 +60,7 @@ class Alert(NamedTuple):
     timestamp: float  # time of the triggering event
     rule_id: str
     fields: Mapping[str, object]  # the whole alert document (flat dotted keys allowed)
+    summary: AlertSummary | None = None  # built by the engine; `summary_of` builds one when absent
 
 
 class StateDelta(NamedTuple):
@@ -84,3 +88,93 @@ class StoredState(NamedTuple):
 
     meta: Mapping[str, bytes]
     rows: Mapping[tuple[str, str], list[tuple[bytes, bytes]]]
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSummary:
+    """What every consumer of an alert shows: built once, read by name instead of document paths."""
+
+    id: str
+    timestamp: str  # ISO-8601 UTC
+    severity: str  # low / medium / high / critical
+    risk_score: float
+    rule_id: str
+    rule_name: str
+    user_id: str
+    user_name: str
+    subject: str  # the person or record looked at, for display
+    record_id: str
+    reasons: tuple[str, ...]
+    case_id: str  # related alerts of one user and day share it
+    status: str  # triage status
+
+    @property
+    def why(self) -> str:
+        return self.reasons[0] if self.reasons else self.rule_name
+
+    @classmethod
+    def from_document(cls, alert_id: str, doc: Mapping[str, object]) -> AlertSummary:
+        """The summary of an alert document as indexed (nested) or as built (flat keys allowed)."""
+
+        def get(dotted: str) -> object:
+            return field_value(doc, dotted)
+
+        def text(dotted: str) -> str:
+            value = get(dotted)
+            return "" if value is None else str(value)
+
+        severity = text("auditwatch.alert.severity_label")
+        level = get("event.severity")
+        if not severity and isinstance(level, int) and 1 <= level <= len(SEVERITY_LABELS):
+            severity = SEVERITY_LABELS[level - 1]
+        risk = get("event.risk_score")
+        reasons = get("auditwatch.alert.reasons")
+        return cls(
+            id=alert_id,
+            timestamp=text("@timestamp"),
+            severity=severity,
+            risk_score=float(risk) if isinstance(risk, int | float) else 0.0,
+            rule_id=text("rule.id"),
+            rule_name=text("rule.name"),
+            user_id=text("user.id"),
+            user_name=text("user.name"),
+            subject=subject_text(get("auditwatch.subject"), text("auditwatch.record.id")),
+            record_id=text("auditwatch.record.id"),
+            reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list | tuple) else (),
+            case_id=text("auditwatch.alert.case.id"),
+            status=text("auditwatch.triage.status") or "new",
+        )
+
+
+def summary_of(alert: Alert) -> AlertSummary:
+    """The engine's summary of `alert`, or one built from its document."""
+    return alert.summary if alert.summary is not None else AlertSummary.from_document(alert.id, alert.fields)
+
+
+def field_value(doc: Mapping[str, object], dotted: str) -> object:
+    """A field from a flat (dotted keys) or nested document (or a mix of both)."""
+    if dotted in doc:
+        return doc[dotted]
+    head, _, rest = dotted.partition(".")
+    while rest:
+        value = doc.get(head)
+        if isinstance(value, Mapping):
+            found = field_value(value, rest)
+            if found is not None:
+                return found
+        part, _, rest = rest.partition(".")
+        head = f"{head}.{part}"
+        if head in doc and not rest:
+            return doc[head]
+    return None
+
+
+def subject_text(subject: object, record_id: str) -> str:
+    if isinstance(subject, Mapping):
+        name = " ".join(str(subject[k]) for k in ("forenames", "surname") if subject.get(k))
+        pid = subject.get("person_id")
+        dob = subject.get("dob")
+        parts = [p for p in (name, f"born {dob}" if dob else "", f"({pid})" if pid else "") if p]
+        if parts:
+            return " ".join(parts)
+    return record_id

@@ -20,7 +20,14 @@ import orjson
 from auditwatch.config import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.errors import ConfigError
-from auditwatch.model import Alert, DeadLetter, RawLine
+from auditwatch.model import (
+    Alert,
+    AlertSummary,
+    DeadLetter,
+    RawLine,
+    summary_of,
+)
+from auditwatch.model import field_value as field_value  # noqa: PLC0414  (re-exported for callers)
 from auditwatch.parsing import load_parsers
 from auditwatch.parsing.normalise import iso_utc
 from auditwatch.pipeline import Pipeline
@@ -120,7 +127,12 @@ def _literal_globs(files: Iterable[Path]) -> tuple[str, ...]:
 
 
 def print_alerts(alerts: Sequence[Alert], fmt: str, out: TextIO) -> None:
-    print_alert_documents([{"_id": a.id, **a.fields} for a in alerts], fmt, out)
+    if fmt == "jsonl":
+        for alert in alerts:
+            doc = {"_id": alert.id, **alert.fields}
+            out.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() + "\n")
+        return
+    print_summaries([summary_of(a) for a in alerts], out)
 
 
 def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: TextIO) -> None:
@@ -129,17 +141,11 @@ def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: T
         for doc in docs:
             out.write(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode() + "\n")
         return
-    rows = [
-        (
-            str(doc.get("_id") or ""),
-            str(field_value(doc, "@timestamp"))[:19],
-            str(field_value(doc, "auditwatch.alert.severity_label") or field_value(doc, "event.severity")),
-            str(field_value(doc, "rule.id")),
-            str(field_value(doc, "user.id")),
-            _first_reason(doc),
-        )
-        for doc in docs
-    ]
+    print_summaries([AlertSummary.from_document(str(doc.get("_id") or ""), doc) for doc in docs], out)
+
+
+def print_summaries(summaries: Sequence[AlertSummary], out: TextIO) -> None:
+    rows = [(s.id, s.timestamp[:19], s.severity, s.rule_id, s.user_id, s.why) for s in summaries]
     headers = ("alert id", "time (UTC)", "severity", "rule", "user", "why")
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers[:-1])]
     line = "  ".join(h.ljust(w) for h, w in zip(headers[:-1], widths, strict=True)) + "  " + headers[-1]
@@ -148,22 +154,3 @@ def print_alert_documents(docs: Sequence[Mapping[str, object]], fmt: str, out: T
         out.write(
             "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] + "\n"
         )
-
-
-def field_value(doc: Mapping[str, object], dotted: str) -> object:
-    """A field from a flat (dotted keys) or nested document."""
-    if dotted in doc:
-        return doc[dotted]
-    value: object = doc
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def _first_reason(doc: Mapping[str, object]) -> str:
-    reasons = field_value(doc, "auditwatch.alert.reasons")
-    if isinstance(reasons, list) and reasons:
-        return str(reasons[0])
-    return str(field_value(doc, "rule.name") or "")

@@ -112,6 +112,11 @@ class IndexNames:
         """The daemon's own heartbeats: one small document per heartbeat, for Kibana to chart."""
         return f"{self.prefix}-health"
 
+    @property
+    def risk(self) -> str:
+        """Per-user rolling risk, one document per user, rewritten by `auditwatch risk update`."""
+        return f"{self.prefix}-risk"
+
     def events_for(self, timestamp_iso: str) -> str:
         """Monthly index from an ISO-8601 UTC timestamp (``2026-11-25T...`` -> ``PREFIX-events-2026.11``)."""
         return f"{self.prefix}-events-{timestamp_iso[0:4]}.{timestamp_iso[5:7]}"

@@ -14,7 +14,7 @@ from auditwatch.detection.context import EvalContext
 from auditwatch.detection.evidence import evidence_of
 from auditwatch.detection.kinds.base import Trigger
 from auditwatch.detection.rule import SEVERITIES, Rule
-from auditwatch.model import Alert
+from auditwatch.model import Alert, AlertSummary, subject_text
 from auditwatch.reference.enrich import VALUES, value_getter
 from auditwatch.schema import EVENT_FIELDS
 
@@ -85,8 +85,11 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
 
     user_id = f.get("user.id")
     group = f"user:{user_id}" if user_id is not None else f"{rule.id}:" + "/".join(map(str, trigger.group))
+    timestamp = str(f.get("@timestamp") or iso(c.ts))
+    reasons = [t.render(lookup) for t in rule.reasons]
+    case_id = f"{user_id if user_id is not None else group}@{iso(c.ts)[:10]}"
     doc: dict[str, Any] = {
-        "@timestamp": f.get("@timestamp") or iso(c.ts),
+        "@timestamp": timestamp,
         "event": {
             "kind": "alert",
             "severity": SEVERITIES.index(severity) + 1,
@@ -111,7 +114,7 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
             "alert": {
                 "kind": rule.spec.kind,
                 "severity_label": severity,
-                "reasons": [t.render(lookup) for t in rule.reasons],
+                "reasons": reasons,
                 "explanations_tried": tried,
                 "adjustments": adjustments,
                 "matches": matches,
@@ -122,11 +125,30 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
                 "group_key": [list(g) if isinstance(g, tuple) else g for g in trigger.group],
                 "window": window,
                 "triage_guide": rule.triage,
+                "case": {"id": case_id},
             },
             "triage": {"status": "new", "assignee": None, "notes": [], "history": []},
         },
     }
-    return Alert(alert_id(rule.id, trigger.group, trigger.anchor), c.ts, rule.id, doc)
+    the_id = alert_id(rule.id, trigger.group, trigger.anchor)
+    subject = doc["auditwatch"]["subject"]
+    record_id = doc["auditwatch"]["record"]["id"]
+    summary = AlertSummary(
+        id=the_id,
+        timestamp=timestamp,
+        severity=severity,
+        risk_score=float(risk),
+        rule_id=rule.id,
+        rule_name=rule.title,
+        user_id="" if user_id is None else str(user_id),
+        user_name=str(f.get("user.name") or ""),
+        subject=subject_text(subject, str(record_id or "")),
+        record_id=str(record_id or ""),
+        reasons=tuple(reasons),
+        case_id=case_id,
+        status="new",
+    )
+    return Alert(the_id, c.ts, rule.id, doc, summary)
 
 
 def _value(c: EvalContext, name: str) -> object:

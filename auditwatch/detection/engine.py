@@ -22,6 +22,7 @@ import structlog
 from auditwatch.detection.alerts import build_alert
 from auditwatch.detection.compile import any_of
 from auditwatch.detection.context import EvalContext
+from auditwatch.detection.fold import fold_alerts
 from auditwatch.detection.kinds import KIND_STATES, KindState
 from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
 from auditwatch.detection.state_codec import key_from_json
@@ -173,6 +174,7 @@ class DetectionEngine:
                 runtime.load(state, _suppress_json(old.rule) == _suppress_json(rule))
             runtimes.append(runtime)
         self._runtimes = tuple(runtimes)
+        self._folds = {r.rule.id: frozenset(r.rule.folds_into) for r in runtimes if r.rule.folds_into}
         sweepers: list[KindState | Suppressor] = []
         for runtime in runtimes:
             sweepers.append(runtime.kind)
@@ -261,6 +263,8 @@ class DetectionEngine:
                     reason=failure.reason,
                     indexed=failure.index,
                 )
+        if self._folds:
+            alerts = fold_alerts(alerts, self._folds)
         self.stats["events"] += len(events) - failed
         self.stats["alerts"] += len(alerts)
         self.stats["failed"] += failed

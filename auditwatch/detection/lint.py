@@ -16,7 +16,12 @@ def lint_ruleset(
     """Every problem: schema, unknown names, dangling lists, missing test cases, expired allow-list entries
     (the last reported as warnings)."""
     ruleset, problems = collect_ruleset(rules_dir, lists_dir)
+    ids = {rule.id for rule in ruleset}
     for rule in ruleset:
+        for target in rule.folds_into:  # a missing target only disables folding: an error here
+            if target not in ids or target == rule.id:
+                what = "itself" if target == rule.id else f"no rule '{target}' in this rule set"
+                problems.append(Problem(rule.file, rule.line, "folds_into", f"folds into {what}"))
         if not any(case.should_fire for case in rule.tests):
             problems.append(
                 Problem(rule.file, rule.line, "tests.should_fire", "needs at least one should_fire case")

@@ -103,6 +103,8 @@ class Rule:
     # reference matches the condition needs (see `compile.required_matches`): the engine skips the
     # rule for a user none of whose facts could make one of them hold
     requires: frozenset[str] = frozenset()
+    # rule ids whose alert on the same event absorbs this rule's alert (recorded there under `also`)
+    folds_into: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

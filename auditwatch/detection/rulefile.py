@@ -253,6 +253,10 @@ class _RuleReader:
         status = r.optional("status", str, "experimental", _one_of(STATUSES, "status"))
         version = r.optional("version", int, 1)
         triage = r.optional("triage", str, "")
+        folds_into = r.string_list("folds_into")
+        for i, target in enumerate(folds_into):
+            if not RULE_ID.match(target):
+                r.problem(("folds_into", i), f"'{target}' is not a rule id")
         kind = r.optional("kind", str, "event", _one_of(KINDS, "kind"))
         self.timezone = r.optional("timezone", str, "UTC", _timezone) or "UTC"
         cond_text = r.required("condition", str)
@@ -290,6 +294,7 @@ class _RuleReader:
             status=status,
             version=version,
             triage=triage,
+            folds_into=folds_into,
             file=self.doc.file,
             line=self.doc.line_of(()),
             condition_text=cond_text,

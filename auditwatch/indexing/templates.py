@@ -88,9 +88,34 @@ _ALERT_FIELDS: dict[str, str] = {
     "event.kind": schema.KEYWORD,
     "event.severity": schema.LONG,
     "rule.id": schema.KEYWORD,
+    "rule.name": schema.KEYWORD,
+    "rule.ruleset": schema.KEYWORD,
+    "rule.category": schema.KEYWORD,
     "auditwatch.triage.status": schema.KEYWORD,
     "auditwatch.triage.assignee": schema.KEYWORD,
     "auditwatch.triage.notes": schema.TEXT,
+    "auditwatch.triage.outcome": schema.KEYWORD,
+    "auditwatch.triage.updated_at": schema.DATE,
+    "auditwatch.triage.updated_by": schema.KEYWORD,
+    "auditwatch.triage.history.at": schema.DATE,
+    "auditwatch.alert.case.id": schema.KEYWORD,
+    "auditwatch.alert.severity_label": schema.KEYWORD,
+    "user.id": schema.KEYWORD,
+}
+
+# Per-user rolling risk (early intervention): written by `auditwatch risk update`.
+RISK_FIELDS: dict[str, str] = {
+    "@timestamp": schema.DATE,  # when computed
+    "user.id": schema.KEYWORD,
+    "user.name": schema.KEYWORD,
+    "auditwatch.risk.score": schema.LONG,
+    "auditwatch.risk.alerts": schema.LONG,
+    "auditwatch.risk.open": schema.LONG,
+    "auditwatch.risk.upheld": schema.LONG,
+    "auditwatch.risk.latest_alert": schema.DATE,
+    "auditwatch.risk.threshold": schema.LONG,
+    "auditwatch.risk.above_threshold": schema.BOOLEAN,
+    "auditwatch.risk.top_rules": schema.KEYWORD,
 }
 
 _ALERT_DYNAMIC_TEMPLATES: list[dict[str, Any]] = [
@@ -162,6 +187,15 @@ def component_templates(names: IndexNames) -> dict[str, dict[str, Any]]:
                 }
             }
         },
+        f"{names.prefix}-risk-mappings": {
+            "template": {
+                "mappings": {
+                    "dynamic": "strict",
+                    "date_detection": False,
+                    "properties": properties(RISK_FIELDS),
+                }
+            }
+        },
     }
 
 
@@ -182,6 +216,7 @@ def index_templates(names: IndexNames) -> dict[str, dict[str, Any]]:
         f"{p}-alerts": template(names.alerts, f"{p}-alerts-mappings"),
         f"{p}-deadletter": template(names.dead_letter, f"{p}-deadletter-mappings"),
         f"{p}-health": template(names.health, f"{p}-health-mappings"),
+        f"{p}-risk": template(names.risk, f"{p}-risk-mappings"),
     }
 
 
@@ -200,7 +235,7 @@ def setup_cluster(client: Elasticsearch, names: IndexNames) -> list[str]:
     for name, body in index_templates(names).items():
         client.indices.put_index_template(name=name, **body)
         done.append(f"index template {name}: installed ({body['index_patterns'][0]})")
-    for index in (names.alerts, names.dead_letter, names.health):
+    for index in (names.alerts, names.dead_letter, names.health, names.risk):
         if client.indices.exists(index=index):
             done.append(f"index {index}: already exists")
         else:

@@ -42,7 +42,7 @@ echo "== auditwatch setup" >&2
 echo "== auditwatch run --until-idle (tail, parse, detect, index)" >&2
 "$AW" --log-level warning run --until-idle --config "$CONFIG"
 echo "== alerts in Elasticsearch" >&2
-"$AW" alerts --config "$CONFIG" --limit 500
+"$AW" alerts list --config "$CONFIG" --limit 500
 
 if [[ $KEEP -eq 1 ]]; then
     echo "Elasticsearch is still running at $URL (config: $CONFIG)." >&2

@@ -48,8 +48,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_alerts_and_backtest_show_the_alert_ids(
     tmp_path: Path, es_url: str, es_client: Elasticsearch, index_prefix: str
 ) -> None:
-    """After the daemon raised two alerts, `alerts` lists both ids (the table's first column, `_id` in
-    jsonl) and the backtest's samples name the same ids."""
+    """After the daemon raised two alerts, `alerts` lists both ids newest first (the table's first
+    column, `_id` in jsonl) and the backtest's samples name the same ids (in time order)."""
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "any-view.yml").write_text(RULE, encoding="utf-8")
     (tmp_path / "logs").mkdir()
@@ -77,10 +77,10 @@ def test_alerts_and_backtest_show_the_alert_ids(
     assert table.returncode == 0, table.stderr[-2000:]
     rows = table.stdout.splitlines()
     assert rows[0].startswith("alert id")
-    assert [row.split()[0] for row in rows[1:]] == ids
+    assert [row.split()[0] for row in rows[1:]] == ids[::-1]
 
     jsonl = _cli("alerts", "--format", "jsonl", "--config", str(config))
-    assert [json.loads(line)["_id"] for line in jsonl.stdout.splitlines()] == ids
+    assert [json.loads(line)["_id"] for line in jsonl.stdout.splitlines()] == ids[::-1]
 
     backtest = _cli("rules", "backtest", "any-view", "--since", "3650d", "--config", str(config))
     assert backtest.returncode == 0, backtest.stderr[-2000:]

@@ -26,7 +26,8 @@ def _flatten(props: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any
 
 
 def test_setup_is_idempotent_and_creates_indices(es_client: Elasticsearch, names: IndexNames) -> None:
-    """Running setup twice succeeds, installs three index templates, and creates alerts + dead-letter."""
+    """Running setup twice succeeds, installs five index templates, creates alerts, dead-letter, health
+    and risk."""
     first = setup_cluster(es_client, names)
     second = setup_cluster(es_client, names)
     assert f"index {names.alerts}: created" in first
@@ -34,9 +35,9 @@ def test_setup_is_idempotent_and_creates_indices(es_client: Elasticsearch, names
     assert f"index {names.dead_letter}: already exists" in second
     templates = es_client.indices.get_index_template(name=f"{names.prefix}-*")["index_templates"]
     assert sorted(t["name"] for t in templates) == sorted(
-        f"{names.prefix}-{k}" for k in ("alerts", "deadletter", "events")
+        f"{names.prefix}-{k}" for k in ("alerts", "deadletter", "events", "health", "risk")
     )
-    assert es_client.indices.exists(index=[names.alerts, names.dead_letter])
+    assert es_client.indices.exists(index=[names.alerts, names.dead_letter, names.risk])
 
 
 def test_monthly_index_mapping_matches_schema(

@@ -47,14 +47,15 @@ def test_properties_nest_dotted_names() -> None:
     }
 
 
-def test_index_templates_cover_events_alerts_dead_letters_and_health() -> None:
-    """Four composable templates, each composed of the shared settings and its own mappings."""
+def test_index_templates_cover_events_alerts_dead_letters_health_and_risk() -> None:
+    """Five composable templates, each composed of the shared settings and its own mappings."""
     templates = index_templates(NAMES)
     assert {name: t["index_patterns"] for name, t in templates.items()} == {
         "aw-events": ["aw-events-*"],
         "aw-alerts": ["aw-alerts"],
         "aw-deadletter": ["aw-deadletter"],
         "aw-health": ["aw-health"],
+        "aw-risk": ["aw-risk"],
     }
     components = component_templates(NAMES)
     for template in templates.values():
