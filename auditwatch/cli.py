@@ -190,6 +190,21 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--samples", type=int, default=5)
     backtest.set_defaults(func=_cmd_rules_backtest)
 
+    backfill = with_config(
+        sub.add_parser(
+            "backfill",
+            help="index old or archived audit files through the daemon's pipeline (idempotent)",
+            description="Example: auditwatch backfill /archive/rms/audit.log.2025-*.gz. Files are matched "
+            "to the config's inputs by their globs (or all read with --parser). Running it twice adds "
+            "nothing. Exit 0, 1 if lines were dead-lettered, 2 on a config or setup problem, 3 on a "
+            "runtime error.",
+        )
+    )
+    backfill.add_argument("--parser", help="parser for every file (default: the input whose glob matches)")
+    backfill.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    backfill.add_argument("files", nargs="+", type=Path)
+    backfill.set_defaults(func=_cmd_backfill)
+
     status = with_config(
         sub.add_parser(
             "status",
@@ -286,6 +301,26 @@ def _cmd_setup(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    from auditwatch.commands.backfill import backfill
+
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: not a readable file: {missing[0]}", file=sys.stderr)
+        return EXIT_CONFIG
+    report = backfill(
+        Path(args.config),
+        args.files,
+        parser_name=args.parser,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(
+        f"backfill: {report.records} records, {report.created} documents new, "
+        f"{report.duplicates} already indexed, {report.dead_letters} dead letters, {report.alerts} alerts"
+    )
+    return EXIT_FINDINGS if report.dead_letters else EXIT_OK
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from auditwatch.commands.status import print_status
     from auditwatch.config import load_config
@@ -355,6 +390,10 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from auditwatch.scanning import print_alerts, scan_files
 
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: not a readable file: {missing[0]}", file=sys.stderr)
+        return EXIT_CONFIG
     result = scan_files(Path(args.config), args.files, parser_name=args.parser)
     print_alerts(result.alerts, args.format, sys.stdout)
     print(
@@ -364,7 +403,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     )
     for letter in result.dead[:20]:
         print(f"  unparsed {letter.raw.path}@{letter.raw.offset}: {letter.reason}", file=sys.stderr)
-    return EXIT_FINDINGS if result.alerts else EXIT_OK
+    return EXIT_FINDINGS if result.alerts or result.dead else EXIT_OK
 
 
 def _cmd_rules_lint(args: argparse.Namespace) -> int:
@@ -389,6 +428,10 @@ def _cmd_rules_test(args: argparse.Namespace) -> int:
     rules_dir = args.rules_dir or (config.rules_dir if config else Path("rules"))
     lists_dir = args.lists_dir or (config.lists_dir if config and not args.rules_dir else None)
     rules = load_ruleset(rules_dir, lists_dir)
+    unknown = sorted(set(args.rule_ids) - {rule.id for rule in rules})
+    if unknown:
+        print(f"error: no rule {', '.join(unknown)} in {rules_dir}", file=sys.stderr)
+        return EXIT_CONFIG
     factory = functools.partial(reference_from_rows, settings=config.reference) if config else None
     results = run_rule_tests(rules, factory, only=tuple(args.rule_ids))
     failed = [r for r in results if not r.passed]

@@ -32,6 +32,7 @@ from auditwatch.parsing import load_parsers
 from auditwatch.parsing.normalise import iso_utc
 from auditwatch.pipeline import Pipeline
 from auditwatch.reference import load_reference
+from auditwatch.sources import discovery
 from auditwatch.sources.config import InputConfig
 from auditwatch.sources.tail import Tailer
 
@@ -154,3 +155,15 @@ def print_summaries(summaries: Sequence[AlertSummary], out: TextIO) -> None:
         out.write(
             "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1] + "\n"
         )
+
+
+def inputs_for(
+    files: Sequence[Path], configured: Sequence[InputConfig], parser_name: str | None, config_file: str
+) -> list[InputConfig]:
+    """One input per configured input owning some of `files` (or one for `parser_name`), reading only them."""
+    return _inputs_for(files, configured, parser_name, config_file)
+
+
+def input_files(inputs: Sequence[InputConfig]) -> list[Path]:
+    """The files the inputs' globs match now."""
+    return [Path(path) for path, _cfg in discovery.expand(inputs, set())]

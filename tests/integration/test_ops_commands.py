@@ -35,7 +35,7 @@ def _config(root: Path, url: str, prefix: str) -> Path:
 
 def _line(n: int) -> str:
     return json.dumps(
-        {"audit_id": f"A{n}", "ts": "2026-11-25T10:00:00Z", "user": {"id": "MP000001"}, "action": "view"}
+        {"audit_id": f"A{n}", "ts": "2026-11-25T10:00:00Z", "user": {"staff_no": "MP1"}, "action": "view"}
     )
 
 
