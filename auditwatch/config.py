@@ -54,6 +54,7 @@ class JobsConfig:
     silence_check_interval: float = 60.0  # how often inputs' `silent_after` is checked
     digest_at: tuple[int, int] | None = (7, 0)  # local time of the open-alerts digest; None: off
     retention: RetentionConfig | None = None  # None: no retention job
+    risk_every: float | None = None  # seconds between per-user risk updates (`triage.risk`); None: off
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,7 @@ def _read_jobs(r: Reader) -> JobsConfig:
         ),
         digest_at=digest,
         retention=retention,
+        risk_every=r.optional("risk_every", float, None, _positive),
     )
     r.done()
     return cfg

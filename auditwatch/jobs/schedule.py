@@ -26,6 +26,7 @@ from auditwatch.jobs.retention import apply_retention
 from auditwatch.jobs.silence import SilenceWatch, SourceActivity
 from auditwatch.model import Alert
 from auditwatch.schema import IndexNames
+from auditwatch.triage.risk import update_risk
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +102,13 @@ def scheduled_jobs(
 
         scheduler.add_job(
             retention, "cron", hour=keep.at[0], minute=keep.at[1], id="retention", misfire_grace_time=3600
+        )
+    if jobs.risk_every is not None:  # needs the risk_job role's privileges (deploy/elasticsearch/security)
+        scheduler.add_job(
+            _logged("risk", update_risk, client, names, config.risk),
+            "interval",
+            seconds=jobs.risk_every,
+            id="risk",
         )
     scheduler.start()
     try:

@@ -106,6 +106,8 @@ def test_jobs_section_is_read(tmp_path: Path) -> None:
     assert cfg.jobs.digest_at == (6, 45)
     assert cfg.jobs.retention == RetentionConfig(84, delete=False, at=(1, 15))
     assert cfg.inputs[0].silent_after == 900.0
+    assert cfg.jobs.risk_every is None
+    assert load_config(_config(tmp_path, "jobs: {risk_every: 3600}\n")).jobs.risk_every == 3600.0
     off = load_config(_config(tmp_path, "jobs:\n  digest_at: null\n"))
     assert off.jobs.digest_at is None
     assert off.jobs.retention is None
