@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditwatch.checkpoint import Checkpoint
 from auditwatch.detection import DetectionEngine, RuleSet
 from auditwatch.detection.testing import BASE_TIME, alert_section
 from auditwatch.detection.testing import make_event as event
@@ -262,3 +264,24 @@ def test_any_arrival_order_within_the_lateness_gives_the_same_alerts(rule: Make,
     # the generated cases must alert, and arrival order must matter without the buffer
     assert sum(1 for n in fired if n > 0) >= 30
     assert sum(differs) >= 5
+
+
+def test_held_events_survive_the_row_checkpoint_exactly(rule: Make, tmp_path: Path) -> None:
+    """The daemon's checkpoint (deltas committed as rows in SQLite) keeps the reorder buffer: an
+    engine restored from it raises what one that never stopped raises."""
+    rules = rule(SUPPRESSED)
+    events = [view(2, 1800), view(1, 0), view(3, 7200), view(4, 9000)]
+    whole = DetectionEngine(rules, empty_reference(), lateness=3600)
+    expected = whole.process(events) + whole.flush()
+    cp = Checkpoint(tmp_path / "cp.sqlite")
+    try:
+        first = DetectionEngine(rules, empty_reference(), lateness=3600)
+        assert first.process(events[:2]) == []
+        cp.commit({"f": 2}, delta=first.state_delta())
+        second = DetectionEngine(rules, empty_reference(), lateness=3600)
+        assert second.restore_rows(cp.rule_state()) is True
+    finally:
+        cp.close()
+    assert second.held == 2
+    resumed = second.process(events[2:]) + second.flush()
+    assert [a.id for a in resumed] == [a.id for a in expected]
