@@ -59,13 +59,14 @@ def backtest_rule(config_path: Path, rule: str, *, since: str = "30d", samples: 
     ruleset = _load_rule(config, rule)
     rule_id = next(iter(ruleset)).id
     reference, _warnings = load_reference(config.reference)
-    engine = DetectionEngine(ruleset, reference)
+    engine = DetectionEngine(ruleset, reference, lateness=config.pipeline.lateness)
     client = make_client(config.elasticsearch)
     report = BacktestReport(rule_id, since, samples=samples)
     start = time.time() - parse_duration(since)
     for page in _history(client, IndexNames(config.elasticsearch.index_prefix), start):
         report.events += len(page)
         report.alerts.extend(engine.process(page))
+    report.alerts.extend(engine.flush())
     return report
 
 

@@ -39,6 +39,10 @@ class PipelineConfig:
     # half of it; then delivery is interrupted (nothing unacknowledged is checkpointed, so a restart
     # resends it). Keep it below the service manager's limit (systemd TimeoutStopSec=30).
     stop_timeout: float = 20.0
+    # Reorder bound (seconds of event time): detection waits this long for earlier events, so rules
+    # see events in time order whatever order files deliver them in; also the longest an event waits.
+    # 0: each batch is detected as read (sorted); a backlog across files is still aligned.
+    lateness: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +155,7 @@ def _read_pipeline(r: Reader) -> PipelineConfig:
         rules_poll_interval=r.optional("rules_poll_interval", float, d.rules_poll_interval, _positive),
         heartbeat_interval=r.optional("heartbeat_interval", float, d.heartbeat_interval, _positive),
         stop_timeout=r.optional("stop_timeout", float, d.stop_timeout, _positive),
+        lateness=r.optional("lateness", float, d.lateness, _not_negative),
     )
     r.done()
     return cfg
@@ -226,6 +231,12 @@ def _check_inputs(root: Reader, inputs: tuple[InputConfig, ...]) -> None:
 def _positive(value: _N) -> _N:
     if value <= 0:
         raise ValueError("must be greater than zero")
+    return value
+
+
+def _not_negative(value: float) -> float:
+    if value < 0:
+        raise ValueError("must be zero or more")
     return value
 
 

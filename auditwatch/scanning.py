@@ -1,26 +1,33 @@
 """Embedded mode: read files through the production tailer, parse and detect without Elasticsearch.
 
 Files are read with the daemon's own `Tailer` (same file identities, offsets, multi-line joining and
-event ids) and processed by the daemon's own `Pipeline`, so `auditwatch scan` raises the same alerts
-as the daemon does for the same files.
+event ids), parsed by the daemon's own parsers and detected by the daemon's own engine. Unlike the
+daemon, which detects what it reads as it comes (each batch in event-time order), a scan knows all
+its files up front, so it detects them in event-time order across files: every rotation chain (a
+live file and its rotated copies, read oldest first) is one stream of parsed events, and the
+streams are merged by event time (`heapq.merge`; memory: one batch per chain).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import glob
+import heapq
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
 import orjson
 
-from auditwatch.config import load_config
+from auditwatch.config import PipelineConfig, load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.errors import ConfigError
 from auditwatch.model import (
+    AccessEvent,
     Alert,
     AlertSummary,
     DeadLetter,
@@ -30,13 +37,15 @@ from auditwatch.model import (
 from auditwatch.model import field_value as field_value  # noqa: PLC0414  (re-exported for callers)
 from auditwatch.parsing import load_parsers
 from auditwatch.parsing.normalise import iso_utc
-from auditwatch.pipeline import Pipeline
+from auditwatch.pipeline import Pipeline, event_order, first_event_time
 from auditwatch.reference import load_reference
 from auditwatch.sources import discovery
 from auditwatch.sources.config import InputConfig
-from auditwatch.sources.tail import Tailer
+from auditwatch.sources.rotation import rotation_of
+from auditwatch.sources.tail import FirstTime, Tailer
 
-BATCH_RECORDS = 5000
+BATCH_RECORDS = PipelineConfig().batch_max_records
+BATCH_BYTES = PipelineConfig().batch_max_bytes
 
 
 class _SteppingClock:
@@ -49,14 +58,19 @@ class _SteppingClock:
         return self.now
 
 
-def read_records(inputs: Sequence[InputConfig], batch: int = BATCH_RECORDS) -> Iterator[list[RawLine]]:
+def read_records(
+    inputs: Sequence[InputConfig],
+    batch: int = BATCH_RECORDS,
+    batch_bytes: int = BATCH_BYTES,
+    first_time: FirstTime | None = None,
+) -> Iterator[list[RawLine]]:
     """Every complete record of the inputs' files, in the batches the daemon would read."""
     clock = _SteppingClock()
-    tailer = Tailer(inputs, {}, first_start=False, clock=clock, use_watchdog=False)
+    tailer = Tailer(inputs, {}, first_start=False, clock=clock, use_watchdog=False, first_time=first_time)
     try:
         empty_rounds = 0
         while empty_rounds < 2:
-            raws = tailer.read(batch)
+            raws = tailer.read(batch, batch_bytes)
             if raws:
                 empty_rounds = 0
                 yield raws
@@ -83,41 +97,127 @@ class ScanResult:
 
 
 def scan_files(config_path: Path, files: Sequence[Path], *, parser_name: str | None = None) -> ScanResult:
-    """Parse and detect `files` with the config's parsers, rules and reference data."""
+    """Parse and detect `files` with the config's parsers, rules, reference data and pipeline
+    settings (batch size, lateness), in event-time order across files."""
     config = load_config(config_path)
+    settings = config.pipeline
     parsers = load_parsers(config.parsers_dir)
     inputs = _inputs_for(files, config.inputs, parser_name, str(config.path))
     reference, _problems = load_reference(config.reference)
-    engine = DetectionEngine(load_ruleset(config.rules_dir, config.lists_dir), reference)
+    engine = DetectionEngine(
+        load_ruleset(config.rules_dir, config.lists_dir), reference, lateness=settings.lateness
+    )
     pipeline = Pipeline(inputs, parsers, engine)
     result = ScanResult()
-    for raws in read_records(inputs):
-        done = pipeline.process(raws)
-        result.records += len(raws)
-        result.events += len(done.events)
-        result.dead.extend(done.dead)
-        result.alerts.extend(done.alerts)
+    for batch in event_batches(pipeline, inputs, settings, first_event_time(parsers), result):
+        result.events += len(batch)
+        result.alerts.extend(engine.process(batch))
+    result.alerts.extend(engine.flush())
     return result
+
+
+def event_batches(
+    pipeline: Pipeline,
+    inputs: Sequence[InputConfig],
+    settings: PipelineConfig,
+    first_time: FirstTime,
+    result: ScanResult,
+) -> Iterator[list[AccessEvent]]:
+    """The inputs' parsed events in event-time order across every rotation chain, in batches of
+    `batch_max_records`; records and dead letters are counted on `result` as they are read."""
+    streams = [_parsed(pipeline, chain, settings, first_time, result) for chain in chains(inputs, settings)]
+    merged = heapq.merge(*streams, key=event_order)
+    while batch := list(islice(merged, settings.batch_max_records)):
+        yield batch
+
+
+def chains(inputs: Sequence[InputConfig], settings: PipelineConfig) -> list[InputConfig]:
+    """One input per rotation chain of the files the inputs match now (each read oldest first)."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    by_name = {i.name: i for i in inputs}
+    for path, cfg in discovery.expand(inputs, set()):
+        grouped.setdefault((cfg.name, rotation_of(path).chain), []).append(path)
+    return [
+        replace(by_name[name], paths=tuple(glob.escape(p) for p in paths), exclude=())
+        for (name, _chain), paths in grouped.items()
+    ]
+
+
+def _parsed(
+    pipeline: Pipeline,
+    chain: InputConfig,
+    settings: PipelineConfig,
+    first_time: FirstTime,
+    result: ScanResult,
+) -> Iterator[AccessEvent]:
+    """The chain's events, batch by batch (each batch in event-time order); dead letters and record
+    counts go to `result` as they are read."""
+    for raws in read_records([chain], settings.batch_max_records, settings.batch_max_bytes, first_time):
+        events, dead = pipeline.parse(raws)
+        result.records += len(raws)
+        result.dead.extend(dead)
+        yield from events
 
 
 def _inputs_for(
     files: Sequence[Path], configured: Sequence[InputConfig], parser_name: str | None, config_file: str
 ) -> list[InputConfig]:
+    """Inputs reading exactly `files`: each file goes to the first configured input whose glob
+    matches it, comparing both with symbolic links resolved (a data directory may be a symlink)."""
     if parser_name is not None:
-        return [InputConfig(name=parser_name, paths=_literal_globs(files), exclude=(), parser=parser_name)]
+        return [
+            InputConfig(
+                name=parser_name,
+                paths=_literal_globs(files),
+                exclude=(),
+                parser=parser_name,
+                read_gz=any(f.name.endswith(".gz") for f in files),
+            )
+        ]
     grouped: dict[str, list[Path]] = {}
     by_name = {i.name: i for i in configured}
     for file in files:
-        absolute = str(file.resolve())
-        owner = next((i for i in configured if any(fnmatch.fnmatch(absolute, g) for g in i.paths)), None)
+        candidates = {os.path.abspath(file), str(file.resolve())}
+        owner = next(
+            (
+                i
+                for i in configured
+                if any(fnmatch.fnmatchcase(c, g) for g in _resolved_globs(i.paths) for c in candidates)
+            ),
+            None,
+        )
         if owner is None:
             raise ConfigError.single(
                 config_file, None, "inputs", f"no input's paths match {file}; name a parser with --parser"
             )
         grouped.setdefault(owner.name, []).append(file)
     return [
-        replace(by_name[name], paths=_literal_globs(paths), exclude=()) for name, paths in grouped.items()
+        replace(
+            by_name[name],
+            paths=_literal_globs(paths),
+            exclude=(),
+            read_gz=by_name[name].read_gz or any(p.name.endswith(".gz") for p in paths),
+        )
+        for name, paths in grouped.items()
     ]
+
+
+def _resolved_globs(patterns: Iterable[str]) -> list[str]:
+    """Each glob as written and with the symbolic links in its literal leading directories resolved
+    (the same resolution file arguments get)."""
+    out: list[str] = []
+    for pattern in patterns:
+        out.append(pattern)
+        parts = Path(pattern).parts
+        literal = 0
+        while literal < len(parts) - 1 and not glob.has_magic(parts[literal]):
+            literal += 1
+        if literal:
+            head = os.path.realpath(os.path.join(*parts[:literal]))
+            resolved = os.path.join(glob.escape(head), *parts[literal:])
+            if resolved != pattern:
+                out.append(resolved)
+    return out
 
 
 def _literal_globs(files: Iterable[Path]) -> tuple[str, ...]:

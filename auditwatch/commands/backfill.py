@@ -1,7 +1,8 @@
 """`auditwatch backfill FILE…`: old or archived audit files through the daemon's own pipeline.
 
 The files are read by the production tailer (same file identities, so the same event ids), parsed
-and detected by the daemon's pipeline, and delivered by the daemon's bulk indexer with `create`:
+by the daemon's parsers, detected in event-time order across files (as `scan` does: rotation chains
+merged by event time) and delivered by the daemon's bulk indexer with `create`:
 a second backfill of the same files adds nothing (every document answers 409), and a backfill of
 files the daemon already read duplicates nothing. Progress (bytes, rate, ETA) goes to stderr.
 """
@@ -10,17 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from tqdm import tqdm
 
 from auditwatch.config import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
+from auditwatch.detection.engine import DetectionFailure
 from auditwatch.indexing import BulkIndexer, ClusterNotReady, make_client, missing_parts, wrong_mappings
+from auditwatch.model import DeadLetter
 from auditwatch.parsing import load_parsers
-from auditwatch.pipeline import Pipeline
+from auditwatch.pipeline import Pipeline, first_event_time
 from auditwatch.reference import load_reference
-from auditwatch.scanning import input_files, inputs_for, read_records
+from auditwatch.scanning import ScanResult, event_batches, input_files, inputs_for
 from auditwatch.schema import IndexNames
 
 
@@ -40,7 +44,10 @@ def backfill(
     parsers = load_parsers(config.parsers_dir)
     inputs = inputs_for(files, config.inputs, parser_name, str(config.path))
     reference, _problems = load_reference(config.reference)
-    engine = DetectionEngine(load_ruleset(config.rules_dir, config.lists_dir), reference)
+    settings = config.pipeline
+    engine = DetectionEngine(
+        load_ruleset(config.rules_dir, config.lists_dir), reference, lateness=settings.lateness
+    )
     pipeline = Pipeline(inputs, parsers, engine)
     names = IndexNames(config.elasticsearch.index_prefix)
     client = make_client(config.elasticsearch)
@@ -50,19 +57,37 @@ def backfill(
             raise ClusterNotReady([*problems, "run `auditwatch setup` first"])
         indexer = BulkIndexer(client, names, config.elasticsearch)
         total = sum(path.stat().st_size for path in input_files(inputs))
-        records = created = duplicates = dead = alerts = 0
+        created = duplicates = dead = alerts = 0
+        read = ScanResult()  # counts records and collects parse dead letters as the files are read
         with tqdm(
             total=total, unit="B", unit_scale=True, desc="backfill", disable=not progress, mininterval=0.5
         ) as bar:
-            for raws in read_records(inputs):
-                done = pipeline.process(raws)
-                report = indexer.deliver(done.events, done.dead, done.alerts)
-                records += len(raws)
+            batches = event_batches(pipeline, inputs, settings, first_event_time(parsers), read)
+            for batch in chain(batches, [None]):  # None: the end, where held events are flushed
+                failures: list[DetectionFailure] = []
+                found = engine.process(batch, failures) if batch is not None else engine.flush(failures)
+                events = batch or []
+                letters = [*read.dead, *_detection_letters(failures)]
+                unfit = {id(f.event) for f in failures if not f.index}
+                report = indexer.deliver([e for e in events if id(e) not in unfit], letters, found)
+                read.dead.clear()
                 created += report.created
                 duplicates += report.duplicates
                 dead += report.dead_lettered
-                alerts += len(done.alerts)
-                bar.update(min(sum(raw.end - raw.offset for raw in raws), max(0, total - bar.n)))
+                alerts += len(found)
+                bar.update(min(sum(e.raw.end - e.raw.offset for e in events), max(0, total - bar.n)))
+            bar.update(max(0, total - bar.n))
+        records = read.records
         return BackfillReport(records, created, duplicates, dead, alerts)
     finally:
         client.close()
+
+
+def _detection_letters(failures: list[DetectionFailure]) -> list[DeadLetter]:
+    letters = []
+    for failure in failures:
+        parser = failure.event.fields.get("auditwatch.parser")
+        letters.append(
+            DeadLetter(failure.event.raw, "detect", failure.reason, parser if isinstance(parser, str) else "")
+        )
+    return letters

@@ -5,14 +5,27 @@ gives the rules that can possibly match; rules whose condition requires a refere
 event's user can never have (no declared associates, never restricted...) are dropped next, per set
 of matches possible for the user; each remaining rule runs its compiled condition, then its kind
 (windows, repeats, first sightings), then suppression; only then is an alert document built.
+
+Arrival order. With a `lateness` bound L > 0, events wait in a reorder buffer (kept sorted by event time,
+then event id) and are detected only once the watermark has passed them, so rules see them in
+exactly that order whatever order they arrived in, as long as each event is at most L older than
+the newest event that arrived before it. The watermark is the newest event time seen minus L; given
+a wall clock (the daemon) it also moves to now minus L, and past every event that has waited L
+seconds, so a quiet system (or a source whose clock runs ahead) never holds an event longer than L.
+An event later than the watermark is detected at once, out of order (counted in `stats["late"]`);
+windows and suppression tolerate it as before. The buffer is part of the snapshot, so a restart
+from a checkpoint stays exact. `flush()` detects everything still held (end of a scan or backfill).
 """
 
 from __future__ import annotations
 
 import gc
 import traceback
+from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +40,7 @@ from auditwatch.detection.kinds import KIND_STATES, KindState
 from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
 from auditwatch.detection.state_codec import key_from_json
 from auditwatch.detection.suppress import Suppressor
-from auditwatch.model import AccessEvent, Alert, StateDelta, StoredState
+from auditwatch.model import AccessEvent, Alert, RawLine, StateDelta, StoredState
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
 log = structlog.get_logger(__name__)
@@ -72,6 +85,10 @@ def _failure(event: AccessEvent, exc: Exception) -> DetectionFailure:
     where = " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
     reason = f"detection failed: {type(exc).__name__}: {exc} (at {where})"
     return DetectionFailure(event, reason, index=True)
+
+
+_TIME = attrgetter("timestamp")
+_ORDER = attrgetter("timestamp", "id")  # the order detection sees events in (`pipeline.event_order`)
 
 
 class _Runtime:
@@ -151,13 +168,29 @@ def _suppress_json(rule: Rule) -> list[Any] | None:
 class DetectionEngine:
     """Stateful detection over a stream of events; state can be snapshotted with the offsets."""
 
-    def __init__(self, rules: RuleSet, reference: ReferenceSnapshot) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        reference: ReferenceSnapshot,
+        *,
+        lateness: float = 0.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        """`lateness`: the reorder bound in seconds of event time (0: detect each batch as given).
+        `clock`: wall-clock epoch seconds, for releasing held events on a quiet system (daemon)."""
         self._reference = reference
         self._runtimes: tuple[_Runtime, ...] = ()
-        self._watermark = float("-inf")
+        self._watermark = float("-inf")  # newest event time detected
         self._next_sweep = float("-inf")
         self._stored: set[str] = set()  # rule ids the checkpoint has rows or meta for
-        self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0, "failed": 0}
+        self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0, "failed": 0, "late": 0}
+        self.lateness = lateness
+        self._clock = clock
+        self._held: list[AccessEvent] = []  # sorted by (time, id)
+        self._seen = float("-inf")  # newest event time that arrived
+        self._released = float("-inf")  # newest event time detected from the buffer
+        self._waiting: deque[tuple[float, float]] = deque()  # (wall arrival, newest time then)
+        self._waited = float("-inf")  # newest time among arrivals that have waited `lateness`
         self._install(rules, {})
 
     # -- wiring -------------------------------------------------------------------------------
@@ -228,9 +261,17 @@ class DetectionEngine:
         return tuple(chosen)
 
     def process(
-        self, events: Sequence[AccessEvent], failures: list[DetectionFailure] | None = None
+        self,
+        events: Sequence[AccessEvent],
+        failures: list[DetectionFailure] | None = None,
+        read_to: float = float("inf"),
     ) -> list[Alert]:
-        """Alerts raised by `events` (expected in event-time order; a little disorder is tolerated).
+        """Alerts raised by the events this call releases from the reorder buffer (all of `events`
+        when lateness is 0: then they are detected in the order given).
+
+        `read_to`: the event time up to which every source with unread data has been read (the
+        tailer's `backlog_time`); nothing later than it minus the lateness is released, so a
+        source that is behind (a backlog) is waited for, however old its events are.
 
         Detection never raises on an event: an event it cannot evaluate (time outside the range it
         can compute local days and hours for, or any unexpected error in a rule) is skipped, logged,
@@ -239,10 +280,89 @@ class DetectionEngine:
         enabled = gc.isenabled()
         gc.disable()  # the batch makes no reference cycles; collections mid-batch would cost half the time
         try:
-            return self._process(events, failures)
+            if self.lateness <= 0 and not self._held and read_to == float("inf"):
+                return self._process(events, failures)
+            self._hold(events)
+            return self._process(self._due(self._bound(), read_to - self.lateness), failures)
         finally:
             if enabled:
                 gc.enable()
+
+    def tick(
+        self, read_to: float = float("inf"), failures: list[DetectionFailure] | None = None
+    ) -> list[Alert]:
+        """Alerts from held events the wall clock releases now (call when no new events came)."""
+        if not self._held:
+            return []
+        return self.process((), failures, read_to)
+
+    def flush(self, failures: list[DetectionFailure] | None = None) -> list[Alert]:
+        """Detect every held event: the input is complete (end of a scan, backfill or test)."""
+        if not self._held:
+            return []
+        return self._process(self._due(float("inf")), failures)
+
+    @property
+    def held(self) -> int:
+        """Events waiting in the reorder buffer."""
+        return len(self._held)
+
+    def next_release(self) -> float | None:
+        """Seconds until the wall clock releases a held event; None when nothing is held (or the
+        engine has no clock: then only newer events or `flush` release them)."""
+        if not self._held or self._clock is None:
+            return None
+        now = self._clock()
+        due = self._held[0].timestamp + self.lateness
+        if self._waiting:
+            due = min(due, self._waiting[0][0] + self.lateness)
+        return max(0.0, due - now)
+
+    # -- the reorder buffer -------------------------------------------------------------------
+
+    def _hold(self, events: Sequence[AccessEvent]) -> None:
+        """Add `events` to the held list, kept sorted by (time, id): each batch is one sorted run
+        (the pipeline sorts it), so the sort is a linear merge at C speed."""
+        if not events:
+            return
+        newest = max(map(_TIME, events))
+        released = self._released
+        if min(map(_TIME, events)) <= released:
+            self.stats["late"] += sum(1 for e in events if e.timestamp <= released)
+        self._seen = max(self._seen, newest)
+        held = self._held
+        held.extend(events)
+        held.sort(key=_ORDER)
+        if self._clock is not None:
+            self._waiting.append((self._clock(), self._seen))
+
+    def _bound(self) -> float:
+        """The watermark now: held events at or before it are released."""
+        bound = self._seen - self.lateness
+        if self._clock is not None:
+            now = self._clock()
+            bound = max(bound, now - self.lateness)
+            waiting = self._waiting
+            cutoff = now - self.lateness
+            while waiting and waiting[0][0] <= cutoff:
+                self._waited = max(self._waited, waiting.popleft()[1])
+            bound = max(bound, self._waited)
+        return bound
+
+    def _due(self, bound: float, cap: float = float("inf")) -> list[AccessEvent]:
+        """Release held events at or before `bound` and strictly before `cap` (a source with unread
+        data has reached `cap`: its next events may share that time)."""
+        held = self._held
+        cut = bisect_right(held, bound, key=_TIME)
+        if cap != float("inf"):
+            cut = min(cut, bisect_left(held, cap, key=_TIME))
+        out = held[:cut]
+        del held[:cut]
+        if out:  # an event arriving later than this one now comes too late to be put in order
+            self._released = max(self._released, out[-1].timestamp)
+        if not held:
+            self._waiting.clear()
+        return out
 
     def _process(self, events: Sequence[AccessEvent], failures: list[DetectionFailure] | None) -> list[Alert]:
         alerts: list[Alert] = []
@@ -336,6 +456,7 @@ class DetectionEngine:
                 "version": SNAPSHOT_VERSION,
                 "watermark": self._watermark if self._watermark != float("-inf") else None,
                 "rules": {r.rule.id: r.dump() for r in self._runtimes},
+                "held": self._dump_held(),
             }
             return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
         finally:
@@ -391,7 +512,9 @@ class DetectionEngine:
                 meta.append((rule_id, body))
                 runtime.meta_written = body
         watermark = self._watermark if self._watermark != float("-inf") else None
-        meta.append((ENGINE_META, dumps({"version": ROWS_VERSION, "watermark": watermark})))
+        meta.append(
+            (ENGINE_META, dumps({"version": ROWS_VERSION, "watermark": watermark, "held": self._dump_held()}))
+        )
         self._stored = current
         return StateDelta(tuple(cleared), tuple(meta), tuple(rows))
 
@@ -420,10 +543,12 @@ class DetectionEngine:
             runtime.meta_written = None if runtime.full else raw
             runtime.cache = None
         self._sweep_due = float("-inf")
-        watermark = orjson.loads(engine_meta).get("watermark")
+        engine_state = orjson.loads(engine_meta)
+        watermark = engine_state.get("watermark")
         if watermark is not None:
             self._watermark = float(watermark)
             self._next_sweep = self._watermark + SWEEP_EVERY
+        self._load_held(engine_state.get("held"))
         return True
 
     def restore(self, data: bytes) -> None:
@@ -442,6 +567,48 @@ class DetectionEngine:
         if body.get("watermark") is not None:
             self._watermark = float(body["watermark"])
             self._next_sweep = self._watermark + SWEEP_EVERY
+        self._load_held(body.get("held"))
+
+    def _dump_held(self) -> dict[str, Any] | None:
+        """The reorder buffer: events read (their offsets may be checkpointed) but not yet detected."""
+        if not self._held and self._seen == float("-inf"):
+            return None
+        return {
+            "seen": self._seen if self._seen != float("-inf") else None,
+            "released": self._released if self._released != float("-inf") else None,
+            "events": [_event_json(e) for e in self._held],
+        }
+
+    def _load_held(self, data: dict[str, Any] | None) -> None:
+        self._held, self._waiting = [], deque()
+        self._seen = self._released = self._waited = float("-inf")
+        if not data:
+            return
+        if data.get("seen") is not None:
+            self._seen = float(data["seen"])
+        if data.get("released") is not None:
+            self._released = float(data["released"])
+        self._held = [_event_from_json(item) for item in data.get("events", ())]  # already sorted
+        if self._held and self._clock is not None:  # restored events wait at most `lateness` more
+            self._waiting.append((self._clock(), self._seen))
+
+
+def _event_json(event: AccessEvent) -> list[Any]:
+    """A held event for the snapshot: its document and where it was read from. The raw bytes are
+    left out (the document holds `event.original`; detection and evidence use only path and offset)."""
+    raw = event.raw
+    return [
+        event.id,
+        event.timestamp,
+        dict(event.fields),
+        [raw.source, raw.path, raw.file_key, raw.offset, raw.end],
+    ]
+
+
+def _event_from_json(item: list[Any]) -> AccessEvent:
+    event_id, ts, fields, raw = item
+    source, path, file_key, offset, end = raw
+    return AccessEvent(event_id, float(ts), fields, RawLine(source, path, file_key, offset, end, b"", 0))
 
 
 def _decoded(rows: Iterable[tuple[bytes, bytes]]) -> Iterator[tuple[tuple[object, ...], Any]]:

@@ -1,7 +1,13 @@
-"""Per-key suppression for a duration of event time: one alert per key, then quiet until it lapses."""
+"""Per-key suppression for a duration of event time: one alert per key, then quiet until it lapses.
+
+An alert at time t silences its key over [t, t + duration) only: an earlier event that arrives
+later (beyond the engine's lateness bound) is not silenced by it and still alerts. A key may then
+hold several intervals; there is almost always one.
+"""
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +22,7 @@ class Suppressor:
     def __init__(self, spec: Suppression, getters: tuple[Getter, ...]) -> None:
         self.duration = spec.duration
         self.getters = getters
-        self.until: dict[tuple[object, ...], float] = {}
+        self.until: dict[tuple[object, ...], list[float]] = {}  # key -> interval ends, ascending
         self.next_sweep = float("-inf")
         self.dirty = True
         self.changed: set[tuple[object, ...]] = set()  # keys added or removed since the last delta
@@ -25,12 +31,20 @@ class Suppressor:
         return key_of(self.getters, c)
 
     def suppressed(self, c: EvalContext) -> bool:
-        until = self.until.get(self.key(c))
-        return until is not None and c.ts < until
+        ends = self.until.get(self.key(c))
+        if ends is None:
+            return False
+        ts, duration = c.ts, self.duration
+        return any(end - duration <= ts < end for end in ends)
 
     def record(self, c: EvalContext) -> None:
         key = self.key(c)
-        self.until[key] = c.ts + self.duration
+        end = c.ts + self.duration
+        ends = self.until.get(key)
+        if ends is None:
+            self.until[key] = [end]
+        else:
+            insort(ends, end)
         self.changed.add(key)
         self.dirty = True
 
@@ -38,27 +52,43 @@ class Suppressor:
         if now < self.next_sweep:  # scan once per duration: amortised O(1) per alert
             return
         self.next_sweep = now + max(self.duration, 60.0)
-        stale = [k for k, until in self.until.items() if until <= now]
-        for k in stale:
-            del self.until[k]
-        self.changed.update(stale)
-        self.dirty = self.dirty or bool(stale)
+        changed: list[tuple[object, ...]] = []
+        for k, ends in list(self.until.items()):
+            if ends[-1] <= now:
+                del self.until[k]
+                changed.append(k)
+            elif ends[0] <= now:
+                ends[:] = [end for end in ends if end > now]
+                changed.append(k)
+        self.changed.update(changed)
+        self.dirty = self.dirty or bool(changed)
 
     def dump(self) -> list[Any]:
-        return [[key_to_json(k), until] for k, until in sorted_by_key(self.until.items())]
+        """[[key, end], ...] in key order; a key with several intervals has one row per interval."""
+        return [[key_to_json(k), end] for k, ends in sorted_by_key(self.until.items()) for end in ends]
 
     def load(self, data: list[Any]) -> None:
-        self.until = {key_from_json(k): float(until) for k, until in data}
+        self.until = {}
+        for k, end in data:
+            self.until.setdefault(key_from_json(k), []).append(float(end))
+        for ends in self.until.values():
+            ends.sort()
         self.dirty = True
 
     def keys(self) -> Iterable[tuple[object, ...]]:
         return self.until.keys()
 
     def row(self, key: tuple[object, ...]) -> Any:
-        return self.until.get(key)
+        """The key's interval ends (a list; almost always one)."""
+        ends = self.until.get(key)
+        return None if ends is None else list(ends)
 
     def load_rows(self, rows: Iterable[tuple[tuple[object, ...], Any]]) -> None:
-        self.until = {key: float(until) for key, until in rows}
+        """Rows from `row` (a list of ends), or from a checkpoint written before (a single end)."""
+        self.until = {
+            key: sorted(float(e) for e in ends) if isinstance(ends, list) else [float(ends)]
+            for key, ends in rows
+        }
         self.changed.clear()
         self.dirty = True
 

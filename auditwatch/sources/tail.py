@@ -7,6 +7,12 @@ example CSV files with the same header, the later one is keyed `<hash>-<dev>-<in
 warning is logged once per hash; that key is found again after a restart through the checkpoint.
 Files that begin with a fixed header should set `fingerprint_lines` high enough to reach data.
 
+Order. Files of one chain (a live file and its rotated copies: `audit.log.2.gz`, `audit.log.1`,
+`audit.log`) are read oldest first, so a chain's records come out in the order they were written;
+different chains and inputs take turns. Names give the age (`sources/rotation.py`); between names
+that rank alike the content's first event time (`first_time`) decides, and when the two disagree
+a warning says so.
+
 Positions. `offsets` (file_key -> delivered offset) is where each known file resumes; the read
 position runs ahead of it; an unterminated last line or a pending multi-line record is held in
 memory, never skipped: after a crash those bytes are read again from the checkpoint.
@@ -30,15 +36,18 @@ from auditwatch.sources.config import InputConfig
 from auditwatch.sources.fingerprint import fingerprint
 from auditwatch.sources.gz import GzIncompleteError, GzSource, gz_isize
 from auditwatch.sources.reader import RecordReader
+from auditwatch.sources.rotation import rotation_of
 from auditwatch.sources.watch import DirWatcher
 
 _log = structlog.get_logger(__name__)
 
 _COMPARE = 64 << 10  # bytes compared to tell a copy of a file from a different file
 _END_SEARCH = 64 << 10  # how far back start_at=end looks for the last newline
+_FIRST_BYTES = 64 << 10  # read for a file's first event time (rotation order)
 _FORGET_AFTER = 3600.0  # an identity whose file is gone is forgotten after this many seconds
 
 DevIno = tuple[int, int]
+FirstTime = Callable[[InputConfig, bytes], float | None]  # (input, a file's first bytes) -> event time
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,10 @@ class _Ident:
         "cfg",
         "dev_ino",
         "finished",
+        "first_ts",
         "gone_since",
         "last_growth",
+        "last_ts",
         "reader",
         "rotated",
         "size",
@@ -117,6 +128,8 @@ class _Ident:
         self.rotated = False  # renamed or deleted while followed
         self.finished = False  # fully read and flushed; only a newly found copy revives it
         self.gone_since: float | None = None
+        self.first_ts: float | None = None  # event time of the content's first record, if known
+        self.last_ts: float | None = None  # newest event time read from it (told by `note_times`)
 
     @property
     def key(self) -> str:
@@ -134,8 +147,13 @@ class Tailer:
         first_start: bool,
         clock: Callable[[], float] = time.monotonic,
         use_watchdog: bool = True,
+        first_time: FirstTime | None = None,
     ) -> None:
+        """`first_time` tells the event time of a file's first record (the input's parser); it breaks
+        ties in rotation order and confirms it."""
         self._inputs = tuple(inputs)
+        self._first_time = first_time
+        self._warned_order: set[tuple[str, str]] = set()
         self._saved = dict(offsets)
         self._first_start = first_start
         self._clock = clock
@@ -171,7 +189,7 @@ class Tailer:
         if rescan:
             self._scan(now, out)
         used = 0
-        for key in list(self._hot):
+        for key in self._read_order():
             if len(out) >= max_records or used >= max_bytes:
                 break
             ident = self._idents.get(key)
@@ -207,6 +225,88 @@ class Tailer:
             if ident.reader.record_pending and ident.key not in self._hot and ident.cfg.multiline:
                 ident.reader.flush_idle(now, ident.cfg.multiline.idle_flush, out)
         return out
+
+    def note_times(self, newest: Mapping[str, float]) -> None:
+        """The newest event time parsed from each file (by file key) in what `read` returned: chains
+        that are behind in event time are then read first, and `backlog_time` can tell them."""
+        idents = self._idents
+        for key, ts in newest.items():
+            ident = idents.get(key)
+            if ident is not None and (ident.last_ts is None or ts > ident.last_ts):
+                ident.last_ts = ts
+
+    def backlog_time(self) -> float:
+        """The event time up to which every chain with unread data has been read (the least of their
+        newest event times; -inf if one of them has told none yet, +inf if none has unread data).
+        Events later than this may still be preceded by records not read yet."""
+        floor = float("inf")
+        for chain in self._chains([k for k in self._hot if k in self._idents]).values():
+            floor = min(floor, self._chain_time(chain))
+        return floor
+
+    def _chains(self, keys: list[str]) -> dict[tuple[str, str], list[tuple[tuple[object, ...], str]]]:
+        """Keys grouped by (input, rotation chain), each group oldest first."""
+        chains: dict[tuple[str, str], list[tuple[tuple[object, ...], str]]] = {}
+        for position, key in enumerate(keys):
+            ident = self._idents.get(key)
+            if ident is None:
+                chains[("", key)] = [(((9, 0.0), 0.0, position), key)]
+                continue
+            rotation = rotation_of(ident.reader.path)
+            first = ident.first_ts if ident.first_ts is not None else float("inf")
+            chains.setdefault((ident.cfg.name, rotation.chain), []).append(
+                ((rotation.age, first, position), key)
+            )
+        for members in chains.values():
+            members.sort()
+        return chains
+
+    def _chain_time(self, members: list[tuple[tuple[object, ...], str]]) -> float:
+        """The newest event time read from the chain's files (-inf: none told yet)."""
+        newest = float("-inf")
+        for _, key in members:
+            ident = self._idents.get(key)
+            if ident is not None and ident.last_ts is not None:
+                newest = max(newest, ident.last_ts)
+        return newest
+
+    def _read_order(self) -> list[str]:
+        """Hot keys to read now: each chain's files oldest first; the chain furthest behind in event
+        time first (chains not timed yet first of all), then in the order their next file joined
+        the queue (a file not read to its end goes to the back)."""
+        hot = list(self._hot)
+        if len(hot) < 2:
+            return hot
+        ranked: list[tuple[float, int, list[str]]] = []
+        for members in self._chains(hot).values():
+            if len(members) > 1:
+                self._check_order([k for _, k in members])
+            oldest_position = members[0][0][2]
+            assert isinstance(oldest_position, int)
+            ranked.append((self._chain_time(members), oldest_position, [k for _, k in members]))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        return [key for _, _, keys in ranked for key in keys]
+
+    def _check_order(self, keys: list[str]) -> None:
+        """Warn (once per pair) when name order and content order of a chain disagree."""
+        previous: _Ident | None = None
+        for key in keys:
+            ident = self._idents[key]
+            if (
+                previous is not None
+                and previous.first_ts is not None
+                and ident.first_ts is not None
+                and ident.first_ts < previous.first_ts
+                and (previous.key, key) not in self._warned_order
+            ):
+                self._warned_order.add((previous.key, key))
+                _log.warning(
+                    "rotation order by name disagrees with the content's first event time",
+                    older=previous.reader.path,
+                    newer=ident.reader.path,
+                    hint="files are read in name order; check the rotation naming",
+                )
+            previous = ident
 
     def wait(self, timeout: float) -> None:
         """Block until a watched directory changes, or `timeout` seconds."""
@@ -389,6 +489,7 @@ class Tailer:
         if ident is None:
             pos = self._start_position(key, ino, src, st)
             ident = self._idents[key] = _Ident(key, fp, ino.cfg, pos=pos, path=ino.path, now=now)
+            ident.first_ts = self._content_time(ino.cfg, src)
             if ino.gz and self._finished_gz(ident, ino):
                 src.close()
                 return
@@ -396,6 +497,19 @@ class Tailer:
             src.close()
             return
         self._bind(ident, ino, src, now)
+
+    def _content_time(self, cfg: InputConfig, src: _Source) -> float | None:
+        if self._first_time is None:
+            return None
+        try:
+            head = src.read_at(0, _FIRST_BYTES)
+        except (GzIncompleteError, OSError):
+            return None
+        try:
+            return self._first_time(cfg, head)
+        except Exception as exc:  # a parser bug must not stop the tailer; names still order files
+            _log.warning("first event time unavailable", input=cfg.name, error=str(exc))
+            return None
 
     def _collision(self, fp: str, qualified: str, ino: _Inode, why: str) -> str:
         if fp not in self._warned_collisions:
