@@ -165,8 +165,14 @@ def _parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="lint, test and backtest detection rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
     lint = rules_sub.add_parser("lint", help="validate every rule and list file")
-    lint.add_argument("--rules-dir", type=Path, default=Path("rules"))
+    lint.add_argument("--rules-dir", type=Path, default=None, help="default: config rules_dir, else ./rules")
     lint.add_argument("--lists-dir", type=Path, default=None)
+    lint.add_argument(
+        "-c",
+        "--config",
+        default=os.environ.get("AUDITWATCH_CONFIG"),
+        help="take rules_dir and lists_dir from this config (default: $AUDITWATCH_CONFIG)",
+    )
     lint.set_defaults(func=_cmd_rules_lint)
     rtest = rules_sub.add_parser("test", help="run every rule's should_fire / should_not_fire cases")
     rtest.add_argument("--rules-dir", type=Path, default=None, help="default: config rules_dir, else ./rules")
@@ -394,7 +400,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: not a readable file: {missing[0]}", file=sys.stderr)
         return EXIT_CONFIG
-    result = scan_files(Path(args.config), args.files, parser_name=args.parser)
+    result = scan_files(
+        Path(args.config), args.files, parser_name=args.parser, progress=sys.stderr.isatty()
+    )
     print_alerts(result.alerts, args.format, sys.stdout)
     print(
         f"{result.records} records, {result.events} events, {len(result.dead)} unparsed, "
@@ -407,9 +415,13 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules_lint(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
     from auditwatch.detection import lint_ruleset
 
-    problems = lint_ruleset(args.rules_dir, args.lists_dir)
+    config = load_config(args.config) if args.config and not args.rules_dir else None
+    rules_dir = args.rules_dir or (config.rules_dir if config else Path("rules"))
+    lists_dir = args.lists_dir or (config.lists_dir if config else None)
+    problems = lint_ruleset(rules_dir, lists_dir)
     for problem in problems:
         print(problem)
     errors = [p for p in problems if p.level == "error"]

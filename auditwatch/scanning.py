@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 import orjson
+from tqdm import tqdm
 
 from auditwatch.config import PipelineConfig, load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
@@ -96,7 +97,9 @@ class ScanResult:
     alerts: list[Alert] = field(default_factory=list)
 
 
-def scan_files(config_path: Path, files: Sequence[Path], *, parser_name: str | None = None) -> ScanResult:
+def scan_files(
+    config_path: Path, files: Sequence[Path], *, parser_name: str | None = None, progress: bool = False
+) -> ScanResult:
     """Parse and detect `files` with the config's parsers, rules, reference data and pipeline
     settings (batch size, lateness), in event-time order across files."""
     config = load_config(config_path)
@@ -109,10 +112,15 @@ def scan_files(config_path: Path, files: Sequence[Path], *, parser_name: str | N
     )
     pipeline = Pipeline(inputs, parsers, engine)
     result = ScanResult()
-    for batch in event_batches(pipeline, inputs, settings, first_event_time(parsers), result):
-        result.events += len(batch)
-        result.alerts.extend(engine.process(batch))
-    result.alerts.extend(engine.flush())
+    total = sum(path.stat().st_size for path in input_files(inputs))
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc="scan", disable=not progress, mininterval=0.5)
+    with bar:
+        for batch in event_batches(pipeline, inputs, settings, first_event_time(parsers), result):
+            result.events += len(batch)
+            result.alerts.extend(engine.process(batch))
+            bar.update(min(sum(e.raw.end - e.raw.offset for e in batch), max(0, total - bar.n)))
+        result.alerts.extend(engine.flush())
+        bar.update(max(0, total - bar.n))
     return result
 
 
