@@ -19,7 +19,7 @@ def load_parser(path: Path) -> CompiledParser:
     doc = load_yaml_file(path)
     definition = read_definition(doc)
     for warning in definition.warnings:
-        _log.warning("parser definition warning", problem=str(warning))
+        _log.warning("parser_definition_warning", problem=str(warning))
     return CompiledParser(definition)
 
 

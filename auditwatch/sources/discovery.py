@@ -32,7 +32,7 @@ def expand(inputs: Sequence[InputConfig], warned: set[str]) -> list[tuple[str, I
                 first = owner.setdefault(path, cfg)
                 if first is not cfg and path not in warned:
                     warned.add(path)
-                    _log.warning("path matched by two inputs", path=path, used=first.name, ignored=cfg.name)
+                    _log.warning("path_matched_by_two_inputs", path=path, used=first.name, ignored=cfg.name)
     return list(owner.items())
 
 

@@ -202,12 +202,12 @@ class Tailer:
                     src.read_at, out, max_records - len(out), max_bytes - used, now
                 )
             except GzIncompleteError as exc:
-                _log.info("gzip file not complete yet", path=ident.reader.path, error=str(exc))
+                _log.info("gzip_incomplete", path=ident.reader.path, error=str(exc))
                 self._close_src(ident)
                 self._hot.pop(key, None)
                 continue
             except OSError as exc:
-                _log.warning("read failed", path=ident.reader.path, error=str(exc))
+                _log.warning("read_failed", path=ident.reader.path, error=str(exc))
                 self._close_src(ident)
                 self._hot.pop(key, None)
                 continue
@@ -355,11 +355,11 @@ class Tailer:
             known = self._inodes.get(di)
             if known is None:
                 ino = self._inodes[di] = _Inode(di, path, cfg, fresh=not self._initial)
-                _log.info("file discovered", path=path, input=cfg.name)
+                _log.info("file_discovered", path=path, input=cfg.name)
             else:
                 ino = known
             if ino.path != path:
-                _log.info("file renamed", old=ino.path, path=path)
+                _log.info("file_renamed", old=ino.path, path=path)
                 ino.path = path
                 ident = self._bound(ino)
                 if ident is not None:
@@ -405,7 +405,7 @@ class Tailer:
                 ino.key, ino.old_key, ino.fresh, ino.unready_sig = None, ident.base, True, None
             elif changed and not self._same_file(ident, ino):
                 # rewritten in place (while open), or another file on a reused inode (while closed)
-                _log.warning("file content replaced", path=ino.path, file_key=ident.key)
+                _log.warning("file_content_replaced", path=ino.path, file_key=ident.key)
                 was_open = ident.src is not None
                 if not was_open:
                     ident.reader.flush_final(now, out)
@@ -508,7 +508,7 @@ class Tailer:
         try:
             return self._first_time(cfg, head)
         except Exception as exc:  # a parser bug must not stop the tailer; names still order files
-            _log.warning("first event time unavailable", input=cfg.name, error=str(exc))
+            _log.warning("first_event_time_unavailable", input=cfg.name, error=str(exc))
             return None
 
     def _collision(self, fp: str, qualified: str, ino: _Inode, why: str) -> str:
@@ -584,7 +584,7 @@ class Tailer:
         ident.last_growth = now
         ino.key = ident.key
         self._hot[ident.key] = None
-        _log.info("following file", path=ino.path, file_key=ident.key, offset=ident.reader.pos)
+        _log.info("file_following", path=ino.path, file_key=ident.key, offset=ident.reader.pos)
 
     def _unbind(self, ident: _Ident) -> None:
         self._close_src(ident)
@@ -607,7 +607,7 @@ class Tailer:
             return
         if not ident.finished:
             ident.reader.flush_final(now, out)
-        _log.info("file gone", path=ino.path, file_key=ident.key)
+        _log.info("file_gone", path=ino.path, file_key=ident.key)
         self._unbind(ident)
         ident.gone_since = now
 
@@ -643,12 +643,12 @@ class Tailer:
             ino = self._inodes.get(ident.dev_ino) if ident.dev_ino else None
             if ino is not None:
                 ino.done_sig = ino.sig
-            _log.info("gzip file read", path=ident.reader.path, file_key=ident.key, size=ident.size)
+            _log.info("gzip_read", path=ident.reader.path, file_key=ident.key, size=ident.size)
             return
         st = os.fstat(src.fileno())
         ident.size = st.st_size
         if st.st_nlink == 0 and st.st_size <= ident.reader.pos:
-            _log.info("deleted file read to its end", path=ident.reader.path, file_key=ident.key)
+            _log.info("deleted_file_read_to_end", path=ident.reader.path, file_key=ident.key)
             ident.reader.flush_final(now, out)
             ident.finished = True
             self._unbind(ident)
@@ -673,7 +673,7 @@ class Tailer:
             if ident.src is None or not inactive or key in self._hot:
                 continue
             if ident.rotated or ident.dev_ino is None or ident.dev_ino not in self._inodes:
-                _log.info("rotated file inactive, closing", path=ident.reader.path, file_key=key)
+                _log.info("rotated_file_closed_inactive", path=ident.reader.path, file_key=key)
                 ident.reader.flush_final(now, out)
                 ident.finished = True
                 self._unbind(ident)

@@ -87,7 +87,7 @@ class DirWatcher:
             for new in sorted(dirs - set(self._watches)):
                 self._watches[new] = self._observer.schedule(self._handler, new, recursive=False)
         except Exception as exc:  # inotify limits (OSError), a missing backend: polling still works
-            _log.warning("watchdog unavailable, relying on polling", error=f"{type(exc).__name__}: {exc}")
+            _log.warning("watchdog_unavailable_polling", error=f"{type(exc).__name__}: {exc}")
             self.close()
             self._enabled = False
 

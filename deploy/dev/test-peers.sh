@@ -14,7 +14,8 @@ if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
     echo "test-peers: please install ${missing[*]} (the pgaudit test needs a real PostgreSQL)" >&2
     exit 0  # the test itself then fails with the same message: nothing is skipped silently
 fi
-echo "test-peers: apt-get install ${missing[*]}" >&2
+echo "test-peers: apt-get install ${missing[*]} (changes this host: Debian packages," >&2
+echo "test-peers: and /etc/postgresql-common/createcluster.d/auditwatch.conf so no default cluster starts)" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 # the package's post-install would create and start a cluster; the tests make their own

@@ -117,7 +117,7 @@ def test_inotify_failure_at_start_is_logged_and_polling_goes_on(tmp_path: Path) 
         finally:
             watcher.stop()
     assert holder.current is not first
-    warnings = [e for e in logs if e["event"] == "watchdog unavailable, relying on polling"]
+    warnings = [e for e in logs if e["event"] == "watchdog_unavailable_polling"]
     assert warnings
     assert "inotify instance limit reached" in warnings[0]["error"]
 
