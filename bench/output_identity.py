@@ -44,6 +44,15 @@ def _config(root: Path, template: Path) -> Path:
     return path
 
 
+def prepare(data: Path, force: int) -> Path:
+    """The config of synthetic force `force` under `data` (generated on first use)."""
+    root = data / f"force{force}"
+    if not (root / "identity.yml").exists():
+        scenario = generate(root, scale="test", force=force)
+        _config(root, scenario.template)
+    return root / "identity.yml"
+
+
 def run(config_path: Path, rules: bool = True) -> tuple[str, int, dict[str, float]]:
     """(hex digest, lines read, seconds per stage: parse, detect, body) for one force."""
     config = load_config(config_path)
@@ -112,11 +121,7 @@ def main() -> None:
     parser.add_argument("--no-rules", action="store_true", help="ingest only: no detection rules")
     args = parser.parse_args()
     for force in args.force or [1, 2]:
-        root = args.data / f"force{force}"
-        if not (root / "identity.yml").exists():
-            scenario = generate(root, scale="test", force=force)
-            _config(root, scenario.template)
-        config = root / "identity.yml"
+        config = prepare(args.data, force)
         if args.profile and force == (args.force or [1])[0]:
             prof = cProfile.Profile()
             prof.enable()
