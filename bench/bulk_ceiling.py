@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import orjson
 from elasticsearch import Elasticsearch
@@ -61,8 +62,8 @@ def _raw_doc(i: int) -> dict[str, str]:
     return doc
 
 
-def raw_bulk_ceiling(client: Elasticsearch, n_docs: int, prefix: str) -> float:
-    """Docs/s for `n_docs` pre-serialised documents sent as fast as one connection allows."""
+def raw_bulk_ceiling(client: Elasticsearch, n_docs: int, prefix: str, connections: int = 1) -> float:
+    """Docs/s for `n_docs` pre-serialised documents sent as fast as `connections` connections allow."""
     index = f"{prefix}-ceiling"
     props = {name: {"type": "keyword"} for name in _RAW_FIELDS}
     client.options(ignore_status=404).indices.delete(index=index)
@@ -79,14 +80,22 @@ def raw_bulk_ceiling(client: Elasticsearch, n_docs: int, prefix: str) -> float:
             lines.append(orjson.dumps(_raw_doc(i)) + b"\n")
         bodies.append(b"".join(lines))
     fast = client.options(request_timeout=120)
+
+    def send(body: bytes) -> None:
+        response = fast.perform_request(
+            "PUT", "/_bulk", params={"filter_path": "errors"}, headers=_HEADERS, body=body
+        )
+        if response.body.get("errors"):
+            raise RuntimeError("raw bulk reported item errors")
+
     try:
         started = time.perf_counter()
-        for body in bodies:
-            response = fast.perform_request(
-                "PUT", "/_bulk", params={"filter_path": "errors"}, headers=_HEADERS, body=body
-            )
-            if response.body.get("errors"):
-                raise RuntimeError("raw bulk reported item errors")
+        if connections == 1:
+            for body in bodies:
+                send(body)
+        else:  # each thread takes the next body: `connections` requests in flight
+            with ThreadPoolExecutor(connections) as pool:
+                list(pool.map(send, bodies))
         return n_docs / (time.perf_counter() - started)
     finally:
         client.options(ignore_status=404).indices.delete(index=index)

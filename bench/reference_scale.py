@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import json
 import multiprocessing
 import random
+import resource
 import shutil
 import tempfile
 import time
@@ -34,9 +36,12 @@ BASE_DAY = date(2026, 1, 1)
 EVENT_AT = 1795608000.0  # 2026-11-25T12:00Z
 
 
+PERSONS = 600_000
+
+
 def _sizes(scale: float) -> dict[str, int]:
     base = {"staff": 50_000, "watchlist": 10_000, "associates": 20_000, "assignments": 200_000,
-            "links": 1_000_000, "roster": 500_000, "cases": 300_000, "persons": 600_000}
+            "links": 1_000_000, "roster": 500_000, "cases": 300_000, "persons": PERSONS}
     return {k: max(int(v * scale), 10) for k, v in base.items()}
 
 
@@ -44,7 +49,10 @@ def _surname(rng: random.Random, i: int) -> str:
     return rng.choice(COMMON_SURNAMES) if rng.random() < 0.8 else f"Rare{i % 9973}"
 
 
-def generate(directory: str, scale: float, persons: bool = False) -> None:
+def generate(directory: str, scale: float, persons: bool = False, person_rows: int = 0) -> None:
+    global PERSONS  # noqa: PLW0603 - the spawned child has its own module state
+    if person_rows:
+        PERSONS = int(person_rows / scale)
     rng = random.Random(42)
     n = _sizes(scale)
     out = Path(directory)
@@ -121,18 +129,30 @@ def _report(what: str, count: int, started: float, cpu: float) -> None:
           f"({wall / count * 1e6:.2f} us wall)")
 
 
-def main() -> None:
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> None:
+    global PERSONS  # noqa: PLW0603
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--keep", help="generate into (and keep) this directory")
     parser.add_argument("--persons", action="store_true", help="add a person table (the records system's)")
-    args = parser.parse_args()
+    parser.add_argument("--person-rows", type=int, default=0, help="persons table rows (implies --persons)")
+    parser.add_argument("--reload", action="store_true", help="also load everything a second time while the "
+                        "first snapshot is held (a reload before the swap): peak RSS")
+    parser.add_argument("--json", type=Path, default=None, help="also write load figures here")
+    args = parser.parse_args(argv)
+    if args.person_rows:
+        args.persons = True
+        PERSONS = int(args.person_rows / args.scale)
     directory = Path(args.keep or tempfile.mkdtemp(prefix="auditwatch-ref-"))
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     spawn = multiprocessing.get_context("spawn")
-    child = spawn.Process(target=generate, args=(str(directory), args.scale, args.persons))
+    child = spawn.Process(target=generate, args=(str(directory), args.scale, args.persons, args.person_rows))
     child.start()
     child.join()
     print(f"generated exports in {time.perf_counter() - started:.1f}s into {directory}")
@@ -145,12 +165,29 @@ def main() -> None:
     load_s, load_cpu = time.perf_counter() - started, time.process_time() - cpu
     gc.collect()
     rss = process.memory_info().rss
+    peak_load = _peak_rss_mib()
+    rows = {str(item["kind"]): int(str(item["rows"])) for item in snapshot.describe()}
     for item in snapshot.describe():
         print(f"  {item['kind']:<12} {item['rows']:>9,} rows  {Path(str(item['source'])).name}")
     print(f"warnings: {len(warnings)}")
     print(f"load: {load_s:.1f}s wall, {load_cpu:.1f}s CPU; RSS {rss / 2**20:.0f} MiB "
           f"(process before load {base_rss / 2**20:.0f} MiB, "
-          f"reference data {(rss - base_rss) / 2**20:.0f} MiB)")
+          f"reference data {(rss - base_rss) / 2**20:.0f} MiB); peak RSS during load {peak_load:.0f} MiB")
+    figures: dict[str, object] = {"rows": rows, "load_s": load_s, "load_cpu_s": load_cpu,
+                                  "rss_after_load_mib": rss / 2**20, "peak_rss_load_mib": peak_load}
+    if args.reload:
+        started = time.perf_counter()
+        second, _ = load_reference(_config(directory, args.persons))
+        reload_s = time.perf_counter() - started
+        peak_reload = _peak_rss_mib()
+        del second
+        gc.collect()
+        print(f"reload (second full load while the first is held): {reload_s:.1f}s, "
+              f"peak RSS {peak_reload:.0f} MiB "
+              f"({peak_reload / peak_load:.2f}x the first load's peak)")
+        figures.update(reload_s=reload_s, peak_rss_reload_mib=peak_reload)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
 
     rng = random.Random(7)
     n = _sizes(args.scale)
