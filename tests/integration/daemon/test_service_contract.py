@@ -108,10 +108,10 @@ def test_watchdog_stops_when_the_pipeline_is_blocked(daemon_setup, systemd, wait
     entered = threading.Event()
     original = Pipeline.process
 
-    def stuck(self, raws):
+    def stuck(self, raws, *args, **kwargs):
         entered.set()
         release.wait(60)
-        return original(self, raws)
+        return original(self, raws, *args, **kwargs)
 
     monkeypatch.setattr(Pipeline, "process", stuck)
     config = load_config(daemon_setup.config)
