@@ -38,28 +38,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         "console" if sys.stderr.isatty() else "json",
         libraries="warning" if args.command == "run" else "error",
     )
-    from elasticsearch import ApiError, TransportError
-
-    from auditwatch.indexing.verify import ClusterNotReady
-
     try:
         return int(args.func(args))
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except ClusterNotReady as exc:  # restarting cannot help: an operator has to act
-        print(f"Elasticsearch is not set up for auditwatch: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
     except AuditwatchError as exc:
+        if _is_cluster_not_ready(exc):  # restarting cannot help: an operator has to act
+            print(f"Elasticsearch is not set up for auditwatch: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
-    except (TransportError, ApiError) as exc:
-        if args.debug:
+    except Exception as exc:
+        if args.debug or not _is_elasticsearch_error(exc):
             raise
         print(f"error: Elasticsearch: {_es_reason(exc)} (--debug for details)", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 130
+
+
+# The exception classes are looked up, not imported: a verb that never loaded the Elasticsearch
+# client (`rules lint`, `parse` without a config, ...) cannot have raised one, and stays light.
+
+
+def _is_cluster_not_ready(exc: Exception) -> bool:
+    verify = sys.modules.get("auditwatch.indexing.verify")
+    return verify is not None and isinstance(exc, verify.ClusterNotReady)
+
+
+def _is_elasticsearch_error(exc: Exception) -> bool:
+    es = sys.modules.get("elasticsearch")
+    return es is not None and isinstance(exc, (es.TransportError, es.ApiError))
 
 
 _ID_VERBS = frozenset({"show", "assign", "close", "reopen", "refer", "export"})

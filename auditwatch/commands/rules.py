@@ -14,10 +14,13 @@ if TYPE_CHECKING:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
     from auditwatch.detection import lint_ruleset
 
-    config = load_config(args.config) if args.config and not args.rules_dir else None
+    config = None
+    if args.config and not args.rules_dir:
+        from auditwatch.config import load_config  # loads the Elasticsearch client's package too
+
+        config = load_config(args.config)
     rules_dir = args.rules_dir or (config.rules_dir if config else Path("rules"))
     lists_dir = args.lists_dir or (config.lists_dir if config else None)
     problems = lint_ruleset(rules_dir, lists_dir)
