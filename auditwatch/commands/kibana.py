@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from auditwatch.commands import EXIT_FINDINGS, EXIT_OK
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_install(args: argparse.Namespace) -> int:

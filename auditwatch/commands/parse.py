@@ -6,13 +6,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from auditwatch.commands import DEFAULT_CONFIG, EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
 from auditwatch.errors import ConfigError
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_parse(args: argparse.Namespace) -> int:

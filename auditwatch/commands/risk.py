@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from auditwatch.commands import EXIT_OK
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_update(args: argparse.Namespace) -> int:

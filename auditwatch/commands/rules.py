@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from auditwatch.commands import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

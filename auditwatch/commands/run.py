@@ -6,14 +6,10 @@ import argparse
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING
 
 import structlog
 
 from auditwatch.commands import EXIT_OK
-
-if TYPE_CHECKING:
-    pass
 
 log = structlog.get_logger("auditwatch.cli")  # the name the daemon's stop event always had
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 import orjson
 
 from auditwatch.commands import EXIT_OK, EXIT_RUNTIME
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
