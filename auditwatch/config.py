@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 from auditwatch.bundled import Kind, bundled_dir
-from auditwatch.configspec import Reader
+from auditwatch.configspec import Reader, not_negative, positive
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
 from auditwatch.metrics import LOOPBACK, MetricsConfig
 from auditwatch.reference.config import ReferenceConfig, read_reference_config
@@ -23,7 +23,6 @@ from auditwatch.triage.workflow import Policy
 from auditwatch.yamlsource import load_yaml_file
 
 LogFormat = Literal["json", "console"]
-_N = TypeVar("_N", int, float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +146,15 @@ def _beside(base: Path, kind: Kind) -> Path:
 def _read_pipeline(r: Reader) -> PipelineConfig:
     d = PipelineConfig()
     cfg = PipelineConfig(
-        batch_max_records=r.optional("batch_max_records", int, d.batch_max_records, _positive),
-        batch_max_bytes=r.optional("batch_max_bytes", int, d.batch_max_bytes, _positive),
-        checkpoint_interval=r.optional("checkpoint_interval", float, d.checkpoint_interval, _positive),
-        idle_wait=r.optional("idle_wait", float, d.idle_wait, _positive),
-        queue_batches=r.optional("queue_batches", int, d.queue_batches, _positive),
-        rules_poll_interval=r.optional("rules_poll_interval", float, d.rules_poll_interval, _positive),
-        heartbeat_interval=r.optional("heartbeat_interval", float, d.heartbeat_interval, _positive),
-        stop_timeout=r.optional("stop_timeout", float, d.stop_timeout, _positive),
-        lateness=r.optional("lateness", float, d.lateness, _not_negative),
+        batch_max_records=r.optional("batch_max_records", int, d.batch_max_records, positive),
+        batch_max_bytes=r.optional("batch_max_bytes", int, d.batch_max_bytes, positive),
+        checkpoint_interval=r.optional("checkpoint_interval", float, d.checkpoint_interval, positive),
+        idle_wait=r.optional("idle_wait", float, d.idle_wait, positive),
+        queue_batches=r.optional("queue_batches", int, d.queue_batches, positive),
+        rules_poll_interval=r.optional("rules_poll_interval", float, d.rules_poll_interval, positive),
+        heartbeat_interval=r.optional("heartbeat_interval", float, d.heartbeat_interval, positive),
+        stop_timeout=r.optional("stop_timeout", float, d.stop_timeout, positive),
+        lateness=r.optional("lateness", float, d.lateness, not_negative),
     )
     r.done()
     return cfg
@@ -172,7 +171,7 @@ def _read_jobs(r: Reader) -> JobsConfig:
     retention = None
     if r.has("retention"):
         rr = r.section("retention")
-        months = rr.required("events_keep_months", int, _positive)
+        months = rr.required("events_keep_months", int, positive)
         retention = RetentionConfig(
             events_keep_months=months or 1,
             delete=rr.optional("delete", bool, False),
@@ -182,11 +181,11 @@ def _read_jobs(r: Reader) -> JobsConfig:
     cfg = JobsConfig(
         heartbeat_index=r.optional("heartbeat_index", bool, d.heartbeat_index),
         silence_check_interval=r.optional(
-            "silence_check_interval", float, d.silence_check_interval, _positive
+            "silence_check_interval", float, d.silence_check_interval, positive
         ),
         digest_at=digest,
         retention=retention,
-        risk_every=r.optional("risk_every", float, None, _positive),
+        risk_every=r.optional("risk_every", float, None, positive),
     )
     r.done()
     return cfg
@@ -226,18 +225,6 @@ def _check_inputs(root: Reader, inputs: tuple[InputConfig, ...]) -> None:
         if item.name in seen:
             root.problem(("inputs", index, "name"), f"duplicate input name '{item.name}'")
         seen.add(item.name)
-
-
-def _positive(value: _N) -> _N:
-    if value <= 0:
-        raise ValueError("must be greater than zero")
-    return value
-
-
-def _not_negative(value: float) -> float:
-    if value < 0:
-        raise ValueError("must be zero or more")
-    return value
 
 
 def _log_level(value: str) -> str:

@@ -15,6 +15,7 @@ from auditwatch.errors import ConfigError, Problem
 from auditwatch.yamlsource import PathKey, YamlDocument, dotted
 
 T = TypeVar("T")
+Number = TypeVar("Number", int, float)
 
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
@@ -31,9 +32,7 @@ _MISSING = object()
 class Reader:
     """Reads one mapping of a YAML document, remembering which keys were consumed."""
 
-    def __init__(
-        self, doc: YamlDocument, path: PathKey = (), problems: list[Problem] | None = None
-    ) -> None:
+    def __init__(self, doc: YamlDocument, path: PathKey = (), problems: list[Problem] | None = None) -> None:
         self.doc = doc
         self.path = path
         self.problems: list[Problem] = [] if problems is None else problems
@@ -140,3 +139,20 @@ class Reader:
 
 def _empty_doc_like(doc: YamlDocument) -> YamlDocument:
     return YamlDocument(doc.file, {}, {})
+
+
+# -- validators for `Reader.required` / `Reader.optional` (a ValueError becomes a located problem) --
+
+
+def positive(value: Number) -> Number:
+    """Greater than zero (a count, a size or a duration that must not be zero)."""
+    if value <= 0:
+        raise ValueError("must be greater than zero")
+    return value
+
+
+def not_negative(value: Number) -> Number:
+    """Zero or more."""
+    if value < 0:
+        raise ValueError("must be zero or more")
+    return value

@@ -9,6 +9,8 @@ files the daemon already read duplicates nothing. Progress (bytes, rate, ETA) go
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from auditwatch.commands import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
 from auditwatch.config import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.detection.engine import DetectionFailure
@@ -91,3 +94,21 @@ def _detection_letters(failures: list[DetectionFailure]) -> list[DeadLetter]:
             DeadLetter(failure.event.raw, "detect", failure.reason, parser if isinstance(parser, str) else "")
         )
     return letters
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        print(f"error: not a readable file: {missing[0]}", file=sys.stderr)
+        return EXIT_CONFIG
+    report = backfill(
+        Path(args.config),
+        args.files,
+        parser_name=args.parser,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(
+        f"backfill: {report.records} records, {report.created} documents new, "
+        f"{report.duplicates} already indexed, {report.dead_letters} dead letters, {report.alerts} alerts"
+    )
+    return EXIT_FINDINGS if report.dead_letters else EXIT_OK

@@ -8,7 +8,9 @@ in Elasticsearch.
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +19,7 @@ from typing import Any, TextIO
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from auditwatch.checkpoint import Checkpoint
+from auditwatch.commands import EXIT_OK, EXIT_RUNTIME
 from auditwatch.config import DaemonConfig
 from auditwatch.schema import IndexNames
 from auditwatch.sources import discovery
@@ -131,3 +134,15 @@ def _ago(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+    from auditwatch.indexing import make_client
+
+    config = load_config(args.config)
+    client = make_client(config.elasticsearch).options(max_retries=0)
+    try:
+        return EXIT_OK if print_status(config, client, sys.stdout) else EXIT_RUNTIME
+    finally:
+        client.close()

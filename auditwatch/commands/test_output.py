@@ -6,12 +6,15 @@ operator sees at once whether it is the network, TLS, the credentials, the privi
 
 from __future__ import annotations
 
+import argparse
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from auditwatch.commands import EXIT_OK, EXIT_RUNTIME
 from auditwatch.indexing import make_client, missing_parts, wrong_mappings
 from auditwatch.indexing.config import ElasticsearchConfig
 from auditwatch.schema import IndexNames
@@ -127,3 +130,12 @@ def _security_enabled(client: Elasticsearch) -> bool:
 def _api_reason(exc: ApiError) -> str:
     hints = {401: " (check the API key or password)", 403: " (the user lacks a privilege)"}
     return f"HTTP {exc.meta.status} {exc.error}{hints.get(exc.meta.status, '')}"
+
+
+def cmd_test_output(args: argparse.Namespace) -> int:
+    from auditwatch.config import load_config
+
+    config = load_config(args.config)
+    steps = check_output(config.elasticsearch)
+    print_steps(steps, config.elasticsearch.hosts, sys.stdout)
+    return EXIT_OK if all(step.ok for step in steps) else EXIT_RUNTIME
