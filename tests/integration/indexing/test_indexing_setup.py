@@ -74,3 +74,13 @@ def test_setup_brings_existing_event_indices_up_to_date(
     assert any("brought up to date" in line for line in lines)
     props = es_client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert props["source"]["properties"]["ip"] == {"type": "ip"}
+
+
+def test_alerts_are_searchable_sooner_than_events(es_client: Elasticsearch, names: IndexNames) -> None:
+    """The alerts index refreshes every 200 ms (alerts are few and wanted at once); events every 1 s."""
+    setup_cluster(es_client, names)
+    settings = es_client.indices.get_settings(index=names.alerts, flat_settings=True)
+    assert settings[names.alerts]["settings"]["index.refresh_interval"] == "200ms"
+    es_client.indices.create(index=f"{names.prefix}-events-2026.11")
+    events = es_client.indices.get_settings(index=f"{names.prefix}-events-2026.11", flat_settings=True)
+    assert events[f"{names.prefix}-events-2026.11"]["settings"]["index.refresh_interval"] == "1s"
