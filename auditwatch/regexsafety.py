@@ -404,10 +404,11 @@ def linear_search(pattern: str, flags: int = 0) -> Callable[[str], object | None
     RE2 cannot compile it either (backreferences, lookaround)."""
     try:
         compiled = re.compile(pattern, flags)
+        check_regex(pattern, flags)
     except re.error as exc:
         raise ValueError(f"invalid regex: {exc}") from None
-    try:
-        check_regex(pattern, flags)
+    except RecursionError:
+        raise ValueError("invalid regex: groups nested too deeply") from None
     except UnsafeRegex as unsafe:
         return _re2_search(pattern, flags, unsafe)
     return compiled.search

@@ -197,10 +197,14 @@ def check_regex_definition(regex: str) -> str:
         compiled = re.compile(regex)
     except re.error as exc:
         raise ValueError(f"invalid regex: {exc}") from None
+    except RecursionError:
+        raise ValueError("invalid regex: groups nested too deeply") from None
     if compiled.groups:
         raise ValueError("a regex definition must not capture: write (?:...) instead of (...)")
     try:
         check_regex(regex)
+    except RecursionError:
+        raise ValueError("invalid regex: groups nested too deeply") from None
     except UnsafeRegex as exc:
         raise ValueError(f"regex refused (it could hang on a crafted line): {exc}") from None
     return regex
@@ -236,8 +240,12 @@ def compile_pattern(
         regex = re.compile(body + r"\s*", re.DOTALL)
     except re.error as exc:  # e.g. a definition that is fine alone but not in this position
         raise PatternSyntaxError(1, f"compiles to an invalid regex: {exc}") from None
+    except RecursionError:
+        raise PatternSyntaxError(1, "compiles to a regex nested too deeply") from None
     try:
         check_regex(regex.pattern, re.DOTALL, full_match=True)
+    except RecursionError:
+        raise PatternSyntaxError(1, "compiles to a regex nested too deeply") from None
     except UnsafeRegex as exc:
         raise PatternSyntaxError(1, f"refused: it could hang on a crafted line: {exc}") from None
     return CompiledPattern(regex, tuple(renames), tuple(posts.items()), prefix, tuple(sorted(named)))

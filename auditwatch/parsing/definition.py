@@ -335,8 +335,8 @@ def _skip(top: Reader) -> re.Pattern[str] | None:
         try:
             re.compile(regex)
             check_regex(regex)
-        except re.error as exc:
-            top.problem(("skip", index), f"invalid regex: {exc}")
+        except (re.error, RecursionError) as exc:
+            top.problem(("skip", index), f"invalid regex: {_regex_error(exc)}")
             continue
         except UnsafeRegex as exc:
             top.problem(("skip", index), f"regex refused (it could hang on a crafted line): {exc}")
@@ -567,3 +567,8 @@ def _examples(top: Reader) -> tuple[ExampleDef, ...]:
                 ExampleDef(line, expect, error, bool(skip), ingested, top.doc.line_of(example.path), path)
             )
     return tuple(out)
+
+
+def _regex_error(exc: Exception) -> str:
+    """re.error's own message, or a plain one for a regex nested too deeply to parse."""
+    return "groups nested too deeply" if isinstance(exc, RecursionError) else str(exc)

@@ -36,6 +36,10 @@ def load_parsers(directory: Path) -> dict[str, CompiledParser]:
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
+        except Exception as exc:  # a loader bug or an exhausted resource: this file fails, not the caller
+            _log.exception("parser_file_failed", file=str(file))
+            problems.append(Problem(str(file), None, "", f"could not be loaded: {type(exc).__name__}: {exc}"))
+            continue
         if parser.name in parsers:
             first = parsers[parser.name].path
             message = f"parser name '{parser.name}' is also used by {first}"

@@ -266,10 +266,11 @@ def _build_one(name: str, raw_options: Any) -> Normaliser:
             raise ValueError("normaliser 'replace': pattern and with must be strings")
         try:
             regex = re.compile(pattern)
+            check_regex(pattern)
         except re.error as exc:
             raise ValueError(f"normaliser 'replace': bad pattern {pattern!r}: {exc}") from exc
-        try:
-            check_regex(pattern)
+        except RecursionError:
+            raise ValueError("normaliser 'replace': pattern groups nested too deeply") from None
         except UnsafeRegex as exc:
             why = f"refused (it could hang on a crafted value): {exc}"
             raise ValueError(f"normaliser 'replace': pattern {pattern!r} {why}") from None

@@ -62,6 +62,8 @@ def _regex(value: str) -> re.Pattern[bytes]:
         check_regex(value)  # tried on every physical line: it must not backtrack badly
     except re.error as exc:
         raise ValueError(f"invalid regular expression: {exc}") from exc
+    except RecursionError:
+        raise ValueError("invalid regular expression: groups nested too deeply") from None
     except UnsafeRegex as exc:
         raise ValueError(f"regular expression refused (it could hang on a crafted line): {exc}") from None
     return compiled
