@@ -28,7 +28,7 @@ import structlog
 from elasticsearch import ApiError, TransportError
 
 from auditwatch.checkpoint import Checkpoint
-from auditwatch.config import DaemonConfig
+from auditwatch.config.daemon import DaemonConfig
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.errors import AuditwatchError, ConfigError, Problem
 from auditwatch.indexing import (
@@ -43,16 +43,16 @@ from auditwatch.indexing import (
 from auditwatch.indexing.retry import Backoff
 from auditwatch.jobs.schedule import FINAL_HEARTBEAT_TIMEOUT, Counts, Hooks, scheduled_jobs
 from auditwatch.jobs.silence import SourceActivity
-from auditwatch.logsetup import problems_for_log
-from auditwatch.metrics import DaemonCollector, serving
 from auditwatch.model import AccessEvent, Alert, DeadLetter, StateDelta
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline, first_event_time
 from auditwatch.reference import ReferenceHolder
 from auditwatch.schema import IndexNames
-from auditwatch.sdnotify import Liveness, Notifier, Watchdog
+from auditwatch.service.logsetup import problems_for_log
+from auditwatch.service.metrics import DaemonCollector, serving
+from auditwatch.service.sdnotify import Liveness, Notifier, Watchdog
+from auditwatch.sources.changes import ChangeWatcher, yaml_tree_signature
 from auditwatch.sources.tail import Tailer
-from auditwatch.watching import ChangeWatcher, yaml_tree_signature
 
 log = structlog.get_logger(__name__)
 

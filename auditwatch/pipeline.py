@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from auditwatch.detection import DetectionEngine, DetectionFailure
 from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
+from auditwatch.normalise import iso_utc
 from auditwatch.parsing import CompiledParser
-from auditwatch.parsing.normalise import iso_utc
 from auditwatch.sources.config import InputConfig
 
 if TYPE_CHECKING:

@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 
 from auditwatch.checkpoint import Checkpoint
-from auditwatch.config import load_config
+from auditwatch.commands.scanning import read_records
+from auditwatch.config.daemon import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset, reference_from_rows
 from auditwatch.model import AccessEvent
 from auditwatch.parsing import load_parsers
 from auditwatch.reference import load_reference
-from auditwatch.scanning import read_records
 from auditwatch.testing.scenarios import generate, write_config
 from bench.detection_throughput import BASE, events, reference_rows
 

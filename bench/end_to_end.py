@@ -44,7 +44,7 @@ from bench.bulk_ceiling import raw_bulk_ceiling, remove_deployment
 from bench.parse_throughput import _rms
 
 REPO = Path(__file__).resolve().parents[1]
-_CLI = [sys.executable, "-m", "auditwatch.cli"]
+_CLI = [sys.executable, "-m", "auditwatch"]
 
 
 def _run_measured(cmd: list[str]) -> dict[str, float]:
@@ -142,7 +142,7 @@ def profile_ingest(client: Any, url: str, work: Path, log: Path, top: int = 15) 
     _setup(config)
     out = work / "profile" / "daemon.prof"
     _run_measured(
-        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "auditwatch.cli", "--log-level", "warning",
+        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "auditwatch", "--log-level", "warning",
          "run", "--until-idle", "--config", str(config)]
     )
     events = _count(client, "bench-prof")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.indexing.body import encode_fields
 from auditwatch.parsing import load_parsers

@@ -216,7 +216,7 @@ def auditwatch_latency(url: str, rate: float, incidents: int, seed: int, timeout
             )
             + _reference(work, incidents)
         )
-        cli = [sys.executable, "-m", "auditwatch.cli"]
+        cli = [sys.executable, "-m", "auditwatch"]
         subprocess.run([*cli, "setup", "--config", str(config)], check=True, capture_output=True)
         daemon = subprocess.Popen(
             [*cli, "--log-level", "warning", "run", "--config", str(config)],

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.detection.rule import RuleSet
 from auditwatch.indexing.body import BodyBuilder

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _alert_store(args: argparse.Namespace) -> tuple[Elasticsearch, AlertStore]:
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
     from auditwatch.indexing import make_client
     from auditwatch.schema import IndexNames
     from auditwatch.triage import AlertStore

@@ -19,7 +19,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from auditwatch.commands import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
-from auditwatch.config import load_config
+from auditwatch.commands.scanning import ScanResult, event_batches, input_files, inputs_for
+from auditwatch.config.daemon import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.detection.engine import DetectionFailure
 from auditwatch.indexing import BulkIndexer, ClusterNotReady, make_client, missing_parts, wrong_mappings
@@ -27,7 +28,6 @@ from auditwatch.model import DeadLetter
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline, first_event_time
 from auditwatch.reference import load_reference
-from auditwatch.scanning import ScanResult, event_batches, input_files, inputs_for
 from auditwatch.schema import IndexNames
 
 

@@ -10,7 +10,7 @@ from auditwatch.commands import EXIT_CONFIG, EXIT_OK
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from auditwatch.checks import check_everything
+    from auditwatch.commands.checks import check_everything
 
     problems, summary = check_everything(Path(args.config))
     for line in summary:

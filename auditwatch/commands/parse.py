@@ -12,10 +12,16 @@ from auditwatch.errors import ConfigError
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
-    from auditwatch.logsetup import configure_logging
-    from auditwatch.parsecmd import UnreadableInput, check_readable, input_for, print_events, read_inputs
+    from auditwatch.commands.parsecmd import (
+        UnreadableInput,
+        check_readable,
+        input_for,
+        print_events,
+        read_inputs,
+    )
+    from auditwatch.config.daemon import load_config
     from auditwatch.parsing import load_parsers
+    from auditwatch.service.logsetup import configure_logging
 
     if args.log_level is None:  # no file-discovery chatter around the events
         configure_logging("warning", "console" if sys.stderr.isatty() else "json", libraries="error")

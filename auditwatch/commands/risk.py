@@ -8,7 +8,7 @@ from auditwatch.commands import EXIT_OK
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
     from auditwatch.indexing import make_client
     from auditwatch.schema import IndexNames
     from auditwatch.triage.risk import update_risk

@@ -14,7 +14,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     config = None
     if args.config and not args.rules_dir:
-        from auditwatch.config import load_config  # loads the Elasticsearch client's package too
+        from auditwatch.config.daemon import load_config  # loads the Elasticsearch client's package too
 
         config = load_config(args.config)
     rules_dir = args.rules_dir or (config.rules_dir if config else Path("rules"))
@@ -30,7 +30,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     import functools
 
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
     from auditwatch.detection import load_ruleset, run_rule_tests
     from auditwatch.detection.casetest import reference_from_rows
 
@@ -52,14 +52,14 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_names(_args: argparse.Namespace) -> int:
-    from auditwatch.docs import names_markdown
+    from auditwatch.commands.docs import names_markdown
 
     print(names_markdown(), end="")
     return EXIT_OK
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
-    from auditwatch.backtest import backtest_rule
+    from auditwatch.commands.backtest import backtest_rule
 
     report = backtest_rule(Path(args.config), args.rule, since=args.since, samples=args.samples)
     print(report.render())

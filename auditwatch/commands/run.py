@@ -15,9 +15,9 @@ log = structlog.get_logger("auditwatch.cli")  # the name the daemon's stop event
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
     from auditwatch.daemon import Daemon
-    from auditwatch.logsetup import configure_logging
+    from auditwatch.service.logsetup import configure_logging
 
     config = load_config(args.config)
     configure_logging(args.log_level or config.log_level, config.log_format)

@@ -10,7 +10,7 @@ from auditwatch.commands import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from auditwatch.scanning import print_alerts, scan_files
+    from auditwatch.commands.scanning import print_alerts, scan_files
 
     missing = [f for f in args.files if not f.is_file()]
     if missing:

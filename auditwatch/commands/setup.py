@@ -10,7 +10,7 @@ from auditwatch.commands import EXIT_OK, EXIT_RUNTIME
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
     from auditwatch.indexing import make_client, setup_cluster
     from auditwatch.indexing.templates import component_templates, index_templates
     from auditwatch.schema import IndexNames

@@ -20,7 +20,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.commands import EXIT_OK, EXIT_RUNTIME
-from auditwatch.config import DaemonConfig
+from auditwatch.config.daemon import DaemonConfig
 from auditwatch.schema import IndexNames
 from auditwatch.sources import discovery
 from auditwatch.sources.fingerprint import fingerprint
@@ -137,7 +137,7 @@ def _ago(seconds: float) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
     from auditwatch.indexing import make_client
 
     config = load_config(args.config)

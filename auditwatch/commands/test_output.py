@@ -133,7 +133,7 @@ def _api_reason(exc: ApiError) -> str:
 
 
 def cmd_test_output(args: argparse.Namespace) -> int:
-    from auditwatch.config import load_config
+    from auditwatch.config.daemon import load_config
 
     config = load_config(args.config)
     steps = check_output(config.elasticsearch)

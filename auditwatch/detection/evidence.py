@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditwatch.model import AccessEvent
-from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.timefmt import iso_utc
 
 Item = AccessEvent | Mapping[str, Any]  # live event, or its evidence restored from a snapshot
 

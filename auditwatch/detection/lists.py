@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import load_yaml_file
 from auditwatch.detection.context import EvalContext, Predicate
 from auditwatch.errors import Problem
-from auditwatch.yamlsource import load_yaml_file
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted, load_yaml_file
 from auditwatch.detection import nodes as n
 from auditwatch.detection.compile import (
     Scope,
@@ -43,7 +44,6 @@ from auditwatch.errors import ConfigError, Problem
 from auditwatch.reference.config import KINDS as REFERENCE_KINDS
 from auditwatch.reference.enrich import MATCHES, VALUES
 from auditwatch.schema import EVENT_FIELDS
-from auditwatch.yamlsource import PathKey, YamlDocument, dotted, load_yaml_file
 
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*\Z")
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)\Z")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
 from auditwatch.schema import DEFAULT_INDEX_PREFIX
 
 log = structlog.get_logger(__name__)

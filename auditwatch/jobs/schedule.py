@@ -18,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from elasticsearch import ApiError, TransportError
 
 from auditwatch import __version__
-from auditwatch.config import DaemonConfig
+from auditwatch.config.daemon import DaemonConfig
 from auditwatch.indexing import make_client
 from auditwatch.jobs.digest import open_alerts_digest
 from auditwatch.jobs.heartbeat import HeartbeatWriter, heartbeat_document

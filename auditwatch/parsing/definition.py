@@ -69,19 +69,19 @@ from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from auditwatch import schema
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted
 from auditwatch.errors import Problem
+from auditwatch.normalise import Normaliser, build_normaliser
 from auditwatch.parsing.compile import (
     CompiledPattern,
     DefinitionError,
     check_regex_definition,
     compile_pattern,
 )
-from auditwatch.parsing.normalise import Normaliser, build_normaliser
 from auditwatch.parsing.pattern import PatternSyntaxError, literal_regex_syntax, parse_pattern
-from auditwatch.parsing.timestamps import TimestampParser
 from auditwatch.regexsafety import UnsafeRegex, check_regex
-from auditwatch.yamlsource import PathKey, YamlDocument, dotted
+from auditwatch.timefmt import TimestampParser
 
 DECODERS: Final = ("pattern", "json", "csv", "kv")
 ENVELOPES: Final = ("syslog",)

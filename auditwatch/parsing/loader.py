@@ -6,10 +6,10 @@ from pathlib import Path
 
 import structlog
 
+from auditwatch.config.yamlsource import load_yaml_file
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing.definition import read_definition
 from auditwatch.parsing.runtime import CompiledParser
-from auditwatch.yamlsource import load_yaml_file
 
 _log = structlog.get_logger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from auditwatch import schema
 from auditwatch.parsing.definition import FieldDef
-from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.timefmt import iso_utc
 
 # parsed record, reference epoch (receive time, for year-less timestamps) -> value or None
 Getter = Callable[[dict[str, Any], float], Any]

@@ -40,7 +40,7 @@ from auditwatch.parsing.mapping import (
     is_plain_copy,
     to_keyword,
 )
-from auditwatch.parsing.timestamps import TimestampParser, iso_utc
+from auditwatch.timefmt import TimestampParser, iso_utc
 
 _sha1 = hashlib.sha1
 _b64 = binascii.b2a_base64

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from auditwatch.configspec import Reader
-from auditwatch.parsing.normalise import build_normaliser, compile_date, compile_timestamp
+from auditwatch.config.spec import Reader
+from auditwatch.normalise import build_normaliser, compile_date, compile_timestamp
 
 # Column types: how a raw cell becomes a canonical value (see tables.py).
 ID: Final = "id"  # an identifier normalised by `identifiers:` (staff_id, person_id, record_id, case_ref)

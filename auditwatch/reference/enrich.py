@@ -32,8 +32,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Final, Literal
 
-from auditwatch.parsing.normalise import fold_name, uk_postcode
-from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.normalise import fold_name, uk_postcode
 from auditwatch.reference.identity import NAME_ONLY, Joins, Link, Links
 from auditwatch.reference.snapshot import ReferenceSnapshot
 from auditwatch.reference.tables import (
@@ -53,6 +52,7 @@ from auditwatch.reference.tables import (
     name_key,
     person_keys,
 )
+from auditwatch.timefmt import iso_utc
 
 F_USER: Final = "user.id"
 F_PERSON: Final = "auditwatch.subject.person_id"

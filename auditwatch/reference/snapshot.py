@@ -19,7 +19,7 @@ from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from auditwatch.errors import ConfigError, Problem
-from auditwatch.parsing.normalise import Normaliser, build_normaliser
+from auditwatch.normalise import Normaliser, build_normaliser
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.identity import IdentityIndex
 from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Final
 
-from auditwatch.parsing.normalise import fold_name
+from auditwatch.normalise import fold_name
 
 POPULATION: Final = 67_000_000
 _TOP_COUNT: Final = 550_000.0  # bearers of the commonest surname (Smith) in GB, roughly

@@ -25,8 +25,7 @@ from datetime import date, timedelta
 from typing import Any, Final, NamedTuple
 
 from auditwatch.errors import Problem
-from auditwatch.parsing.normalise import build_normaliser, compile_date, compile_timestamp, fold_name
-from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.normalise import build_normaliser, compile_date, compile_timestamp, fold_name
 from auditwatch.reference.config import (
     DATE,
     ID,
@@ -42,6 +41,7 @@ from auditwatch.reference.config import (
     SourceConfig,
 )
 from auditwatch.reference.readers import unusable_row
+from auditwatch.timefmt import iso_utc
 
 OPEN_END: Final = "9999-12-31"
 STATUSES: Final = ("active", "suspended", "restricted", "left")

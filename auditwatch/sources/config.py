@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
 from auditwatch.regexsafety import UnsafeRegex, check_regex
 
 MIB = 1 << 20

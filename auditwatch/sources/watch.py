@@ -1,6 +1,6 @@
 """Wakes a poller when something changes in a watched directory (watchdog/inotify).
 
-Used by the tailer and by the daemon's change watcher (`auditwatch.watching`) for rules and
+Used by the tailer and by the daemon's change watcher (`auditwatch.sources.changes`) for rules and
 reference exports. Polling remains the source of truth; this only shortens the wait. If watchdog
 cannot start or watch (e.g. the inotify instance or watch limit), a warning is logged once and the
 poller relies on polling alone.

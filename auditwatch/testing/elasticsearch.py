@@ -40,6 +40,7 @@ from typing import Any, Final, Protocol
 
 from elasticsearch import Elasticsearch
 
+from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.testing import _proc, _security
 from auditwatch.testing._dist import (
     DEFAULT_VERSION,
@@ -49,7 +50,6 @@ from auditwatch.testing._dist import (
     ensure_distribution,
     find_java,
 )
-from auditwatch.yamlsource import load_yaml_text
 
 __all__ = [
     "DEFAULT_VERSION",

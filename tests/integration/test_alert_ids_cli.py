@@ -37,7 +37,7 @@ LINE = (
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "auditwatch.cli", "--log-level", "warning", *args],
+        [sys.executable, "-m", "auditwatch", "--log-level", "warning", *args],
         capture_output=True,
         text=True,
         timeout=300,

@@ -10,7 +10,8 @@ import pytest
 from elastic_transport import TlsError
 from elasticsearch import AuthorizationException, Elasticsearch
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.indexing import (
     BulkIndexer,
     ElasticsearchConfig,
@@ -26,7 +27,6 @@ from auditwatch.testing.elasticsearch import (
     LocalElasticsearch,
     delete_prefixed,
 )
-from auditwatch.yamlsource import load_yaml_text
 
 _SECURED_INDEX = "awsec-events"
 _READER_ROLES = """

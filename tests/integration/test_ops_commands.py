@@ -16,7 +16,7 @@ PARSER = Path(__file__).resolve().parents[2] / "parsers"
 
 
 def _aw(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "auditwatch.cli", *args]
+    command = [sys.executable, "-m", "auditwatch", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 

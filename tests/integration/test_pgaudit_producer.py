@@ -21,7 +21,7 @@ import pytest
 
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing import CompiledParser, load_parser
-from auditwatch.parsing.timestamps import iso_utc
+from auditwatch.timefmt import iso_utc
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PGAUDIT_LIB = Path("/usr/lib/postgresql/15/lib/pgaudit.so")

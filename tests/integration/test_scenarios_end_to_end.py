@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from auditwatch.commands.scanning import field_value, scan_files
 from auditwatch.detection import load_ruleset
 from auditwatch.model import Alert
-from auditwatch.scanning import field_value, scan_files
 from auditwatch.testing.scenarios import SCENARIOS, generate, load_truth, write_config
 from auditwatch.testing.scenarios.score import score
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "auditwatch.cli", "--log-level", "warning", *args],
+        [sys.executable, "-m", "auditwatch", "--log-level", "warning", *args],
         capture_output=True,
         timeout=600,
         check=False,

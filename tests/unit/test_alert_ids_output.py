@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.backtest import BacktestReport
-from auditwatch.cli import main
-from auditwatch.scanning import scan_files
+from auditwatch.commands.backtest import BacktestReport
+from auditwatch.commands.cli import main
+from auditwatch.commands.scanning import scan_files
 
 REPO = Path(__file__).resolve().parents[2]
 RULE = """\

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def test_alert_ids_beginning_with_a_dash_are_read_as_ids() -> None:
     """base64url alert ids may start with '-': after a verb they are still the id, not an option."""
-    from auditwatch.cli import _default_alerts_verb
+    from auditwatch.commands.cli import _default_alerts_verb
 
     ident = "-J1Tse5Od4XLu3JC1o1g9e1Vssw"
     argv = ["--log-level", "warning", "alerts", "close", ident, "--as", "upheld", "--reason", "r"]

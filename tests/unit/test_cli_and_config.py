@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.cli import main
-from auditwatch.config import load_config
+from auditwatch.commands.cli import main
+from auditwatch.config.daemon import load_config
 from auditwatch.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def test_config_resolves_paths_relative_to_the_file(tmp_path: Path) -> None:
 
 def test_config_without_parser_or_rule_dirs_uses_the_shipped_ones(tmp_path: Path) -> None:
     """No `parsers/` or `rules/` beside the config and none named: the ones shipped with auditwatch."""
-    from auditwatch.bundled import bundled_dir
+    from auditwatch.config.bundled import bundled_dir
 
     cfg = _write(
         tmp_path / "aw.yml",

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import sys
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
 code = main(sys.argv[1:])
 loaded = sorted(m for m in ("elasticsearch", "elastic_transport", "auditwatch.indexing") if m in sys.modules)
 print("LOADED", ",".join(loaded) or "-", "EXIT", code, file=sys.stderr)
@@ -58,7 +58,7 @@ def test_an_unreachable_cluster_is_still_a_clear_runtime_error(tmp_path: Path) -
     )
     env = {k: v for k, v in os.environ.items() if k != "AUDITWATCH_CONFIG"}
     done = subprocess.run(
-        [sys.executable, "-m", "auditwatch.cli", "setup", "--config", str(config)],
+        [sys.executable, "-m", "auditwatch", "setup", "--config", str(config)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

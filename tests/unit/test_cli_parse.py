@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PARSERS = str(REPO / "parsers")

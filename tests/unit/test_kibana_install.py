@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
 from auditwatch.kibana import assets
 
 

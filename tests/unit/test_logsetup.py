@@ -8,7 +8,7 @@ import logging
 import pytest
 import structlog
 
-from auditwatch.logsetup import configure_logging
+from auditwatch.service.logsetup import configure_logging
 
 
 def _lines(text: str) -> list[dict[str, object]]:

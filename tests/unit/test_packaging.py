@@ -69,7 +69,7 @@ def test_installed_wheel_finds_its_shipped_files(wheel: Path, tmp_path: Path) ->
         timeout=600,
     )
     code = (
-        "import auditwatch.bundled as b, pathlib;"
+        "import auditwatch.config.bundled as b, pathlib;"
         "p = b.bundled_dir('parsers'); r = b.bundled_dir('rules');"
         "print(p); print(sorted(x.name for x in p.glob('*.yml'))[0]);"
         "print((r / 'colleague-lookup.yml').is_file())"

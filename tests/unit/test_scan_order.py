@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 import structlog
 
-from auditwatch.config import load_config
+from auditwatch.commands.scanning import scan_files
+from auditwatch.config.daemon import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.detection.testing import BASE_TIME
 from auditwatch.errors import ConfigError
+from auditwatch.normalise import iso_utc
 from auditwatch.parsing import load_parsers
-from auditwatch.parsing.normalise import iso_utc
 from auditwatch.pipeline import Pipeline, first_event_time
 from auditwatch.reference.snapshot import empty_reference
-from auditwatch.scanning import scan_files
 from auditwatch.sources.tail import Tailer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.sdnotify import Liveness, Notifier, Watchdog
+from auditwatch.service.sdnotify import Liveness, Notifier, Watchdog
 
 
 class _Systemd:

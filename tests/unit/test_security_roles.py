@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.indexing.security import (
     DAEMON,
     RAW_LINE_FIELDS,
@@ -17,7 +18,6 @@ from auditwatch.indexing.security import (
     shipped_files,
 )
 from auditwatch.schema import IndexNames
-from auditwatch.yamlsource import load_yaml_text
 
 SECURITY = Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "security"
 NAMES = IndexNames()

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Final
 
-from auditwatch.parsing.normalise import fold_name
+from auditwatch.normalise import fold_name
 from auditwatch.testing.scenarios import _names as names
 from auditwatch.testing.scenarios._force import LONDON, Force, local_span, on_duty
 from auditwatch.testing.scenarios._model import (

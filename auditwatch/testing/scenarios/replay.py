@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from auditwatch.config import DaemonConfig, load_config
+from auditwatch.commands.scanning import scan_files
+from auditwatch.config.daemon import DaemonConfig, load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
+from auditwatch.normalise import iso_utc
 from auditwatch.parsing import load_parsers
-from auditwatch.parsing.normalise import iso_utc
 from auditwatch.reference import EventView, load_reference
-from auditwatch.scanning import scan_files
 from auditwatch.sources.tail import Tailer
 from auditwatch.testing.scenarios import ScenarioSet, load_truth
 from auditwatch.testing.scenarios.score import Score, score
@@ -71,7 +71,7 @@ def replay(config_path: Path, scenario_set: ScenarioSet, *, order: str = "time")
     """Read, parse, enrich and detect over a generated force with the config at `config_path`.
 
     `order`: ``time`` sorts all events by event time before detection; ``scan`` runs
-    `auditwatch.scanning.scan_files` over every file the inputs match."""
+    `auditwatch.commands.scanning.scan_files` over every file the inputs match."""
     if order not in ("time", "scan"):
         raise ValueError(f"order must be 'time' or 'scan', not {order!r}")
     config = load_config(config_path)

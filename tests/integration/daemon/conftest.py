@@ -40,7 +40,7 @@ class DaemonSetup:
     client: Elasticsearch
 
     def command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "auditwatch.cli", *args, "--config", str(self.config)]
+        return [sys.executable, "-m", "auditwatch", *args, "--config", str(self.config)]
 
     def setup(self) -> None:
         subprocess.run(self.command("setup"), check=True, capture_output=True, timeout=120)

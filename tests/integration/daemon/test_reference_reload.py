@@ -65,7 +65,7 @@ def test_hr_export_changes_apply_and_a_broken_export_keeps_the_previous_data(
             """
         )
     )
-    cli = [sys.executable, "-m", "auditwatch.cli"]
+    cli = [sys.executable, "-m", "auditwatch"]
     subprocess.run([*cli, "setup", "--config", str(config)], check=True, capture_output=True)
     with (tmp_path / "daemon.log").open("ab") as daemon_log:
         proc = subprocess.Popen([*cli, "run", "--config", str(config)], stderr=daemon_log)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from auditwatch.checkpoint import Checkpoint
-from auditwatch.scanning import field_value as _get
+from auditwatch.commands.scanning import field_value as _get
 
 REPO = Path(__file__).resolve().parents[3]
 USER = "MP000101"  # browses many people in one hour
@@ -91,8 +91,8 @@ def test_threshold_and_repeat_fire_exactly_once_across_sigkill(tmp_path, es_url,
     """Half a bulk-browsing window and two of three repeat days, SIGKILL, then the rest, then a replay."""
     config = _config(tmp_path, es_url, index_prefix)
     log = tmp_path / "logs" / "rms.jsonl"
-    cmd = [sys.executable, "-m", "auditwatch.cli", "run", "--config", str(config)]
-    subprocess.run([sys.executable, "-m", "auditwatch.cli", "setup", "--config", str(config)], check=True)
+    cmd = [sys.executable, "-m", "auditwatch", "run", "--config", str(config)]
+    subprocess.run([sys.executable, "-m", "auditwatch", "setup", "--config", str(config)], check=True)
 
     first = [_rms_line(i, T0 + timedelta(minutes=i), f"P-{i:03d}") for i in range(12)]
     # event time only moves forward here: windows measure event time, so data far ahead of a window

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.pipeline import Pipeline
-from auditwatch.sdnotify import Notifier
+from auditwatch.service.sdnotify import Notifier
 
 
 def _line(n: int) -> str:
@@ -200,5 +200,5 @@ def bare_daemon_setup_url(config: Path) -> str:
 def _aw(*args: str) -> subprocess.CompletedProcess[str]:
     import sys
 
-    command = [sys.executable, "-m", "auditwatch.cli", *args]
+    command = [sys.executable, "-m", "auditwatch", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)

@@ -35,7 +35,7 @@ class Demo:
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`auditwatch ARGS` in a child process, as a user would run it."""
     return subprocess.run(
-        [sys.executable, "-m", "auditwatch.cli", "--log-level", "warning", *args],
+        [sys.executable, "-m", "auditwatch", "--log-level", "warning", *args],
         capture_output=True,
         text=True,
         timeout=600,

@@ -32,7 +32,7 @@ def test_readme_reviewer_walkthrough_runs_as_written(demo: Demo, tmp_path: Path)
         assert command.startswith("auditwatch ")
         argv = shlex.split(command.replace("ALERT_ID", alert).replace("CASE_ID", case))
         done = subprocess.run(
-            [sys.executable, "-m", "auditwatch.cli", "--log-level", "warning", *argv[1:]],
+            [sys.executable, "-m", "auditwatch", "--log-level", "warning", *argv[1:]],
             capture_output=True,
             text=True,
             timeout=300,

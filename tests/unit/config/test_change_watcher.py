@@ -11,12 +11,12 @@ import pytest
 from structlog.testing import capture_logs
 from watchdog.observers.api import BaseObserver
 
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.detection.testing import RULE_HEADER
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, SourceConfig
+from auditwatch.sources.changes import ChangeWatcher, files_signature
 from auditwatch.testing import hostile
-from auditwatch.watching import ChangeWatcher, files_signature
 
 REPO = Path(__file__).resolve().parents[3]
 HR = "staff_id,surname,status\nMP000001,Reid,active\n"

@@ -11,12 +11,12 @@ import pytest
 import structlog
 import yaml
 
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
+from auditwatch.config.yamlsource import MAX_DOCUMENT_BYTES, load_yaml_file, load_yaml_text
 from auditwatch.detection.grammar import MAX_CONDITION_DEPTH, ConditionSyntaxError, parse_condition
 from auditwatch.detection.lint import lint_ruleset
 from auditwatch.errors import ConfigError
 from auditwatch.testing import hostile
-from auditwatch.yamlsource import MAX_DOCUMENT_BYTES, load_yaml_file, load_yaml_text
 
 HOSTILE = [*hostile.every_hostile_file(), hostile.deep_block_yaml()]
 RULES = Path(__file__).resolve().parents[3] / "rules"

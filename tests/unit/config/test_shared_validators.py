@@ -1,4 +1,4 @@
-"""The shared config validators (auditwatch.configspec.positive / not_negative) as the daemon config
+"""The shared config validators (auditwatch.config.spec.positive / not_negative) as the daemon config
 reports them: each bad value named with file, line and field, every one at once."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.config import load_config
-from auditwatch.configspec import not_negative, positive
+from auditwatch.config.daemon import load_config
+from auditwatch.config.spec import not_negative, positive
 from auditwatch.errors import ConfigError
 
 

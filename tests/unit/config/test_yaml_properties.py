@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditwatch.config.yamlsource import YamlDocument, load_yaml_text
 from auditwatch.detection.lists import Lists
 from auditwatch.detection.rulefile import load_rule_file
 from auditwatch.errors import ConfigError, Problem
-from auditwatch.yamlsource import YamlDocument, load_yaml_text
 
 RULES = sorted((Path(__file__).resolve().parents[3] / "rules").glob("*.yml"))
 RULE_TEXTS = [p.read_text() for p in RULES]

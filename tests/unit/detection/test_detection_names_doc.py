@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch import docs
-from auditwatch.cli import main
+from auditwatch.commands import docs
+from auditwatch.commands.cli import main
 from auditwatch.reference.enrich import MATCHES, VALUES, MatchInfo
 
 
 def test_rules_md_is_generated_from_the_code() -> None:
     """The generated section of RULES.md is exactly what the code defines now: adding a name to
-    MATCHES or VALUES without `python -m auditwatch.docs` fails this test."""
+    MATCHES or VALUES without `python -m auditwatch.commands.docs` fails this test."""
     current = docs.RULES_MD.read_text(encoding="utf-8")
     assert docs.render(current, docs.names_markdown()) == current
 

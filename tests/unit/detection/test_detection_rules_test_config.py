@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
 
 RULE = """\
 id: off-duty

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import structlog
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.errors import ConfigError
 from auditwatch.indexing import ElasticsearchConfig, make_client, read_elasticsearch_config
-from auditwatch.yamlsource import load_yaml_text
 
 SECRET = "c2VjcmV0LWtleS1kby1ub3QtbG9n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.config import RetentionConfig, load_config
+from auditwatch.config.daemon import RetentionConfig, load_config
 from auditwatch.errors import ConfigError
 from auditwatch.jobs.retention import plan
 from auditwatch.jobs.silence import RULE_ID, SilenceWatch, SourceActivity

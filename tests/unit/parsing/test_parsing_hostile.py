@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 import structlog
 
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
 from auditwatch.errors import ConfigError
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing import CompiledParser, load_parser, load_parsers
 from auditwatch.parsing.decoders import kv as kv_module
 from auditwatch.parsing.decoders import syslog as syslog_module
-from auditwatch.parsing.timestamps import format_to_regex
 from auditwatch.regexsafety import check_regex
+from auditwatch.timefmt import format_to_regex
 
 REPO = Path(__file__).resolve().parents[3]
 PARSERS = REPO / "parsers"

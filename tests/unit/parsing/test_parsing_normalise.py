@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from auditwatch.parsing.normalise import (
+from auditwatch.normalise import (
     NORMALISERS,
     build_normaliser,
     compile_date,
@@ -17,7 +17,7 @@ from auditwatch.parsing.normalise import (
     staff_id,
     uk_postcode,
 )
-from auditwatch.parsing.timestamps import TimestampParser
+from auditwatch.timefmt import TimestampParser
 
 
 def _epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> float:  # noqa: PLR0917

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch import docs
-from auditwatch.cli import main
-from auditwatch.parsing import load_parser, normalise
-from auditwatch.parsing.normalise import NORMALISERS, build_normaliser
+from auditwatch import normalise
+from auditwatch.commands import docs
+from auditwatch.commands.cli import main
+from auditwatch.normalise import NORMALISERS, build_normaliser
+from auditwatch.parsing import load_parser
 
 OPTIONS = {
     "staff_id": {"prefix": "MP", "digits": 6},
@@ -34,7 +35,7 @@ def test_the_registry_lists_every_normaliser_the_builder_knows() -> None:
 
 def test_readme_documents_every_normaliser_one_line_each() -> None:
     """The README's normaliser table is the generated one, with a row per normaliser (incl. replace,
-    null_if, unquote); adding a normaliser without `python -m auditwatch.docs` fails here."""
+    null_if, unquote); adding a normaliser without `python -m auditwatch.commands.docs` fails here."""
     readme = docs.README_MD.read_text(encoding="utf-8")
     assert (
         docs.render(readme, docs.normalisers_markdown(), docs.NORMALISERS_BEGIN, docs.NORMALISERS_END)

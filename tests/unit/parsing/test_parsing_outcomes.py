@@ -13,7 +13,7 @@ from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing import CompiledParser, load_parser, load_parsers
 from auditwatch.parsing.decoders import DecodeError
 from auditwatch.parsing.decoders.kv import kv_decoder
-from auditwatch.parsing.timestamps import compile_timestamp, iso_utc
+from auditwatch.timefmt import compile_timestamp, iso_utc
 
 PARSERS = Path(__file__).resolve().parents[3] / "parsers"
 SHIPPED = sorted(p.stem for p in PARSERS.glob("*.yml"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from auditwatch.parsing import load_parser
-from auditwatch.parsing.timestamps import TimestampParser, iso_utc
+from auditwatch.timefmt import TimestampParser, iso_utc
 
 FORMATS = ["%Y-%m-%d %H:%M:%S.%f %Z", "%Y-%m-%d %H:%M:%S %Z"]
 PARSER_FILE = Path(__file__).resolve().parents[3] / "parsers" / "pgaudit.yml"

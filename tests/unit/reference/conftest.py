@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.reference import EventView, ReferenceConfig, ReferenceSnapshot, load_reference
 from auditwatch.reference.config import read_reference_config
-from auditwatch.yamlsource import load_yaml_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "reference"
 

@@ -12,8 +12,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from auditwatch.cli import main
-from auditwatch.config import load_config
+from auditwatch.commands.cli import main
+from auditwatch.config.daemon import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.errors import ConfigError
 from auditwatch.jobs.schedule import Hooks, scheduled_jobs

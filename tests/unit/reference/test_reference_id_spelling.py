@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from auditwatch.model import AccessEvent, RawLine
+from auditwatch.normalise import build_normaliser
 from auditwatch.parsing import load_parser
-from auditwatch.parsing.normalise import build_normaliser
 from auditwatch.reference import EventView, ReferenceConfig, load_reference
 
 Load = Callable[[str, Path], ReferenceConfig]

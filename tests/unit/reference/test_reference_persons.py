@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditwatch.checks import check_everything
+from auditwatch.commands.checks import check_everything
 from auditwatch.errors import ConfigError
 from auditwatch.reference import ReferenceConfig, load_reference
 from auditwatch.reference.tables import PersonTable, person_keys

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from auditwatch.cli import main
+from auditwatch.commands.cli import main
 from auditwatch.reference import ReferenceConfig, load_reference
 from auditwatch.reference.reload import ReferenceHolder
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing import load_parsers
 from auditwatch.reference import load_reference

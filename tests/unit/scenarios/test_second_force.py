@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from auditwatch.normalise import fold_name
 from auditwatch.parsing import load_parsers
-from auditwatch.parsing.normalise import fold_name
 from auditwatch.testing.scenarios import SCENARIOS, ScenarioSet, generate, load_truth
 from auditwatch.testing.scenarios._config2 import PARSERS_DIR
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from auditwatch.configspec import Reader
+from auditwatch.config.spec import Reader
+from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.errors import ConfigError
 from auditwatch.sources.config import InputConfig, read_input_config
-from auditwatch.yamlsource import load_yaml_text
 
 
 def _read(text: str) -> tuple[InputConfig, Reader]:

@@ -18,4 +18,4 @@ def bundled_dir(kind: Kind) -> Path:
     installed = Path(str(files("auditwatch"))) / "shipped" / kind
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parent.parent / kind
+    return Path(__file__).resolve().parents[2] / kind

@@ -3,12 +3,12 @@
 - `auditwatch/detection/RULES.md`, "Names usable in rules": signals and explanations from
   `auditwatch.reference.enrich.MATCHES`, reference values from `VALUES`, placeholders from
   `detection.templates.WINDOW_PLACEHOLDERS` (also printed by `auditwatch rules names`);
-- `README.md`, the normaliser table: `auditwatch.parsing.normalise.NORMALISERS`.
+- `README.md`, the normaliser table: `auditwatch.normalise.NORMALISERS`.
 
 Whatever those hold when this runs: a name added there only needs a regeneration.
 
-    python -m auditwatch.docs           # rewrite the generated sections
-    python -m auditwatch.docs --check   # exit 1 if one is out of date
+    python -m auditwatch.commands.docs           # rewrite the generated sections
+    python -m auditwatch.commands.docs --check   # exit 1 if one is out of date
 
 Unit tests run the check.
 """
@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Final
 
 from auditwatch.detection.templates import WINDOW_PLACEHOLDERS
-from auditwatch.parsing.normalise import NORMALISERS
+from auditwatch.normalise import NORMALISERS
 from auditwatch.reference.enrich import MATCHES, VALUES, MatchInfo
 
-RULES_MD: Final = Path(__file__).resolve().parent / "detection" / "RULES.md"
-README_MD: Final = Path(__file__).resolve().parent.parent / "README.md"  # in a source checkout
-BEGIN: Final = "<!-- BEGIN GENERATED NAMES: python -m auditwatch.docs -->"
+RULES_MD: Final = Path(__file__).resolve().parents[1] / "detection" / "RULES.md"
+README_MD: Final = Path(__file__).resolve().parents[2] / "README.md"  # in a source checkout
+BEGIN: Final = "<!-- BEGIN GENERATED NAMES: python -m auditwatch.commands.docs -->"
 END: Final = "<!-- END GENERATED NAMES -->"
-NORMALISERS_BEGIN: Final = "<!-- BEGIN GENERATED NORMALISERS: python -m auditwatch.docs -->"
+NORMALISERS_BEGIN: Final = "<!-- BEGIN GENERATED NORMALISERS: python -m auditwatch.commands.docs -->"
 NORMALISERS_END: Final = "<!-- END GENERATED NORMALISERS -->"
 
 _WINDOW_TEXT: Final[Mapping[str, str]] = {
@@ -105,7 +105,7 @@ def render(document: str, section: str, begin: str = BEGIN, end: str = END) -> s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m auditwatch.docs", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m auditwatch.commands.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if a file is out of date")
     parser.add_argument("--rules-md", type=Path, default=RULES_MD)
     parser.add_argument("--readme", type=Path, default=README_MD)
@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if wanted == current:
             continue
         if args.check:
-            print(f"{path} is out of date: run python -m auditwatch.docs", file=sys.stderr)
+            print(f"{path} is out of date: run python -m auditwatch.commands.docs", file=sys.stderr)
             stale += 1
         else:
             path.write_text(wanted, encoding="utf-8")

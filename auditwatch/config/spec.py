@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted
 from auditwatch.errors import ConfigError, Problem
-from auditwatch.yamlsource import PathKey, YamlDocument, dotted
 
 T = TypeVar("T")
 Number = TypeVar("Number", int, float)

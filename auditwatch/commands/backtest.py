@@ -18,7 +18,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 
-from auditwatch.config import DaemonConfig, load_config
+from auditwatch.config.daemon import DaemonConfig, load_config
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.detection.rulefile import parse_duration
 from auditwatch.errors import ConfigError

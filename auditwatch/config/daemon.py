@@ -11,16 +11,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from auditwatch.bundled import Kind, bundled_dir
-from auditwatch.configspec import Reader, not_negative, positive
+from auditwatch.config.bundled import Kind, bundled_dir
+from auditwatch.config.spec import Reader, not_negative, positive
+from auditwatch.config.yamlsource import load_yaml_file
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
-from auditwatch.metrics import LOOPBACK, MetricsConfig
 from auditwatch.reference.config import ReferenceConfig, read_reference_config
+from auditwatch.service.metrics import LOOPBACK, MetricsConfig
 from auditwatch.sources.config import InputConfig, read_input_config
 from auditwatch.triage.config import read_triage_config
 from auditwatch.triage.risk import RiskPolicy
 from auditwatch.triage.workflow import Policy
-from auditwatch.yamlsource import load_yaml_file
 
 LogFormat = Literal["json", "console"]
 

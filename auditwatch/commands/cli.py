@@ -31,7 +31,7 @@ def _verb(module: str, function: str) -> Command:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(_default_alerts_verb(sys.argv[1:] if argv is None else list(argv)))
-    from auditwatch.logsetup import configure_logging
+    from auditwatch.service.logsetup import configure_logging
 
     configure_logging(
         getattr(args, "log_level", None) or "info",

@@ -7,7 +7,7 @@ import glob
 from pathlib import Path
 from typing import Literal
 
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.detection import lint_ruleset
 from auditwatch.errors import ConfigError, Problem
 from auditwatch.parsing import load_parsers

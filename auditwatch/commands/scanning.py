@@ -24,7 +24,7 @@ from typing import TextIO
 import orjson
 from tqdm import tqdm
 
-from auditwatch.config import PipelineConfig, load_config
+from auditwatch.config.daemon import PipelineConfig, load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.errors import ConfigError
 from auditwatch.model import (
@@ -36,8 +36,8 @@ from auditwatch.model import (
     summary_of,
 )
 from auditwatch.model import field_value as field_value  # noqa: PLC0414  (re-exported for callers)
+from auditwatch.normalise import iso_utc
 from auditwatch.parsing import load_parsers
-from auditwatch.parsing.normalise import iso_utc
 from auditwatch.pipeline import Pipeline, event_order, first_event_time
 from auditwatch.reference import load_reference
 from auditwatch.sources import discovery

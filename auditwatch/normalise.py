@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from auditwatch.parsing.timestamps import compile_date, compile_timestamp, iso_utc
 from auditwatch.regexsafety import UnsafeRegex, check_regex
+from auditwatch.timefmt import compile_date, compile_timestamp, iso_utc
 
 __all__ = [
     "NORMALISERS",

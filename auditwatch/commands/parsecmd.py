@@ -18,13 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from auditwatch.config import DaemonConfig
+from auditwatch.commands.scanning import read_records
+from auditwatch.config.daemon import DaemonConfig
 from auditwatch.errors import AuditwatchError, ConfigError
 from auditwatch.indexing.body import encode_fields
 from auditwatch.model import RawLine
-from auditwatch.parsing.normalise import iso_utc
+from auditwatch.normalise import iso_utc
 from auditwatch.parsing.runtime import CompiledParser
-from auditwatch.scanning import read_records
 from auditwatch.sources.config import InputConfig
 from auditwatch.sources.reader import RecordReader
 

@@ -1,0 +1,1 @@
+"""The process around the daemon loop: logging set-up, Prometheus metrics and systemd's sd_notify."""
