@@ -33,13 +33,15 @@ from typing import Any, Final
 
 import re2
 
+from auditwatch.errors import AuditwatchError
+
 UNBOUNDED_ABOVE: Final = 100  # a counted repeat with a larger upper bound counts as unbounded
 
 _NON_ASCII_SAMPLES: Final = (0x85, 0xA0, 0xAA, 0xB5, 0xC9, 0xE9, 0xFF, 0x100, 0x141, 0x3A9, 0x416, 0x660)
 _BASE_SAMPLES: Final = frozenset((*range(128), *_NON_ASCII_SAMPLES, 0x2003, 0x2028, 0x3000, 0x4E00, 0xFF10))
 
 
-class UnsafeRegex(ValueError):
+class UnsafeRegex(AuditwatchError, ValueError):
     """The regex can backtrack super-linearly; the message names the construct and a rewrite."""
 
 

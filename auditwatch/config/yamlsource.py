@@ -20,7 +20,7 @@ from typing import Any, Final, cast
 
 import yaml
 
-from auditwatch.errors import ConfigError
+from auditwatch.errors import AuditwatchError, ConfigError
 
 MAX_DOCUMENT_BYTES: Final = 8 << 20  # rule, parser, list and config files are far smaller
 MAX_DEPTH: Final = 64  # nested mappings/sequences, aliases expanded
@@ -105,7 +105,7 @@ def _too_large(size: int) -> str:
     return f"document is {size} bytes, more than the {MAX_DOCUMENT_BYTES} a YAML file may have"
 
 
-class _Refused(yaml.MarkedYAMLError):
+class _Refused(AuditwatchError, yaml.MarkedYAMLError):
     """A well-formed document this loader will not build (too deep, an alias bomb, recursive)."""
 
 

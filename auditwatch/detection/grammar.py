@@ -21,6 +21,7 @@ from typing import Any, Final
 import pyparsing as pp
 
 from auditwatch.detection import nodes as n
+from auditwatch.errors import AuditwatchError
 
 pp.ParserElement.enable_packrat()
 
@@ -29,7 +30,7 @@ MAX_CONDITION_DEPTH: Final = 32  # parentheses, brackets and `not`s nested in on
 
 
 @dataclass(frozen=True, slots=True)
-class ConditionSyntaxError(Exception):
+class ConditionSyntaxError(AuditwatchError):
     """The condition text is not valid; `column` and `lineno` are 1-based within the text."""
 
     message: str

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from auditwatch.errors import AuditwatchError
 from auditwatch.parsing.pattern import Node, Opt, PatternSyntaxError, Ref, Text, parse_pattern
 from auditwatch.regexsafety import UnsafeRegex, check_regex
 
@@ -95,7 +96,7 @@ class CompiledPattern:
     fields: tuple[str, ...]
 
 
-class DefinitionError(ValueError):
+class DefinitionError(AuditwatchError, ValueError):
     """A problem inside a user definition (`name`), or a cycle between definitions."""
 
     def __init__(self, name: str, message: str) -> None:

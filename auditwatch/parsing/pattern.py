@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pyparsing as pp
 
+from auditwatch.errors import AuditwatchError
+
 
 @dataclass(frozen=True, slots=True)
 class Text:
@@ -49,7 +51,7 @@ class Opt:
 Node = Text | Ref | Opt
 
 
-class PatternSyntaxError(ValueError):
+class PatternSyntaxError(AuditwatchError, ValueError):
     """A pattern that does not follow the grammar; `column` is 1-based."""
 
     def __init__(self, column: int, message: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from auditwatch.errors import Problem
+from auditwatch.errors import AuditwatchError, Problem
 from auditwatch.reference.config import KINDS, SourceConfig
 
 Row = tuple[int, Sequence[object]]  # (line number, one value per column of `ExportRows.columns`)
@@ -22,7 +22,7 @@ Row = tuple[int, Sequence[object]]  # (line number, one value per column of `Exp
 _HEADER_NOISE: Final = re.compile(r"[\s_\-]+")
 
 
-class BrokenExport(Exception):
+class BrokenExport(AuditwatchError):
     """The export cannot be used at all; the previous data must be kept."""
 
     def __init__(self, problem: Problem, row_problems: Sequence[Problem] = ()) -> None:
