@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted
 from auditwatch.errors import ConfigError, Problem
@@ -155,4 +156,18 @@ def not_negative(value: Number) -> Number:
     """Zero or more."""
     if value < 0:
         raise ValueError("must be zero or more")
+    return value
+
+
+_UTC_NAMES = frozenset({"UTC", "Z", "GMT", "ETC/UTC"})
+
+
+def known_zone(value: str) -> str:
+    """A tz database zone name (``Europe/London``); other spellings of UTC (``utc``, ``Z``) become ``UTC``."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        if value.upper() in _UTC_NAMES:
+            return "UTC"
+        raise ValueError(f"unknown time zone '{value}' (use e.g. Europe/London)") from None
     return value

@@ -10,9 +10,8 @@ import re
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from auditwatch.config.spec import Reader
+from auditwatch.config.spec import Reader, known_zone, positive
 from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted, load_yaml_file
 from auditwatch.detection import nodes as n
 from auditwatch.detection.compile import (
@@ -258,7 +257,7 @@ class _RuleReader:
             if not RULE_ID.match(target):
                 r.problem(("folds_into", i), f"'{target}' is not a rule id")
         kind = r.optional("kind", str, "event", _one_of(KINDS, "kind"))
-        self.timezone = r.optional("timezone", str, "UTC", _timezone) or "UTC"
+        self.timezone = r.optional("timezone", str, "UTC", known_zone) or "UTC"
         cond_text = r.required("condition", str)
         compiled = self.condition(cond_text, ("condition",)) if cond_text is not None else None
         unless_items = r.optional("unless", list, [])
@@ -339,9 +338,9 @@ class _RuleReader:
             if r.data.get(key) is not None and kind not in kinds:
                 r.problem((key,), f"'{key}' applies to kind {' or '.join(kinds)}, not '{kind}'")
         window = r.optional("window", str, None, parse_duration)
-        threshold = r.optional("threshold", int, None, _positive)
+        threshold = r.optional("threshold", int, None, positive)
         distinct = r.optional("distinct", str, None)
-        days = r.optional("days", int, None, _positive)
+        days = r.optional("days", int, None, positive)
         learning = r.optional("learning", str, 0.0, parse_duration)
         distinct_getter = self.field(distinct, ("distinct",)) if distinct else None
         required = {"threshold": ("window", "threshold"), "repeat": ("window", "days")}.get(kind, ())
@@ -401,20 +400,6 @@ def _one_of(allowed: Collection[str], what: str) -> Callable[[str], str]:
 def _risk(value: int) -> int:
     if not 0 <= value <= 100:
         raise ValueError("risk_score must be between 0 and 100")
-    return value
-
-
-def _positive(value: int) -> int:
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ValueError, KeyError, OSError):
-        raise ValueError(f"unknown timezone '{value}' (use e.g. Europe/London)") from None
     return value
 
 
