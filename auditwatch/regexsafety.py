@@ -33,7 +33,7 @@ from typing import Any, Final
 
 import re2
 
-from auditwatch.errors import AuditwatchError
+from auditwatch.errors import REGEX_INVALID, REGEX_REFUSED, AuditwatchError
 
 UNBOUNDED_ABOVE: Final = 100  # a counted repeat with a larger upper bound counts as unbounded
 
@@ -43,6 +43,14 @@ _BASE_SAMPLES: Final = frozenset((*range(128), *_NON_ASCII_SAMPLES, 0x2003, 0x20
 
 class UnsafeRegex(AuditwatchError, ValueError):
     """The regex can backtrack super-linearly; the message names the construct and a rewrite."""
+
+    code = REGEX_REFUSED
+
+
+class InvalidRegex(AuditwatchError, ValueError):
+    """The regex does not compile (or nests too deeply for Python's parser); the message says why."""
+
+    code = REGEX_INVALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,9 +416,9 @@ def linear_search(pattern: str, flags: int = 0) -> Callable[[str], object | None
         compiled = re.compile(pattern, flags)
         check_regex(pattern, flags)
     except re.error as exc:
-        raise ValueError(f"invalid regex: {exc}") from None
+        raise InvalidRegex(f"invalid regex: {exc}") from None
     except RecursionError:
-        raise ValueError("invalid regex: groups nested too deeply") from None
+        raise InvalidRegex("invalid regex: groups nested too deeply") from None
     except UnsafeRegex as unsafe:
         return _re2_search(pattern, flags, unsafe)
     return compiled.search

@@ -20,7 +20,7 @@ from elasticsearch import Elasticsearch
 from auditwatch.config.daemon import DaemonConfig, load_config
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.detection.rulefile import parse_duration
-from auditwatch.errors import ConfigError
+from auditwatch.errors import UNKNOWN_NAME, ConfigError
 from auditwatch.indexing import make_client
 from auditwatch.indexing.document import EVENT_SORT, event_from_hit
 from auditwatch.model import AccessEvent, Alert, summary_of
@@ -80,7 +80,9 @@ def _load_rule(config: DaemonConfig, rule: str) -> RuleSet:
     rules = load_ruleset(config.rules_dir, config.lists_dir)
     if rules.get(rule) is None:
         known = ", ".join(sorted(r.id for r in rules))
-        raise ConfigError.single(str(config.rules_dir), None, "rule", f"no rule '{rule}' (have: {known})")
+        raise ConfigError.single(
+            str(config.rules_dir), None, "rule", f"no rule '{rule}' (have: {known})", code=UNKNOWN_NAME
+        )
     return rules.only(rule)
 
 

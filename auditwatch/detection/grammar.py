@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import pyparsing as pp
 
 from auditwatch.detection import nodes as n
-from auditwatch.errors import AuditwatchError
+from auditwatch.errors import CONDITION_SYNTAX, AuditwatchError, Code
 
 pp.ParserElement.enable_packrat()
 
@@ -36,6 +36,7 @@ class ConditionSyntaxError(AuditwatchError):
     message: str
     column: int
     lineno: int
+    code: ClassVar[Code | None] = CONDITION_SYNTAX
 
     def __str__(self) -> str:
         return f"{self.message} (column {self.column})"

@@ -39,7 +39,17 @@ from auditwatch.detection.rule import (
     WindowSpec,
 )
 from auditwatch.detection.templates import Template, compile_template
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import (
+    CONDITION_INVALID,
+    CONDITION_SYNTAX,
+    INVALID_VALUE,
+    MISSING_KEY,
+    UNKNOWN_FIELD,
+    WRONG_TYPE,
+    Code,
+    ConfigError,
+    Problem,
+)
 from auditwatch.reference.config import KINDS as REFERENCE_KINDS
 from auditwatch.reference.enrich import MATCHES, VALUES
 from auditwatch.schema import EVENT_FIELDS
@@ -72,29 +82,42 @@ class _RuleReader:
         self.signals: list[str] = []
         self.uses_reference = False
 
-    def problem(self, path: PathKey, message: str, line: int | None = None) -> None:
-        where = line if line is not None else self.doc.line_of(path)
-        self.problems.append(Problem(self.doc.file, where, dotted(path), message))
+    def problem(self, path: PathKey, message: str, code: Code = INVALID_VALUE) -> None:
+        self.r.problem(path, message, code)
+
+    def problem_in(
+        self, path: PathKey, text: str, position: tuple[int, int], message: str, code: Code
+    ) -> None:
+        """A problem at 1-based (line, column) `position` of the condition `text` at `path`: at its
+        place in the file when the condition is written as it reads, else on the condition's line
+        with the column in the message."""
+        lineno, column = position
+        doc = self.doc
+        at = doc.position_in(path, lineno, column)
+        if at is not None:
+            self.problems.append(Problem(doc.file, at[0], dotted(path), message, code=code, column=at[1]))
+            return
+        base_line = doc.line_of(path) or 1
+        line = base_line + lineno if "\n" in text.strip("\n") else base_line
+        self.problems.append(Problem(doc.file, line, dotted(path), f"{message} (column {column})", code=code))
 
     # -- conditions ---------------------------------------------------------------------------
 
     def condition(self, text: str, path: PathKey) -> tuple[n.Node, Predicate] | None:
         """Parse and compile one condition, reporting errors at its line and column."""
-        base_line = self.doc.line_of(path) or 1
-        multiline = "\n" in text.strip("\n")
         try:
             node = parse_condition(text)
         except ConditionSyntaxError as exc:
-            line = base_line + exc.lineno if multiline else base_line
-            self.problem(path, f"condition syntax: {exc.message} at column {exc.column}", line)
+            message = f"condition syntax: {exc.message}"
+            self.problem_in(path, text, (exc.lineno, exc.column), message, CONDITION_SYNTAX)
             return None
         scope = Scope(VALUES, MATCHES, self.lists.named, self.lists.allow, self.rule_id, self.timezone)
         predicate = compile_condition(node, scope)
-        for loc, message in scope.errors:
+        for at, message in scope.errors:
+            loc = len(text) - len(text[at:].lstrip())  # pyparsing's location is before the blanks
             lineno = text.count("\n", 0, loc) + 1
             column = loc - (text.rfind("\n", 0, loc) + 1) + 1
-            line = base_line + lineno if multiline else base_line
-            self.problem(path, f"{message} (column {column})", line)
+            self.problem_in(path, text, (lineno, column), message, CONDITION_INVALID)
         if scope.errors:
             return None
         self.uses_reference = self.uses_reference or scope.uses_reference
@@ -113,7 +136,9 @@ class _RuleReader:
 
     def field(self, name: str, path: PathKey) -> Getter | None:
         if name not in EVENT_FIELDS and name not in VALUES:
-            self.problem(path, f"unknown field '{name}'" + closest(name, [*EVENT_FIELDS, *VALUES]))
+            self.problem(
+                path, f"unknown field '{name}'" + closest(name, [*EVENT_FIELDS, *VALUES]), UNKNOWN_FIELD
+            )
             return None
         scope = Scope(VALUES, MATCHES, {}, {}, self.rule_id, self.timezone)
         return field_getter(name, scope)
@@ -220,7 +245,11 @@ class _RuleReader:
                     except ValueError as exc:
                         self.problem((*path, key), str(exc))
                 elif key not in EVENT_FIELDS:
-                    self.problem((*path, key), f"unknown event field '{key}'" + closest(key, EVENT_FIELDS))
+                    self.problem(
+                        (*path, key),
+                        f"unknown event field '{key}'" + closest(key, EVENT_FIELDS),
+                        UNKNOWN_FIELD,
+                    )
                 else:
                     fields[key] = tuple(value) if isinstance(value, list) else value
             events.append(TestEvent(at, fields))
@@ -316,7 +345,9 @@ class _RuleReader:
     def reasons(self) -> tuple[Template, ...]:
         texts = self.r.string_list("reasons")
         if not texts:
-            self.r.problem((), "missing required key 'reasons' (at least one plain-language reason)")
+            self.r.problem(
+                (), "missing required key 'reasons' (at least one plain-language reason)", MISSING_KEY
+            )
         out: list[Template] = []
         for i, text in enumerate(texts):
             template, problems = compile_template(text, VALUES, MATCHES)
@@ -376,7 +407,11 @@ def load_rule_file(path: Path, lists: Lists, problems: list[Problem]) -> Rule | 
         problems.extend(exc.problems)
         return None
     if not isinstance(doc.data, dict):
-        problems.append(Problem(doc.file, doc.line_of(()), "", "a rule file holds one mapping (one rule)"))
+        problems.append(
+            Problem(
+                doc.file, doc.line_of(()), "", "a rule file holds one mapping (one rule)", code=WRONG_TYPE
+            )
+        )
         return None
     return _RuleReader(doc, lists, problems).read()
 

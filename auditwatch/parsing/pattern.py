@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pyparsing as pp
 
-from auditwatch.errors import AuditwatchError
+from auditwatch.errors import PATTERN_SYNTAX, AuditwatchError
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ Node = Text | Ref | Opt
 
 class PatternSyntaxError(AuditwatchError, ValueError):
     """A pattern that does not follow the grammar; `column` is 1-based."""
+
+    code = PATTERN_SYNTAX
 
     def __init__(self, column: int, message: str) -> None:
         super().__init__(f"column {column}: {message}")

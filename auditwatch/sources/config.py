@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from auditwatch.config.spec import Reader, positive
-from auditwatch.regexsafety import UnsafeRegex, check_regex
+from auditwatch.regexsafety import InvalidRegex, UnsafeRegex, check_regex
 
 MIB = 1 << 20
 
@@ -49,11 +49,11 @@ def _regex(value: str) -> re.Pattern[bytes]:
         compiled = re.compile(value.encode("utf-8"))
         check_regex(value)  # tried on every physical line: it must not backtrack badly
     except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from exc
+        raise InvalidRegex(f"invalid regular expression: {exc}") from exc
     except RecursionError:
-        raise ValueError("invalid regular expression: groups nested too deeply") from None
+        raise InvalidRegex("invalid regular expression: groups nested too deeply") from None
     except UnsafeRegex as exc:
-        raise ValueError(f"regular expression refused (it could hang on a crafted line): {exc}") from None
+        raise UnsafeRegex(f"regular expression refused (it could hang on a crafted line): {exc}") from None
     return compiled
 
 

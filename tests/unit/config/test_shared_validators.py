@@ -41,10 +41,10 @@ def test_the_daemon_config_reports_each_bad_number_with_file_line_and_field(tmp_
     with pytest.raises(ConfigError) as caught:
         load_config(cfg)
     text = str(caught.value)
-    assert f"{cfg}:4: [pipeline.batch_max_records] must be greater than zero" in text
-    assert f"{cfg}:5: [pipeline.idle_wait] must be greater than zero" in text
-    assert f"{cfg}:6: [pipeline.lateness] must be zero or more" in text
-    assert f"{cfg}:9: [jobs.risk_every] must be greater than zero" in text
+    assert f"{cfg}:4:3: AW104 [pipeline.batch_max_records] must be greater than zero" in text
+    assert f"{cfg}:5:3: AW104 [pipeline.idle_wait] must be greater than zero" in text
+    assert f"{cfg}:6:3: AW104 [pipeline.lateness] must be zero or more" in text
+    assert f"{cfg}:9:3: AW104 [jobs.risk_every] must be greater than zero" in text
     assert "stop_timeout" not in text
 
 
