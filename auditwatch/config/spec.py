@@ -67,17 +67,27 @@ class Reader:
             Problem(doc.file, doc.line_of(path), dotted(path), message, code=code, column=doc.column_of(path))
         )
 
-    def problem_in(self, path: PathKey, lineno: int, column: int, message: str, code: Code) -> None:
-        """A problem at 1-based (`lineno`, `column`) inside the string at `path` (a pattern, a
-        condition): located in the file when the string is written as it reads; else at the key,
-        with the position in the message."""
+    def problem_in(self, path: PathKey, position: tuple[int, int], message: str, code: Code) -> None:
+        """A problem at 1-based (line, column) `position` inside the string at `path` (a pattern, a
+        condition): at its place in the file when the string is written as it reads; else at the key
+        (on the line inside a block) with the column in the string in the message."""
         doc = self.doc
+        lineno, column = position
         at = doc.position_in(path, lineno, column)
-        if at is None:
-            where = f"line {lineno}, column {column}" if lineno > 1 else f"column {column}"
-            self.problem(path, f"{message} ({where})", code)
+        if at is not None:
+            self.problems.append(Problem(doc.file, at[0], dotted(path), message, code=code, column=at[1]))
             return
-        self.problems.append(Problem(doc.file, at[0], dotted(path), message, code=code, column=at[1]))
+        line = doc.line_of(path) or 1
+        try:
+            value = self._value_at(path)
+        except (KeyError, IndexError, TypeError):
+            value = None
+        if isinstance(value, str) and "\n" in value.strip("\n"):
+            line += lineno
+        text = f"{message} (column {column})"
+        self.problems.append(
+            Problem(doc.file, line, dotted(path), text, code=code, column=doc.column_of(path))
+        )
 
     def has(self, key: str) -> bool:
         return key in self.data

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from auditwatch.config.spec import Reader, known_zone, positive
-from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted, load_yaml_file
+from auditwatch.config.yamlsource import PathKey, YamlDocument, load_yaml_file
 from auditwatch.detection import nodes as n
 from auditwatch.detection.compile import (
     Scope,
@@ -85,22 +85,6 @@ class _RuleReader:
     def problem(self, path: PathKey, message: str, code: Code = INVALID_VALUE) -> None:
         self.r.problem(path, message, code)
 
-    def problem_in(
-        self, path: PathKey, text: str, position: tuple[int, int], message: str, code: Code
-    ) -> None:
-        """A problem at 1-based (line, column) `position` of the condition `text` at `path`: at its
-        place in the file when the condition is written as it reads, else on the condition's line
-        with the column in the message."""
-        lineno, column = position
-        doc = self.doc
-        at = doc.position_in(path, lineno, column)
-        if at is not None:
-            self.problems.append(Problem(doc.file, at[0], dotted(path), message, code=code, column=at[1]))
-            return
-        base_line = doc.line_of(path) or 1
-        line = base_line + lineno if "\n" in text.strip("\n") else base_line
-        self.problems.append(Problem(doc.file, line, dotted(path), f"{message} (column {column})", code=code))
-
     # -- conditions ---------------------------------------------------------------------------
 
     def condition(self, text: str, path: PathKey) -> tuple[n.Node, Predicate] | None:
@@ -109,7 +93,7 @@ class _RuleReader:
             node = parse_condition(text)
         except ConditionSyntaxError as exc:
             message = f"condition syntax: {exc.message}"
-            self.problem_in(path, text, (exc.lineno, exc.column), message, CONDITION_SYNTAX)
+            self.r.problem_in(path, (exc.lineno, exc.column), message, CONDITION_SYNTAX)
             return None
         scope = Scope(VALUES, MATCHES, self.lists.named, self.lists.allow, self.rule_id, self.timezone)
         predicate = compile_condition(node, scope)
@@ -117,7 +101,7 @@ class _RuleReader:
             loc = len(text) - len(text[at:].lstrip())  # pyparsing's location is before the blanks
             lineno = text.count("\n", 0, loc) + 1
             column = loc - (text.rfind("\n", 0, loc) + 1) + 1
-            self.problem_in(path, text, (lineno, column), message, CONDITION_INVALID)
+            self.r.problem_in(path, (lineno, column), message, CONDITION_INVALID)
         if scope.errors:
             return None
         self.uses_reference = self.uses_reference or scope.uses_reference

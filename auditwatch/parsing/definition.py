@@ -417,7 +417,7 @@ def _definitions(top: Reader) -> tuple[dict[str, str], dict[str, str]]:
         try:
             parse_pattern(value)
         except PatternSyntaxError as exc:
-            section.problem_in(where, 1, exc.column, exc.message, PATTERN_SYNTAX)
+            section.problem_in(where, (1, exc.column), exc.message, PATTERN_SYNTAX)
             continue
         patterns[key] = value
     return patterns, regexes
@@ -432,13 +432,13 @@ def _pattern(
     try:
         return compile_pattern(text, definitions[0], loose, definitions[1])
     except PatternSyntaxError as exc:
-        reader.problem_in((*reader.path, key), 1, exc.column, exc.message, exc.code or PATTERN_SYNTAX)
+        reader.problem_in((*reader.path, key), (1, exc.column), exc.message, exc.code or PATTERN_SYNTAX)
     except DefinitionError as exc:
         used_by = f"{exc.message} (used by {dotted((*reader.path, key))})"
         if exc.column is None:
             reader.problem(("definitions", exc.name), used_by, PATTERN_SYNTAX)
         else:
-            reader.problem_in(("definitions", exc.name), 1, exc.column, used_by, PATTERN_SYNTAX)
+            reader.problem_in(("definitions", exc.name), (1, exc.column), used_by, PATTERN_SYNTAX)
     return None
 
 

@@ -259,3 +259,12 @@ def test_an_expired_entry_is_a_warning_with_its_code(tmp_path: Path) -> None:
     [expired] = [p for p in problems if p.code.id == "AW306"]
     assert (expired.level, expired.field, expired.line) == ("warning", "expires", 3)
     assert str(expired).endswith("approved.yml:3: AW306 [expires] warning: " + expired.message)
+
+
+def test_a_folded_condition_keeps_its_column_in_the_message(tmp_path: Path) -> None:
+    """A folded (`>`) condition does not read as written: the key's line, the column in the message."""
+    body = "condition: >\n  event.action == 'view'\n  and user.idd == 'x'\n"
+    problems = _rule(body)(tmp_path)
+    [problem] = [p for p in problems if p.code.id == "AW302"]
+    assert (problem.line, problem.column) == (7, 1)  # the `condition` key
+    assert problem.message.endswith("(column 28)")
