@@ -30,7 +30,7 @@ from elasticsearch import ApiError, TransportError
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config.daemon import DaemonConfig
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
-from auditwatch.errors import AuditwatchError, ConfigError, Problem
+from auditwatch.errors import EXPORT_REJECTED, UNKNOWN_NAME, AuditwatchError, ConfigError, Problem
 from auditwatch.indexing import (
     BulkIndexer,
     ClusterNotReady,
@@ -128,6 +128,7 @@ class Daemon:
                 "inputs",
                 "; ".join(f"input '{i.name}' names unknown parser '{i.parser}'" for i in missing)
                 + f" (parsers in {self.config.parsers_dir}: {known})",
+                code=UNKNOWN_NAME,
             )
 
     def _refuse_blind_start(self) -> None:
@@ -145,6 +146,7 @@ class Daemon:
                     f"{source.kind} export (declared at {source.declared_at}) has no usable version, "
                     "so rules that need it would be blind; fix the export or mark the source "
                     "'optional: true'",
+                    code=EXPORT_REJECTED,
                 )
                 for source in required
             )

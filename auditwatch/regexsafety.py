@@ -33,14 +33,24 @@ from typing import Any, Final
 
 import re2
 
+from auditwatch.errors import REGEX_INVALID, REGEX_REFUSED, AuditwatchError
+
 UNBOUNDED_ABOVE: Final = 100  # a counted repeat with a larger upper bound counts as unbounded
 
 _NON_ASCII_SAMPLES: Final = (0x85, 0xA0, 0xAA, 0xB5, 0xC9, 0xE9, 0xFF, 0x100, 0x141, 0x3A9, 0x416, 0x660)
 _BASE_SAMPLES: Final = frozenset((*range(128), *_NON_ASCII_SAMPLES, 0x2003, 0x2028, 0x3000, 0x4E00, 0xFF10))
 
 
-class UnsafeRegex(ValueError):
+class UnsafeRegex(AuditwatchError, ValueError):
     """The regex can backtrack super-linearly; the message names the construct and a rewrite."""
+
+    code = REGEX_REFUSED
+
+
+class InvalidRegex(AuditwatchError, ValueError):
+    """The regex does not compile (or nests too deeply for Python's parser); the message says why."""
+
+    code = REGEX_INVALID
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,9 +416,9 @@ def linear_search(pattern: str, flags: int = 0) -> Callable[[str], object | None
         compiled = re.compile(pattern, flags)
         check_regex(pattern, flags)
     except re.error as exc:
-        raise ValueError(f"invalid regex: {exc}") from None
+        raise InvalidRegex(f"invalid regex: {exc}") from None
     except RecursionError:
-        raise ValueError("invalid regex: groups nested too deeply") from None
+        raise InvalidRegex("invalid regex: groups nested too deeply") from None
     except UnsafeRegex as unsafe:
         return _re2_search(pattern, flags, unsafe)
     return compiled.search

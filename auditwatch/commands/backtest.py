@@ -10,9 +10,8 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,10 @@ from elasticsearch import Elasticsearch
 from auditwatch.config.daemon import DaemonConfig, load_config
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
 from auditwatch.detection.rulefile import parse_duration
-from auditwatch.errors import ConfigError
+from auditwatch.errors import UNKNOWN_NAME, ConfigError
 from auditwatch.indexing import make_client
-from auditwatch.model import AccessEvent, Alert, RawLine, summary_of
+from auditwatch.indexing.document import EVENT_SORT, event_from_hit
+from auditwatch.model import AccessEvent, Alert, summary_of
 from auditwatch.reference import load_reference
 from auditwatch.schema import IndexNames
 
@@ -80,7 +80,9 @@ def _load_rule(config: DaemonConfig, rule: str) -> RuleSet:
     rules = load_ruleset(config.rules_dir, config.lists_dir)
     if rules.get(rule) is None:
         known = ", ".join(sorted(r.id for r in rules))
-        raise ConfigError.single(str(config.rules_dir), None, "rule", f"no rule '{rule}' (have: {known})")
+        raise ConfigError.single(
+            str(config.rules_dir), None, "rule", f"no rule '{rule}' (have: {known})", code=UNKNOWN_NAME
+        )
     return rules.only(rule)
 
 
@@ -92,7 +94,7 @@ def _history(client: Elasticsearch, names: IndexNames, start: float) -> Iterator
             index=names.events_pattern,
             query=query,
             size=PAGE,
-            sort=[{"@timestamp": "asc"}, {"event.hash": "asc"}, {"log.offset": "asc"}],
+            sort=list(EVENT_SORT),
             search_after=after,
             ignore_unavailable=True,
             allow_no_indices=True,
@@ -100,22 +102,5 @@ def _history(client: Elasticsearch, names: IndexNames, start: float) -> Iterator
         hits = resp["hits"]["hits"]
         if not hits:
             return
-        yield [_event_from_hit(h) for h in hits]
+        yield [event_from_hit(h) for h in hits]
         after = hits[-1]["sort"]
-
-
-def _event_from_hit(hit: Mapping[str, Any]) -> AccessEvent:
-    source: dict[str, object] = dict(hit["_source"])
-    original = str(source.get("event.original", "")).encode("utf-8", "surrogateescape")
-    offset = int(str(source.get("log.offset", 0)))
-    raw = RawLine(
-        source=str(source.get("event.dataset", "")),
-        path=str(source.get("log.file.path", "")),
-        file_key="",
-        offset=offset,
-        end=offset + len(original) + 1,
-        data=original,
-        full_size=len(original),
-    )
-    when = datetime.fromisoformat(str(source["@timestamp"]).replace("Z", "+00:00")).timestamp()
-    return AccessEvent(id=str(hit["_id"]), timestamp=when, fields=source, raw=raw)

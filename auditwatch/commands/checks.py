@@ -9,7 +9,7 @@ from typing import Literal
 
 from auditwatch.config.daemon import load_config
 from auditwatch.detection import lint_ruleset
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import UNKNOWN_NAME, ConfigError, Problem
 from auditwatch.parsing import load_parsers
 from auditwatch.reference import ReferenceLoad, ReferenceSnapshot, load_sources
 from auditwatch.reference.identity import coverage
@@ -39,7 +39,13 @@ def check_everything(config_path: Path) -> tuple[list[Problem], list[str]]:
     for index, item in enumerate(config.inputs):
         if parsers and item.parser not in parsers:
             problems.append(
-                Problem(str(config.path), None, f"inputs[{index}].parser", f"unknown parser '{item.parser}'")
+                Problem(
+                    str(config.path),
+                    None,
+                    f"inputs[{index}].parser",
+                    f"unknown parser '{item.parser}'",
+                    code=UNKNOWN_NAME,
+                )
             )
         matched = sum(len(glob.glob(pattern)) for pattern in item.paths)
         summary.append(f"input {item.name}: parser {item.parser}, {matched} file(s) match now")

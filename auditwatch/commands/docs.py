@@ -3,7 +3,8 @@
 - `auditwatch/detection/RULES.md`, "Names usable in rules": signals and explanations from
   `auditwatch.reference.enrich.MATCHES`, reference values from `VALUES`, placeholders from
   `detection.templates.WINDOW_PLACEHOLDERS` (also printed by `auditwatch rules names`);
-- `README.md`, the normaliser table: `auditwatch.normalise.NORMALISERS`.
+- `README.md`, the normaliser table: `auditwatch.normalise.NORMALISERS`;
+- `README.md`, the table of error codes: `auditwatch.errors.CODES`.
 
 Whatever those hold when this runs: a name added there only needs a regeneration.
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 from auditwatch.detection.templates import WINDOW_PLACEHOLDERS
+from auditwatch.errors import CODES, Code
 from auditwatch.normalise import NORMALISERS
 from auditwatch.reference.enrich import MATCHES, VALUES, MatchInfo
 
@@ -31,6 +33,8 @@ BEGIN: Final = "<!-- BEGIN GENERATED NAMES: python -m auditwatch.commands.docs -
 END: Final = "<!-- END GENERATED NAMES -->"
 NORMALISERS_BEGIN: Final = "<!-- BEGIN GENERATED NORMALISERS: python -m auditwatch.commands.docs -->"
 NORMALISERS_END: Final = "<!-- END GENERATED NORMALISERS -->"
+CODES_BEGIN: Final = "<!-- BEGIN GENERATED ERROR CODES: python -m auditwatch.commands.docs -->"
+CODES_END: Final = "<!-- END GENERATED ERROR CODES -->"
 
 _WINDOW_TEXT: Final[Mapping[str, str]] = {
     "window.count": "threshold: how many events were counted in the window",
@@ -96,6 +100,13 @@ def normalisers_markdown(normalisers: Mapping[str, str] | None = None) -> str:
     return "\n".join(_table(("normaliser", "what it does"), ((f"`{n}`", t) for n, t in table.items()))) + "\n"
 
 
+def codes_markdown(codes: Mapping[str, Code] | None = None) -> str:
+    """The table of error codes: one line per code, in code order."""
+    table = CODES if codes is None else codes
+    rows = ((f"`{c.id}`", f"`{c.name}`", c.summary) for c in sorted(table.values(), key=lambda c: c.id))
+    return "\n".join(_table(("code", "name", "meaning"), rows)) + "\n"
+
+
 def render(document: str, section: str, begin: str = BEGIN, end: str = END) -> str:
     """`document` with the text between the markers replaced by `section`; ValueError without markers."""
     start, stop = document.find(begin), document.find(end)
@@ -113,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = [
         (args.rules_md, names_markdown(), BEGIN, END),
         (args.readme, normalisers_markdown(), NORMALISERS_BEGIN, NORMALISERS_END),
+        (args.readme, codes_markdown(), CODES_BEGIN, CODES_END),
     ]
     stale = 0
     for path, section, begin, end in targets:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from auditwatch.commands import DEFAULT_CONFIG, EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK
-from auditwatch.errors import ConfigError
+from auditwatch.errors import UNKNOWN_NAME, ConfigError
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -38,6 +38,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
             None,
             "--parser",
             f"unknown parser '{spec.parser}' (have: {', '.join(sorted(parsers))})",
+            code=UNKNOWN_NAME,
         )
     try:
         check_readable(args.files)

@@ -20,7 +20,7 @@ from typing import BinaryIO, TextIO
 
 from auditwatch.commands.scanning import read_records
 from auditwatch.config.daemon import DaemonConfig
-from auditwatch.errors import AuditwatchError, ConfigError
+from auditwatch.errors import UNKNOWN_NAME, AuditwatchError, ConfigError
 from auditwatch.indexing.body import encode_fields
 from auditwatch.model import RawLine
 from auditwatch.normalise import iso_utc
@@ -49,7 +49,7 @@ def input_for(parser: str | None, input_name: str | None, config: DaemonConfig |
         if found is None:
             names = ", ".join(i.name for i in config.inputs) or "none"
             raise ConfigError.single(
-                where, None, "--input", f"no input named '{input_name}' (inputs: {names})"
+                where, None, "--input", f"no input named '{input_name}' (inputs: {names})", code=UNKNOWN_NAME
             )
         return replace(found, paths=(), exclude=(), read_gz=True)
     assert parser is not None

@@ -14,6 +14,7 @@ from typing import Literal
 from auditwatch.config.bundled import Kind, bundled_dir
 from auditwatch.config.spec import Reader, not_negative, positive
 from auditwatch.config.yamlsource import load_yaml_file
+from auditwatch.errors import DUPLICATE_NAME
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
 from auditwatch.reference.config import ReferenceConfig, read_reference_config
 from auditwatch.service.metrics import LOOPBACK, MetricsConfig
@@ -223,7 +224,7 @@ def _check_inputs(root: Reader, inputs: tuple[InputConfig, ...]) -> None:
     seen: set[str] = set()
     for index, item in enumerate(inputs):
         if item.name in seen:
-            root.problem(("inputs", index, "name"), f"duplicate input name '{item.name}'")
+            root.problem(("inputs", index, "name"), f"duplicate input name '{item.name}'", DUPLICATE_NAME)
         seen.add(item.name)
 
 

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import (
+    INVALID_VALUE,
+    MISSING_KEY,
+    UNKNOWN_KEY,
+    WRONG_TYPE,
+    AuditwatchError,
+    Code,
+    ConfigError,
+    Problem,
+)
 
 T = TypeVar("T")
 Number = TypeVar("Number", int, float)
@@ -40,7 +50,7 @@ class Reader:
         if value is None and path == ():
             value = {}
         if not isinstance(value, dict):
-            self.problem(path, f"must be a mapping, not {type(value).__name__}")
+            self.problem(path, f"must be a mapping, not {type(value).__name__}", WRONG_TYPE)
             value = {}
         self.data: dict[str, Any] = value
         self._seen: set[str] = set()
@@ -51,8 +61,33 @@ class Reader:
             value = value[part]
         return value
 
-    def problem(self, path: PathKey, message: str) -> None:
-        self.problems.append(Problem(self.doc.file, self.doc.line_of(path), dotted(path), message))
+    def problem(self, path: PathKey, message: str, code: Code = INVALID_VALUE) -> None:
+        doc = self.doc
+        self.problems.append(
+            Problem(doc.file, doc.line_of(path), dotted(path), message, code=code, column=doc.column_of(path))
+        )
+
+    def problem_in(self, path: PathKey, position: tuple[int, int], message: str, code: Code) -> None:
+        """A problem at 1-based (line, column) `position` inside the string at `path` (a pattern, a
+        condition): at its place in the file when the string is written as it reads; else at the key
+        (on the line inside a block) with the column in the string in the message."""
+        doc = self.doc
+        lineno, column = position
+        at = doc.position_in(path, lineno, column)
+        if at is not None:
+            self.problems.append(Problem(doc.file, at[0], dotted(path), message, code=code, column=at[1]))
+            return
+        line = doc.line_of(path) or 1
+        try:
+            value = self._value_at(path)
+        except (KeyError, IndexError, TypeError):
+            value = None
+        if isinstance(value, str) and "\n" in value.strip("\n"):
+            line += lineno
+        text = f"{message} (column {column})"
+        self.problems.append(
+            Problem(doc.file, line, dotted(path), text, code=code, column=doc.column_of(path))
+        )
 
     def has(self, key: str) -> bool:
         return key in self.data
@@ -64,7 +99,7 @@ class Reader:
     def required(self, key: str, kind: type[T], convert: Callable[[T], Any] | None = None) -> Any:
         self._seen.add(key)
         if key not in self.data:
-            self.problem(self.path, f"missing required key '{key}'")
+            self.problem(self.path, f"missing required key '{key}'", MISSING_KEY)
             return None
         return self._check(key, kind, convert)
 
@@ -82,21 +117,22 @@ class Reader:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
-            self.problem((*self.path, key), f"must be {_TYPE_NAMES.get(kind, kind.__name__)}")
+            self.problem((*self.path, key), f"must be {_TYPE_NAMES.get(kind, kind.__name__)}", WRONG_TYPE)
             return None
         if convert is None:
             return value
         try:
             return convert(value)
         except (ValueError, TypeError, KeyError) as exc:
-            self.problem((*self.path, key), str(exc) or f"invalid value {value!r}")
+            code = exc.code if isinstance(exc, AuditwatchError) and exc.code else INVALID_VALUE
+            self.problem((*self.path, key), str(exc) or f"invalid value {value!r}", code)
             return None
 
     def section(self, key: str, required: bool = False) -> Reader:
         self._seen.add(key)
         if key not in self.data or self.data[key] is None:
             if required:
-                self.problem(self.path, f"missing required section '{key}'")
+                self.problem(self.path, f"missing required section '{key}'", MISSING_KEY)
             return Reader(_empty_doc_like(self.doc), (), self.problems)
         return Reader(self.doc, (*self.path, key), self.problems)
 
@@ -106,10 +142,10 @@ class Reader:
         value = self.data.get(key)
         if value is None:
             if required:
-                self.problem(self.path, f"missing required list '{key}'")
+                self.problem(self.path, f"missing required list '{key}'", MISSING_KEY)
             return []
         if not isinstance(value, list):
-            self.problem((*self.path, key), "must be a list")
+            self.problem((*self.path, key), "must be a list", WRONG_TYPE)
             return []
         return [Reader(self.doc, (*self.path, key, i), self.problems) for i in range(len(value))]
 
@@ -123,14 +159,14 @@ class Reader:
             return (value,)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
-        self.problem((*self.path, key), "must be a string or a list of strings")
+        self.problem((*self.path, key), "must be a string or a list of strings", WRONG_TYPE)
         return default
 
     def done(self) -> None:
         """Report keys that were present but never asked for."""
         for key in self.data:
             if key not in self._seen:
-                self.problem((*self.path, key), f"unknown key '{key}'")
+                self.problem((*self.path, key), f"unknown key '{key}'", UNKNOWN_KEY)
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -155,4 +191,18 @@ def not_negative(value: Number) -> Number:
     """Zero or more."""
     if value < 0:
         raise ValueError("must be zero or more")
+    return value
+
+
+_UTC_NAMES = frozenset({"UTC", "Z", "GMT", "ETC/UTC"})
+
+
+def known_zone(value: str) -> str:
+    """A tz database zone name (``Europe/London``); other spellings of UTC (``utc``, ``Z``) become ``UTC``."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        if value.upper() in _UTC_NAMES:
+            return "UTC"
+        raise ValueError(f"unknown time zone '{value}' (use e.g. Europe/London)") from None
     return value

@@ -20,7 +20,17 @@ from typing import Any, Final, cast
 
 import yaml
 
-from auditwatch.errors import ConfigError
+from auditwatch.errors import (
+    CANNOT_READ,
+    DUPLICATE_KEY,
+    INVALID_VALUE,
+    KEY_NOT_SCALAR,
+    YAML_REFUSED,
+    YAML_SYNTAX,
+    AuditwatchError,
+    Code,
+    ConfigError,
+)
 
 MAX_DOCUMENT_BYTES: Final = 8 << 20  # rule, parser, list and config files are far smaller
 MAX_DEPTH: Final = 64  # nested mappings/sequences, aliases expanded
@@ -31,23 +41,109 @@ PathKey = tuple[str | int, ...]
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """Plain Python data from a YAML file plus where each part of it was written."""
+    """Plain Python data from a YAML file plus where each part of it was written.
+
+    Lines are recorded while loading; columns are found on demand (only a document with a problem
+    needs them) by composing `text` again, once.
+    """
 
     file: str
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)  # 1-based line of each key / item
+    text: str | None = field(default=None, repr=False, compare=False)  # the source, for columns
+    _composed: list[yaml.Node | None] = field(default_factory=list, repr=False, compare=False)
 
-    def line_of(self, path: PathKey) -> int | None:
-        """Line of `path`, or of its nearest ancestor that has one."""
+    def _anchor(self, path: PathKey) -> PathKey | None:
+        """`path`, or its nearest ancestor, that has a line."""
         probe = tuple(path)
         while probe:
             if probe in self.lines:
-                return self.lines[probe]
+                return probe
             probe = probe[:-1]
-        return self.lines.get((), None)
+        return () if () in self.lines else None
 
-    def error(self, path: PathKey, message: str) -> ConfigError:
-        return ConfigError.single(self.file, self.line_of(path), dotted(path), message)
+    def line_of(self, path: PathKey) -> int | None:
+        """Line of `path`, or of its nearest ancestor that has one."""
+        anchor = self._anchor(path)
+        return None if anchor is None else self.lines[anchor]
+
+    def column_of(self, path: PathKey) -> int | None:
+        """1-based column of the key (or list item) whose line `line_of` gives; None if not known."""
+        anchor = self._anchor(path)
+        found = None if anchor is None else self._node_at(anchor)
+        if found is None:
+            return None
+        key, value = found
+        return (key or value).start_mark.column + 1
+
+    def position_in(self, path: PathKey, lineno: int, column: int) -> tuple[int, int] | None:
+        """(line, column) in the file of the character at 1-based (`lineno`, `column`) of the string at
+        `path`; None when the string is not written as it reads (escapes, folded lines)."""
+        found = self._node_at(tuple(path))
+        node = None if found is None else found[1]
+        if not isinstance(node, yaml.ScalarNode) or self.text is None:
+            return None
+        start, end, value = node.start_mark, node.end_mark, node.value
+        if node.style in (None, "", "'", '"'):
+            quoted = 1 if node.style else 0
+            written = self.text[start.index + quoted : end.index - quoted]
+            if lineno != 1 or start.line != end.line or written != value:
+                return None
+            return start.line + 1, start.column + quoted + column
+        if node.style != "|":
+            return None
+        lines = value.split("\n")
+        source = self.text[start.index :].split("\n")[1 : len(lines) + 1]  # the lines after the `|`
+        indent = next((len(s) - len(s.lstrip(" ")) for s in source if s.strip()), 0)
+        pairs = zip(source, lines, strict=False)
+        verbatim = all(s[:indent].strip() == "" and s[indent:] == w for s, w in pairs if w)
+        if not verbatim or not 1 <= lineno <= len(lines):
+            return None
+        return start.line + 1 + lineno, indent + column
+
+    def _node_at(self, path: PathKey) -> tuple[yaml.Node | None, yaml.Node] | None:
+        """(key node or None, value node) at `path` in the document composed again from `text`."""
+        if not self._composed:
+            self._composed.append(_compose(self.text) if self.text is not None else None)
+        node = self._composed[0]
+        if node is None:
+            return None
+        key: yaml.Node | None = None
+        for part in path:
+            if isinstance(node, yaml.MappingNode):
+                pair = next((kv for kv in _merged_pairs(node) if _key_text(kv[0]) == str(part)), None)
+                if pair is None:
+                    return None
+                key, node = pair
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                key, node = None, node.value[part]
+            else:
+                return None
+        return key, node
+
+    def error(self, path: PathKey, message: str, code: Code = INVALID_VALUE) -> ConfigError:
+        line, column = self.line_of(path), self.column_of(path)
+        return ConfigError.single(self.file, line, dotted(path), message, code=code, column=column)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_node()
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
+def _key_text(node: yaml.Node) -> str | None:
+    """A mapping key as the loaded data spells it (`yes` is `True`, `1` is `1`)."""
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    try:
+        return str(yaml.constructor.SafeConstructor().construct_object(node))
+    except Exception:  # a key the loader refused never names a path
+        return None
 
 
 def dotted(path: PathKey) -> str:
@@ -62,50 +158,62 @@ def load_yaml_file(path: str | Path) -> YamlDocument:
     try:
         size = Path(path).stat().st_size
         if size > MAX_DOCUMENT_BYTES:
-            raise ConfigError.single(file, None, "", _too_large(size))
+            raise ConfigError.single(file, None, "", _too_large(size), code=CANNOT_READ)
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ConfigError.single(file, None, "", f"cannot read: {exc.strerror or exc}") from exc
+        message = f"cannot read: {exc.strerror or exc}"
+        raise ConfigError.single(file, None, "", message, code=CANNOT_READ) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError.single(file, None, "", f"not UTF-8 text: {exc.reason}") from exc
+        raise ConfigError.single(file, None, "", f"not UTF-8 text: {exc.reason}", code=CANNOT_READ) from exc
     return load_yaml_text(text, file)
 
 
 def load_yaml_text(text: str, file: str = "<string>") -> YamlDocument:
     if len(text) > MAX_DOCUMENT_BYTES:
-        raise ConfigError.single(file, None, "", _too_large(len(text)))
+        raise ConfigError.single(file, None, "", _too_large(len(text)), code=CANNOT_READ)
     try:
         loader = _BoundedLoader(text)
     except yaml.reader.ReaderError as exc:  # a control character anywhere in the text
-        at = text.count("\n", 0, max(0, exc.position)) + 1
-        raise ConfigError.single(file, at, "", f"YAML syntax: {exc.reason} (#x{exc.character:04x})") from exc
+        at = max(0, exc.position)
+        line, column = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+        message = f"YAML syntax: {exc.reason} (#x{exc.character:04x})"
+        raise ConfigError.single(file, line, "", message, code=YAML_SYNTAX, column=column) from exc
     try:
         try:
             node = loader.get_single_node()
         except _Refused as exc:
-            line = exc.problem_mark.line + 1 if exc.problem_mark else None
-            raise ConfigError.single(file, line, "", f"YAML refused: {exc.problem}") from exc
+            where, column = _where(exc.problem_mark)
+            message = f"YAML refused: {exc.problem}"
+            raise ConfigError.single(file, where, "", message, code=YAML_REFUSED, column=column) from exc
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else None
-            raise ConfigError.single(file, line, "", f"YAML syntax: {exc.problem or exc}") from exc
+            where, column = _where(exc.problem_mark or exc.context_mark)
+            message = f"YAML syntax: {exc.problem or exc}"
+            raise ConfigError.single(file, where, "", message, code=YAML_SYNTAX, column=column) from exc
         except yaml.YAMLError as exc:
-            raise ConfigError.single(file, None, "", f"YAML syntax: {exc}") from exc
+            raise ConfigError.single(file, None, "", f"YAML syntax: {exc}", code=YAML_SYNTAX) from exc
         lines: dict[PathKey, int] = {}
         if node is None:
-            return YamlDocument(file, None, lines)
+            return YamlDocument(file, None, lines, text)
         lines[()] = node.start_mark.line + 1
         data = _Builder(loader, lines, file).build(node, ())
-        return YamlDocument(file, data, lines)
+        return YamlDocument(file, data, lines, text)
     finally:
         loader.dispose()
+
+
+_NOT_SCALAR: Final = "mapping keys must be plain scalars"
+
+
+def _where(mark: yaml.Mark | None) -> tuple[int | None, int | None]:
+    """1-based (line, column) of a PyYAML mark (0-based)."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
 
 
 def _too_large(size: int) -> str:
     return f"document is {size} bytes, more than the {MAX_DOCUMENT_BYTES} a YAML file may have"
 
 
-class _Refused(yaml.MarkedYAMLError):
+class _Refused(AuditwatchError, yaml.MarkedYAMLError):
     """A well-formed document this loader will not build (too deep, an alias bomb, recursive)."""
 
 
@@ -183,16 +291,22 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
             for key_node, value_node in _merged_pairs(node):
-                line = key_node.start_mark.line + 1
+                line, column = _where(key_node.start_mark)
                 if not isinstance(key_node, yaml.ScalarNode):
-                    raise ConfigError.single(file, line, dotted(path), "mapping keys must be plain scalars")
+                    raise ConfigError.single(
+                        file, line, dotted(path), _NOT_SCALAR, code=KEY_NOT_SCALAR, column=column
+                    )
                 key = self._scalar(key_node, path)
                 if not isinstance(key, str | int | float | bool):
-                    raise ConfigError.single(file, line, dotted(path), "mapping keys must be plain scalars")
+                    raise ConfigError.single(
+                        file, line, dotted(path), _NOT_SCALAR, code=KEY_NOT_SCALAR, column=column
+                    )
                 skey = str(key)
                 if skey in out:
-                    raise ConfigError.single(file, line, dotted((*path, skey)), "duplicate key")
-                lines[(*path, skey)] = line
+                    raise ConfigError.single(
+                        file, line, dotted((*path, skey)), "duplicate key", code=DUPLICATE_KEY, column=column
+                    )
+                lines[(*path, skey)] = key_node.start_mark.line + 1
                 out[skey] = self.build(value_node, (*path, skey))
             return out
         if isinstance(node, yaml.SequenceNode):
@@ -210,7 +324,8 @@ class _Builder:
             message = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
             if not isinstance(exc, yaml.YAMLError | ValueError):
                 message = f"cannot build this value ({type(exc).__name__}: {exc})"
-            raise ConfigError.single(self._file, node.start_mark.line + 1, dotted(path), message) from exc
+            line, column = _where(node.start_mark)
+            raise ConfigError.single(self._file, line, dotted(path), message, column=column) from exc
 
 
 def _merged_pairs(node: yaml.MappingNode) -> Iterator[tuple[yaml.Node, yaml.Node]]:

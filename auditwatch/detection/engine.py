@@ -40,6 +40,7 @@ from auditwatch.detection.kinds import KIND_STATES, KindState
 from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
 from auditwatch.detection.state_codec import key_from_json
 from auditwatch.detection.suppress import Suppressor
+from auditwatch.errors import AuditwatchError
 from auditwatch.model import AccessEvent, Alert, RawLine, StateDelta, StoredState
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
@@ -56,7 +57,7 @@ _MIN_TS = -62_135_596_800.0 + 86_400.0
 _MAX_TS = 253_402_300_799.0 - 86_400.0
 
 
-class EventTimeOutOfRange(ValueError):
+class EventTimeOutOfRange(AuditwatchError, ValueError):
     """The event's time is outside the range detection can evaluate (or not a number)."""
 
     def __init__(self, ts: float) -> None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import pyparsing as pp
 
 from auditwatch.detection import nodes as n
+from auditwatch.errors import CONDITION_SYNTAX, AuditwatchError, Code
 
 pp.ParserElement.enable_packrat()
 
@@ -29,12 +30,13 @@ MAX_CONDITION_DEPTH: Final = 32  # parentheses, brackets and `not`s nested in on
 
 
 @dataclass(frozen=True, slots=True)
-class ConditionSyntaxError(Exception):
+class ConditionSyntaxError(AuditwatchError):
     """The condition text is not valid; `column` and `lineno` are 1-based within the text."""
 
     message: str
     column: int
     lineno: int
+    code: ClassVar[Code | None] = CONDITION_SYNTAX
 
     def __str__(self) -> str:
         return f"{self.message} (column {self.column})"

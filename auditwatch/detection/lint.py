@@ -7,7 +7,7 @@ from pathlib import Path
 
 from auditwatch.detection.lists import expired_entries
 from auditwatch.detection.loader import collect_ruleset
-from auditwatch.errors import Problem
+from auditwatch.errors import BAD_FOLD, MISSING_TEST, Problem
 
 
 def lint_ruleset(
@@ -21,15 +21,27 @@ def lint_ruleset(
         for target in rule.folds_into:  # a missing target only disables folding: an error here
             if target not in ids or target == rule.id:
                 what = "itself" if target == rule.id else f"no rule '{target}' in this rule set"
-                problems.append(Problem(rule.file, rule.line, "folds_into", f"folds into {what}"))
+                problems.append(
+                    Problem(rule.file, rule.line, "folds_into", f"folds into {what}", code=BAD_FOLD)
+                )
         if not any(case.should_fire for case in rule.tests):
             problems.append(
-                Problem(rule.file, rule.line, "tests.should_fire", "needs at least one should_fire case")
+                Problem(
+                    rule.file,
+                    rule.line,
+                    "tests.should_fire",
+                    "needs at least one should_fire case",
+                    code=MISSING_TEST,
+                )
             )
         if not any(not case.should_fire for case in rule.tests):
             problems.append(
                 Problem(
-                    rule.file, rule.line, "tests.should_not_fire", "needs at least one should_not_fire case"
+                    rule.file,
+                    rule.line,
+                    "tests.should_not_fire",
+                    "needs at least one should_not_fire case",
+                    code=MISSING_TEST,
                 )
             )
     problems.extend(expired_entries(ruleset.lists, time.time() if now is None else now))

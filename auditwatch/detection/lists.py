@@ -22,7 +22,7 @@ from pathlib import Path
 from auditwatch.config.spec import Reader
 from auditwatch.config.yamlsource import load_yaml_file
 from auditwatch.detection.context import EvalContext, Predicate
-from auditwatch.errors import Problem
+from auditwatch.errors import DUPLICATE_NAME, EXPIRED_ENTRY, Problem
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 
@@ -117,7 +117,7 @@ def load_lists(lists_dir: Path | None, problems: list[Problem]) -> Lists:
         if name is not None and not NAME.match(name):
             r.problem(("name",), "a list name uses letters, digits, '_' and '-' only")
         if name in named or name in allow:
-            r.problem(("name",), f"list '{name}' is defined twice")
+            r.problem(("name",), f"list '{name}' is defined twice", DUPLICATE_NAME)
         if r.has("items") == r.has("entries"):
             r.problem((), "a list file has either 'items' (a named list) or 'entries' (an allow-list)")
         if r.has("items"):
@@ -166,7 +166,12 @@ def expired_entries(lists: Lists, now: float) -> list[Problem]:
     """Warnings for allow-list entries that no longer apply."""
     return [
         Problem(
-            e.file, e.line, "expires", f"allow-list '{a.name}' entry {e.describe()} has expired", "warning"
+            e.file,
+            e.line,
+            "expires",
+            f"allow-list '{a.name}' entry {e.describe()} has expired",
+            "warning",
+            EXPIRED_ENTRY,
         )
         for a in lists.allow.values()
         for e in a.entries

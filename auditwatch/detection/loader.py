@@ -9,7 +9,7 @@ import structlog
 from auditwatch.detection.lists import Lists, load_lists
 from auditwatch.detection.rule import Rule, RuleSet
 from auditwatch.detection.rulefile import load_rule_file
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import DUPLICATE_NAME, LOAD_FAILED, NOT_FOUND, ConfigError, Problem
 
 _log = structlog.get_logger(__name__)
 
@@ -27,7 +27,7 @@ def collect_ruleset(rules_dir: Path, lists_dir: Path | None = None) -> tuple[Rul
     problems: list[Problem] = []
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
-        problems.append(Problem(str(rules_dir), None, "", "rules directory not found"))
+        problems.append(Problem(str(rules_dir), None, "", "rules directory not found", code=NOT_FOUND))
         return RuleSet((), Lists({}, {})), problems
     lists = load_lists(default_lists_dir(rules_dir, lists_dir), problems)
     rules: list[Rule] = []
@@ -37,14 +37,24 @@ def collect_ruleset(rules_dir: Path, lists_dir: Path | None = None) -> tuple[Rul
             rule = load_rule_file(path, lists, problems)
         except Exception as exc:  # a loader bug or an exhausted resource: this file fails, not the caller
             _log.exception("rule_file_failed", file=str(path))
-            problems.append(Problem(str(path), None, "", f"could not be loaded: {type(exc).__name__}: {exc}"))
+            problems.append(
+                Problem(
+                    str(path), None, "", f"could not be loaded: {type(exc).__name__}: {exc}", code=LOAD_FAILED
+                )
+            )
             continue
         if rule is None:
             continue
         if rule.id in seen:
             other = seen[rule.id]
             problems.append(
-                Problem(rule.file, rule.line, "id", f"rule id '{rule.id}' also used by {other.file}")
+                Problem(
+                    rule.file,
+                    rule.line,
+                    "id",
+                    f"rule id '{rule.id}' also used by {other.file}",
+                    code=DUPLICATE_NAME,
+                )
             )
             continue
         seen[rule.id] = rule

@@ -10,10 +10,9 @@ import re
 from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from auditwatch.config.spec import Reader
-from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted, load_yaml_file
+from auditwatch.config.spec import Reader, known_zone, positive
+from auditwatch.config.yamlsource import PathKey, YamlDocument, load_yaml_file
 from auditwatch.detection import nodes as n
 from auditwatch.detection.compile import (
     Scope,
@@ -40,7 +39,17 @@ from auditwatch.detection.rule import (
     WindowSpec,
 )
 from auditwatch.detection.templates import Template, compile_template
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import (
+    CONDITION_INVALID,
+    CONDITION_SYNTAX,
+    INVALID_VALUE,
+    MISSING_KEY,
+    UNKNOWN_FIELD,
+    WRONG_TYPE,
+    Code,
+    ConfigError,
+    Problem,
+)
 from auditwatch.reference.config import KINDS as REFERENCE_KINDS
 from auditwatch.reference.enrich import MATCHES, VALUES
 from auditwatch.schema import EVENT_FIELDS
@@ -73,29 +82,26 @@ class _RuleReader:
         self.signals: list[str] = []
         self.uses_reference = False
 
-    def problem(self, path: PathKey, message: str, line: int | None = None) -> None:
-        where = line if line is not None else self.doc.line_of(path)
-        self.problems.append(Problem(self.doc.file, where, dotted(path), message))
+    def problem(self, path: PathKey, message: str, code: Code = INVALID_VALUE) -> None:
+        self.r.problem(path, message, code)
 
     # -- conditions ---------------------------------------------------------------------------
 
     def condition(self, text: str, path: PathKey) -> tuple[n.Node, Predicate] | None:
         """Parse and compile one condition, reporting errors at its line and column."""
-        base_line = self.doc.line_of(path) or 1
-        multiline = "\n" in text.strip("\n")
         try:
             node = parse_condition(text)
         except ConditionSyntaxError as exc:
-            line = base_line + exc.lineno if multiline else base_line
-            self.problem(path, f"condition syntax: {exc.message} at column {exc.column}", line)
+            message = f"condition syntax: {exc.message}"
+            self.r.problem_in(path, (exc.lineno, exc.column), message, CONDITION_SYNTAX)
             return None
         scope = Scope(VALUES, MATCHES, self.lists.named, self.lists.allow, self.rule_id, self.timezone)
         predicate = compile_condition(node, scope)
-        for loc, message in scope.errors:
+        for at, message in scope.errors:
+            loc = len(text) - len(text[at:].lstrip())  # pyparsing's location is before the blanks
             lineno = text.count("\n", 0, loc) + 1
             column = loc - (text.rfind("\n", 0, loc) + 1) + 1
-            line = base_line + lineno if multiline else base_line
-            self.problem(path, f"{message} (column {column})", line)
+            self.r.problem_in(path, (lineno, column), message, CONDITION_INVALID)
         if scope.errors:
             return None
         self.uses_reference = self.uses_reference or scope.uses_reference
@@ -114,7 +120,9 @@ class _RuleReader:
 
     def field(self, name: str, path: PathKey) -> Getter | None:
         if name not in EVENT_FIELDS and name not in VALUES:
-            self.problem(path, f"unknown field '{name}'" + closest(name, [*EVENT_FIELDS, *VALUES]))
+            self.problem(
+                path, f"unknown field '{name}'" + closest(name, [*EVENT_FIELDS, *VALUES]), UNKNOWN_FIELD
+            )
             return None
         scope = Scope(VALUES, MATCHES, {}, {}, self.rule_id, self.timezone)
         return field_getter(name, scope)
@@ -221,7 +229,11 @@ class _RuleReader:
                     except ValueError as exc:
                         self.problem((*path, key), str(exc))
                 elif key not in EVENT_FIELDS:
-                    self.problem((*path, key), f"unknown event field '{key}'" + closest(key, EVENT_FIELDS))
+                    self.problem(
+                        (*path, key),
+                        f"unknown event field '{key}'" + closest(key, EVENT_FIELDS),
+                        UNKNOWN_FIELD,
+                    )
                 else:
                     fields[key] = tuple(value) if isinstance(value, list) else value
             events.append(TestEvent(at, fields))
@@ -258,7 +270,7 @@ class _RuleReader:
             if not RULE_ID.match(target):
                 r.problem(("folds_into", i), f"'{target}' is not a rule id")
         kind = r.optional("kind", str, "event", _one_of(KINDS, "kind"))
-        self.timezone = r.optional("timezone", str, "UTC", _timezone) or "UTC"
+        self.timezone = r.optional("timezone", str, "UTC", known_zone) or "UTC"
         cond_text = r.required("condition", str)
         compiled = self.condition(cond_text, ("condition",)) if cond_text is not None else None
         unless_items = r.optional("unless", list, [])
@@ -317,7 +329,9 @@ class _RuleReader:
     def reasons(self) -> tuple[Template, ...]:
         texts = self.r.string_list("reasons")
         if not texts:
-            self.r.problem((), "missing required key 'reasons' (at least one plain-language reason)")
+            self.r.problem(
+                (), "missing required key 'reasons' (at least one plain-language reason)", MISSING_KEY
+            )
         out: list[Template] = []
         for i, text in enumerate(texts):
             template, problems = compile_template(text, VALUES, MATCHES)
@@ -339,9 +353,9 @@ class _RuleReader:
             if r.data.get(key) is not None and kind not in kinds:
                 r.problem((key,), f"'{key}' applies to kind {' or '.join(kinds)}, not '{kind}'")
         window = r.optional("window", str, None, parse_duration)
-        threshold = r.optional("threshold", int, None, _positive)
+        threshold = r.optional("threshold", int, None, positive)
         distinct = r.optional("distinct", str, None)
-        days = r.optional("days", int, None, _positive)
+        days = r.optional("days", int, None, positive)
         learning = r.optional("learning", str, 0.0, parse_duration)
         distinct_getter = self.field(distinct, ("distinct",)) if distinct else None
         required = {"threshold": ("window", "threshold"), "repeat": ("window", "days")}.get(kind, ())
@@ -377,7 +391,11 @@ def load_rule_file(path: Path, lists: Lists, problems: list[Problem]) -> Rule | 
         problems.extend(exc.problems)
         return None
     if not isinstance(doc.data, dict):
-        problems.append(Problem(doc.file, doc.line_of(()), "", "a rule file holds one mapping (one rule)"))
+        problems.append(
+            Problem(
+                doc.file, doc.line_of(()), "", "a rule file holds one mapping (one rule)", code=WRONG_TYPE
+            )
+        )
         return None
     return _RuleReader(doc, lists, problems).read()
 
@@ -401,20 +419,6 @@ def _one_of(allowed: Collection[str], what: str) -> Callable[[str], str]:
 def _risk(value: int) -> int:
     if not 0 <= value <= 100:
         raise ValueError("risk_score must be between 0 and 100")
-    return value
-
-
-def _positive(value: int) -> int:
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ValueError, KeyError, OSError):
-        raise ValueError(f"unknown timezone '{value}' (use e.g. Europe/London)") from None
     return value
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from auditwatch.config.spec import Reader
+from auditwatch.config.spec import Reader, positive
 from auditwatch.schema import DEFAULT_INDEX_PREFIX
 
 log = structlog.get_logger(__name__)
@@ -86,11 +86,11 @@ def read_elasticsearch_config(reader: Reader) -> ElasticsearchConfig:
         ca_certs=ca_certs,
         ssl_assert_fingerprint=fingerprint,
         verify_certs=reader.optional("verify_certs", bool, d.verify_certs),
-        request_timeout=reader.optional("request_timeout", float, d.request_timeout, _positive),
-        bulk_max_docs=reader.optional("bulk_max_docs", int, d.bulk_max_docs, _positive),
+        request_timeout=reader.optional("request_timeout", float, d.request_timeout, positive),
+        bulk_max_docs=reader.optional("bulk_max_docs", int, d.bulk_max_docs, positive),
         bulk_max_bytes=reader.optional("bulk_max_bytes", int, d.bulk_max_bytes, _bulk_bytes),
-        backoff_initial=reader.optional("backoff_initial", float, d.backoff_initial, _positive),
-        backoff_max=reader.optional("backoff_max", float, d.backoff_max, _positive),
+        backoff_initial=reader.optional("backoff_initial", float, d.backoff_initial, positive),
+        backoff_max=reader.optional("backoff_max", float, d.backoff_max, positive),
         setup=reader.optional("setup", str, d.setup, _setup_mode),
     )
     if cfg.backoff_initial and cfg.backoff_max and cfg.backoff_max < cfg.backoff_initial:
@@ -178,12 +178,6 @@ def _index_prefix(value: str) -> str:
         raise ValueError(
             "must be lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
-    return value
-
-
-def _positive(value: float) -> float:
-    if value <= 0:
-        raise ValueError("must be greater than 0")
     return value
 
 

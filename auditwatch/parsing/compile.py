@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from auditwatch.errors import PATTERN_SYNTAX, REGEX_REFUSED, AuditwatchError
 from auditwatch.parsing.pattern import Node, Opt, PatternSyntaxError, Ref, Text, parse_pattern
-from auditwatch.regexsafety import UnsafeRegex, check_regex
+from auditwatch.regexsafety import InvalidRegex, UnsafeRegex, check_regex
 
 _IPV4: Final = r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
 _IPV6: Final = r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{0,4}|" + _IPV4 + ")"
@@ -95,12 +96,23 @@ class CompiledPattern:
     fields: tuple[str, ...]
 
 
-class DefinitionError(ValueError):
-    """A problem inside a user definition (`name`), or a cycle between definitions."""
+class DefinitionError(AuditwatchError, ValueError):
+    """A problem inside a user definition (`name`), or a cycle between definitions; `column`: 1-based
+    in the definition's text, when the problem is at one place in it."""
 
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
+    code = PATTERN_SYNTAX
+
+    def __init__(self, name: str, message: str, column: int | None = None) -> None:
+        super().__init__(message if column is None else f"column {column}: {message}")
         self.name = name
+        self.message = message
+        self.column = column
+
+
+class RefusedPattern(PatternSyntaxError):
+    """A pattern whose regex could backtrack super-linearly (column 1: the pattern as a whole)."""
+
+    code = REGEX_REFUSED
 
 
 class _Compiler:
@@ -119,7 +131,7 @@ class _Compiler:
             try:
                 self.parsed[name] = parse_pattern(self.definitions[name])
             except PatternSyntaxError as exc:
-                raise DefinitionError(name, str(exc)) from None
+                raise DefinitionError(name, exc.message, exc.column) from None
         return self.parsed[name]
 
     def nodes(self, nodes: tuple[Node, ...], stack: tuple[str, ...]) -> str:
@@ -177,7 +189,7 @@ class _Compiler:
             known = ", ".join(sorted(set(PRIMITIVES) | set(self.definitions) | set(self.regexes)))
             message = f"unknown pattern name '{ref.name}' (known: {known})"
             if stack:
-                raise DefinitionError(stack[-1], f"column {ref.column}: {message}")
+                raise DefinitionError(stack[-1], message, ref.column)
             raise PatternSyntaxError(ref.column, message)
         if not ref.field:
             return f"(?:{body})"
@@ -196,17 +208,17 @@ def check_regex_definition(regex: str) -> str:
     try:
         compiled = re.compile(regex)
     except re.error as exc:
-        raise ValueError(f"invalid regex: {exc}") from None
+        raise InvalidRegex(f"invalid regex: {exc}") from None
     except RecursionError:
-        raise ValueError("invalid regex: groups nested too deeply") from None
+        raise InvalidRegex("invalid regex: groups nested too deeply") from None
     if compiled.groups:
         raise ValueError("a regex definition must not capture: write (?:...) instead of (...)")
     try:
         check_regex(regex)
     except RecursionError:
-        raise ValueError("invalid regex: groups nested too deeply") from None
+        raise InvalidRegex("invalid regex: groups nested too deeply") from None
     except UnsafeRegex as exc:
-        raise ValueError(f"regex refused (it could hang on a crafted line): {exc}") from None
+        raise UnsafeRegex(f"regex refused (it could hang on a crafted line): {exc}") from None
     return regex
 
 
@@ -247,5 +259,5 @@ def compile_pattern(
     except RecursionError:
         raise PatternSyntaxError(1, "compiles to a regex nested too deeply") from None
     except UnsafeRegex as exc:
-        raise PatternSyntaxError(1, f"refused: it could hang on a crafted line: {exc}") from None
+        raise RefusedPattern(1, f"refused: it could hang on a crafted line: {exc}") from None
     return CompiledPattern(regex, tuple(renames), tuple(posts.items()), prefix, tuple(sorted(named)))

@@ -71,7 +71,16 @@ from typing import Any, Final
 from auditwatch import schema
 from auditwatch.config.spec import Reader
 from auditwatch.config.yamlsource import PathKey, YamlDocument, dotted
-from auditwatch.errors import Problem
+from auditwatch.errors import (
+    DUPLICATE_NAME,
+    LITERAL_REGEX,
+    PATTERN_SYNTAX,
+    REGEX_INVALID,
+    REGEX_REFUSED,
+    UNKNOWN_FIELD,
+    UNKNOWN_NAME,
+    Problem,
+)
 from auditwatch.normalise import Normaliser, build_normaliser
 from auditwatch.parsing.compile import (
     CompiledPattern,
@@ -204,7 +213,8 @@ def _literal_regex_warnings(doc: YamlDocument) -> tuple[Problem, ...]:
                 "literal text ([...] is an optional part): for a regular expression write "
                 "{regex: '...'} and use it as %{NAME}"
             )
-            warnings.append(Problem(doc.file, doc.line_of(path), dotted(path), message, "warning"))
+            line, column = doc.line_of(path), doc.column_of(path)
+            warnings.append(Problem(doc.file, line, dotted(path), message, "warning", LITERAL_REGEX, column))
     return tuple(warnings)
 
 
@@ -214,7 +224,9 @@ def _read(top: Reader) -> ParserDefinition | None:
     dataset = top.required("dataset", str)
     decoder = top.required("decoder", str)
     if decoder is not None and decoder not in DECODERS:
-        top.problem(("decoder",), f"unknown decoder '{decoder}' (one of: {', '.join(DECODERS)})")
+        top.problem(
+            ("decoder",), f"unknown decoder '{decoder}' (one of: {', '.join(DECODERS)})", UNKNOWN_NAME
+        )
     envelope = top.optional("envelope", str, None)
     if envelope is not None and envelope not in ENVELOPES:
         top.problem(("envelope",), f"unknown envelope '{envelope}' (one of: {', '.join(ENVELOPES)})")
@@ -336,10 +348,12 @@ def _skip(top: Reader) -> re.Pattern[str] | None:
             re.compile(regex)
             check_regex(regex)
         except (re.error, RecursionError) as exc:
-            top.problem(("skip", index), f"invalid regex: {_regex_error(exc)}")
+            top.problem(("skip", index), f"invalid regex: {_regex_error(exc)}", REGEX_INVALID)
             continue
         except UnsafeRegex as exc:
-            top.problem(("skip", index), f"regex refused (it could hang on a crafted line): {exc}")
+            top.problem(
+                ("skip", index), f"regex refused (it could hang on a crafted line): {exc}", REGEX_REFUSED
+            )
             continue
         good.append(f"(?:{regex})")
     return re.compile("|".join(good)) if good else None
@@ -349,7 +363,7 @@ def _unique_record_names(top: Reader, records: list[RecordDef]) -> None:
     seen: set[str] = set()
     for index, record in enumerate(records):
         if record.name in seen:
-            top.problem(("records", index), f"duplicate record type name '{record.name}'")
+            top.problem(("records", index), f"duplicate record type name '{record.name}'", DUPLICATE_NAME)
         seen.add(record.name)
 
 
@@ -403,7 +417,7 @@ def _definitions(top: Reader) -> tuple[dict[str, str], dict[str, str]]:
         try:
             parse_pattern(value)
         except PatternSyntaxError as exc:
-            section.problem(where, str(exc))
+            section.problem_in(where, (1, exc.column), exc.message, PATTERN_SYNTAX)
             continue
         patterns[key] = value
     return patterns, regexes
@@ -418,9 +432,13 @@ def _pattern(
     try:
         return compile_pattern(text, definitions[0], loose, definitions[1])
     except PatternSyntaxError as exc:
-        reader.problem((*reader.path, key), str(exc))
+        reader.problem_in((*reader.path, key), (1, exc.column), exc.message, exc.code or PATTERN_SYNTAX)
     except DefinitionError as exc:
-        reader.problem(("definitions", exc.name), f"{exc} (used by {dotted((*reader.path, key))})")
+        used_by = f"{exc.message} (used by {dotted((*reader.path, key))})"
+        if exc.column is None:
+            reader.problem(("definitions", exc.name), used_by, PATTERN_SYNTAX)
+        else:
+            reader.problem_in(("definitions", exc.name), (1, exc.column), used_by, PATTERN_SYNTAX)
     return None
 
 
@@ -435,7 +453,9 @@ def _fields(parent: Reader) -> dict[str, FieldDef]:
         section.optional(target, object, None)
         where = (*section.path, target)
         if target not in schema.PARSER_SETTABLE:
-            section.problem(where, f"'{target}' is not a field a parser may set (see auditwatch.schema)")
+            section.problem(
+                where, f"'{target}' is not a field a parser may set (see auditwatch.schema)", UNKNOWN_FIELD
+            )
             continue
         raw = section.data[target]
         if isinstance(raw, str):  # shorthand: `user.id: user` means `from: user`

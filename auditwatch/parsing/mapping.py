@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from auditwatch import schema
+from auditwatch.errors import AuditwatchError
 from auditwatch.parsing.definition import FieldDef
 from auditwatch.timefmt import iso_utc
 
@@ -27,7 +28,7 @@ _IP: Final = re.compile(r"[0-9A-Fa-f:.]{2,45}")
 _INT: Final = re.compile(r"\s*[+-]?\d{1,18}\s*")
 
 
-class FieldError(ValueError):
+class FieldError(AuditwatchError, ValueError):
     """A field could not be filled: the message is the dead-letter reason."""
 
 

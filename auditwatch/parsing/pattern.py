@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import pyparsing as pp
 
+from auditwatch.errors import PATTERN_SYNTAX, AuditwatchError
+
 
 @dataclass(frozen=True, slots=True)
 class Text:
@@ -49,8 +51,10 @@ class Opt:
 Node = Text | Ref | Opt
 
 
-class PatternSyntaxError(ValueError):
+class PatternSyntaxError(AuditwatchError, ValueError):
     """A pattern that does not follow the grammar; `column` is 1-based."""
+
+    code = PATTERN_SYNTAX
 
     def __init__(self, column: int, message: str) -> None:
         super().__init__(f"column {column}: {message}")

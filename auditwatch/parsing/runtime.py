@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any, Final
 
 from auditwatch import schema
-from auditwatch.errors import Problem
+from auditwatch.errors import EXAMPLE_FAILED, Problem
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
 from auditwatch.parsing.decoders import DecodeError, Decoder, NotARecord
 from auditwatch.parsing.decoders.csv import csv_decoder
@@ -407,7 +407,7 @@ class CompiledParser:
             result = self.parse(raw, example.ingested)
 
             def problem(message: str, where: str = example.path, at: int | None = example.file_line) -> None:
-                problems.append(Problem(definition.file, at, where, message))
+                problems.append(Problem(definition.file, at, where, message, code=EXAMPLE_FAILED))
 
             if example.skip:
                 if result is not None:

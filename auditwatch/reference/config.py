@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from auditwatch.config.spec import Reader
+from auditwatch.config.spec import Reader, known_zone, not_negative, positive
 from auditwatch.normalise import build_normaliser, compile_date, compile_timestamp
 
 # Column types: how a raw cell becomes a canonical value (see tables.py).
@@ -202,7 +202,7 @@ class ReferenceConfig:
 def read_reference_config(reader: Reader) -> ReferenceConfig:
     """Read the `reference:` section; problems are added to `reader.problems` (not raised)."""
     base = Path(reader.doc.file).parent if reader.doc.file and not reader.doc.file.startswith("<") else None
-    timezone = reader.optional("timezone", str, "Europe/London", _check_timezone)
+    timezone = reader.optional("timezone", str, "Europe/London", known_zone)
     identifiers = dict(DEFAULT_IDENTIFIERS)
     ids = reader.section("identifiers")
     for name in IDENTIFIERS:
@@ -211,11 +211,11 @@ def read_reference_config(reader: Reader) -> ReferenceConfig:
             if spec is not None:
                 identifiers[name] = spec
     ids.done()
-    grace = reader.optional("roster_grace_minutes", float, 30.0, _non_negative)
+    grace = reader.optional("roster_grace_minutes", float, 30.0, not_negative)
     max_bad = reader.optional("max_bad_rows_percent", float, 5.0, _percent)
-    debounce = reader.optional("reload_debounce_seconds", float, 2.0, _non_negative)
-    poll = reader.optional("reload_poll_seconds", float, 5.0, _positive)
-    max_reported = reader.optional("max_reported_rows", int, 20, _non_negative)
+    debounce = reader.optional("reload_debounce_seconds", float, 2.0, not_negative)
+    poll = reader.optional("reload_poll_seconds", float, 5.0, positive)
+    max_reported = reader.optional("max_reported_rows", int, 20, not_negative)
     sources = tuple(
         source
         for item in reader.sections("sources")
@@ -262,9 +262,9 @@ def _read_source(reader: Reader, base: Path | None, timezone: str) -> SourceConf
     norm.done()
     date_formats = reader.string_list("date_formats", DEFAULT_DATE_FORMATS)
     timestamp_formats = reader.string_list("timestamp_formats", DEFAULT_TIMESTAMP_FORMATS)
-    zone = reader.optional("timezone", str, timezone, _check_timezone)
+    zone = reader.optional("timezone", str, timezone, known_zone)
     max_bad = reader.optional("max_bad_rows_percent", float, None, _percent)
-    min_rows = reader.optional("min_rows", int, 1, _non_negative)
+    min_rows = reader.optional("min_rows", int, 1, not_negative)
     optional = reader.optional("optional", bool, False)
     _check(reader, "date_formats", lambda: compile_date(list(date_formats)))
     _check(reader, "timestamp_formats", lambda: compile_timestamp(list(timestamp_formats), zone or "UTC"))
@@ -334,25 +334,8 @@ def _check_delimiter(value: str) -> str:
     return value
 
 
-def _check_timezone(value: str) -> str:
-    compile_timestamp(["iso8601"], value)  # ValueError names an unknown zone
-    return value
-
-
 def _check_normaliser(value: object) -> object:
     build_normaliser(value)  # type: ignore[arg-type]
-    return value
-
-
-def _non_negative(value: float) -> float:
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-def _positive(value: float) -> float:
-    if value <= 0:
-        raise ValueError("must be greater than 0")
     return value
 
 

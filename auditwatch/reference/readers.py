@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from auditwatch.errors import Problem
+from auditwatch.errors import EXPORT_REJECTED, AuditwatchError, Problem
 from auditwatch.reference.config import KINDS, SourceConfig
 
 Row = tuple[int, Sequence[object]]  # (line number, one value per column of `ExportRows.columns`)
@@ -22,7 +22,7 @@ Row = tuple[int, Sequence[object]]  # (line number, one value per column of `Exp
 _HEADER_NOISE: Final = re.compile(r"[\s_\-]+")
 
 
-class BrokenExport(Exception):
+class BrokenExport(AuditwatchError):
     """The export cannot be used at all; the previous data must be kept."""
 
     def __init__(self, problem: Problem, row_problems: Sequence[Problem] = ()) -> None:
@@ -56,7 +56,7 @@ class ExportRows:
         raise NotImplementedError
 
     def _broken(self, line: int | None, column: str, message: str) -> BrokenExport:
-        return BrokenExport(Problem(self.source.path, line, column, message))
+        return BrokenExport(Problem(self.source.path, line, column, message, code=EXPORT_REJECTED))
 
     def _wanted(self) -> dict[str, str]:
         """Canonical column -> header key to look for (mapped name, else its own name)."""
@@ -80,7 +80,9 @@ def _open_text(source: SourceConfig) -> Any:
     try:
         return Path(source.path).open(encoding=source.encoding, newline="", errors="strict")
     except OSError as exc:
-        raise BrokenExport(Problem(source.path, None, "", f"cannot read: {exc.strerror or exc}")) from exc
+        raise BrokenExport(
+            Problem(source.path, None, "", f"cannot read: {exc.strerror or exc}", code=EXPORT_REJECTED)
+        ) from exc
 
 
 def _decode_failure(source: SourceConfig, exc: UnicodeDecodeError) -> BrokenExport:
@@ -98,7 +100,7 @@ def _decode_failure(source: SourceConfig, exc: UnicodeDecodeError) -> BrokenExpo
         pass
     return BrokenExport(
         Problem(source.path, line_no, "", f"not valid {source.encoding} text ({exc.reason}); "
-                "declare the file's `encoding:` in the source config")
+                "declare the file's `encoding:` in the source config", code=EXPORT_REJECTED)
     )
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
-from auditwatch.errors import ConfigError, Problem
+from auditwatch.errors import EXPORT_REJECTED, LOAD_FAILED, ConfigError, Problem
 from auditwatch.normalise import Normaliser, build_normaliser
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.identity import IdentityIndex
@@ -240,7 +240,8 @@ def load_sources(
             if isinstance(exc, BrokenExport):
                 found: tuple[Problem, ...] = (exc.problem, *exc.row_problems)
             else:
-                found = (Problem(source.path, None, "", f"could not be loaded: {type(exc).__name__}: {exc}"),)
+                failure = f"could not be loaded: {type(exc).__name__}: {exc}"
+                found = (Problem(source.path, None, "", failure, code=LOAD_FAILED),)
             rejected.append((source, found))
             kept = _find(reusable, source, None)
             if kept is not None:
@@ -288,7 +289,9 @@ def _fingerprint(source: SourceConfig) -> Fingerprint:
     try:
         st = os.stat(source.path)
     except OSError as exc:
-        raise BrokenExport(Problem(source.path, None, "", f"cannot read: {exc.strerror or exc}")) from exc
+        raise BrokenExport(
+            Problem(source.path, None, "", f"cannot read: {exc.strerror or exc}", code=EXPORT_REJECTED)
+        ) from exc
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
@@ -310,7 +313,8 @@ def _load_one(
     elif table.rows < source.min_rows:
         reason = f"only {table.rows} usable rows (min_rows: {source.min_rows}); a broken extraction?"
     if reason is not None:
-        raise BrokenExport(Problem(source.path, None, "", f"export rejected: {reason}"), problems.reported)
+        rejection = Problem(source.path, None, "", f"export rejected: {reason}", code=EXPORT_REJECTED)
+        raise BrokenExport(rejection, problems.reported)
     summary = []
     flagged = problems.skipped + problems.warnings
     if flagged:

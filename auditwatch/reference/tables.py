@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final, NamedTuple
 
-from auditwatch.errors import Problem
+from auditwatch.errors import AuditwatchError, Problem
 from auditwatch.normalise import build_normaliser, compile_date, compile_timestamp, fold_name
 from auditwatch.reference.config import (
     DATE,
@@ -106,7 +106,7 @@ def address_parts(address: str | None) -> tuple[str | None, tuple[str, ...]]:
 # rows -> canonical values
 
 
-class _Bad(Exception):
+class _Bad(AuditwatchError):
     pass
 
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from auditwatch.config.spec import Reader
-from auditwatch.regexsafety import UnsafeRegex, check_regex
+from auditwatch.config.spec import Reader, positive
+from auditwatch.regexsafety import InvalidRegex, UnsafeRegex, check_regex
 
 MIB = 1 << 20
 
@@ -44,28 +44,16 @@ class InputConfig:
     silent_after: float | None = None
 
 
-def _positive_int(value: int) -> int:
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
-
-
-def _positive_float(value: float) -> float:
-    if not value > 0:
-        raise ValueError("must be greater than 0")
-    return value
-
-
 def _regex(value: str) -> re.Pattern[bytes]:
     try:
         compiled = re.compile(value.encode("utf-8"))
         check_regex(value)  # tried on every physical line: it must not backtrack badly
     except re.error as exc:
-        raise ValueError(f"invalid regular expression: {exc}") from exc
+        raise InvalidRegex(f"invalid regular expression: {exc}") from exc
     except RecursionError:
-        raise ValueError("invalid regular expression: groups nested too deeply") from None
+        raise InvalidRegex("invalid regular expression: groups nested too deeply") from None
     except UnsafeRegex as exc:
-        raise ValueError(f"regular expression refused (it could hang on a crafted line): {exc}") from None
+        raise UnsafeRegex(f"regular expression refused (it could hang on a crafted line): {exc}") from None
     return compiled
 
 
@@ -78,8 +66,8 @@ def _start_at(value: str) -> Literal["beginning", "end"]:
 def _read_multiline(reader: Reader) -> MultilineSpec | None:
     start = reader.optional("start", str, None, _regex)
     continuation = reader.optional("continuation", str, None, _regex)
-    max_lines = reader.optional("max_lines", int, 500, _positive_int)
-    idle_flush = reader.optional("idle_flush", float, 2.0, _positive_float)
+    max_lines = reader.optional("max_lines", int, 500, positive)
+    idle_flush = reader.optional("idle_flush", float, 2.0, positive)
     reader.done()
     if reader.has("start") == reader.has("continuation"):
         reader.problem(reader.path, "give exactly one of 'start' or 'continuation'")
@@ -106,17 +94,17 @@ def read_input_config(reader: Reader) -> InputConfig:
     start_at: Literal["beginning", "end"] = (
         reader.optional("start_at", str, "beginning", _start_at) or "beginning"
     )
-    max_line_bytes = reader.optional("max_line_bytes", int, MIB, _positive_int) or MIB
+    max_line_bytes = reader.optional("max_line_bytes", int, MIB, positive) or MIB
     multiline = None
     if reader.has("multiline"):
         multiline = _read_multiline(reader.section("multiline"))
     else:
         reader.section("multiline")
     read_gz = reader.optional("read_gz", bool, False)
-    fingerprint_lines = reader.optional("fingerprint_lines", int, 1, _positive_int) or 1
-    poll_interval = reader.optional("poll_interval", float, 1.0, _positive_float) or 1.0
-    close_inactive = reader.optional("close_inactive", float, 300.0, _positive_float) or 300.0
-    silent_after = reader.optional("silent_after", float, None, _positive_float)
+    fingerprint_lines = reader.optional("fingerprint_lines", int, 1, positive) or 1
+    poll_interval = reader.optional("poll_interval", float, 1.0, positive) or 1.0
+    close_inactive = reader.optional("close_inactive", float, 300.0, positive) or 300.0
+    silent_after = reader.optional("silent_after", float, None, positive)
     reader.done()
     return InputConfig(
         name=name,

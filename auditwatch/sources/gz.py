@@ -7,8 +7,10 @@ import os
 import struct
 import zlib
 
+from auditwatch.errors import AuditwatchError
 
-class GzIncompleteError(Exception):
+
+class GzIncompleteError(AuditwatchError):
     """The gzip stream ends early or is corrupt (often: still being written); try again later."""
 
 

@@ -16,13 +16,15 @@ from functools import cache
 from pathlib import Path
 from typing import Final
 
+from auditwatch.errors import AuditwatchError
+
 DEFAULT_VERSION: Final = "8.19.21"
 _ARTIFACT: Final = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
 _JVM_ROOT: Final = Path("/usr/lib/jvm")
 _COMPLETE: Final = ".auditwatch-complete"  # written last, so a half-unpacked home is never used
 
 
-class DistributionError(RuntimeError):
+class DistributionError(AuditwatchError, RuntimeError):
     """The distribution or a suitable JDK could not be provided."""
 
 

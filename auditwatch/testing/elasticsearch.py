@@ -41,6 +41,7 @@ from typing import Any, Final, Protocol
 from elasticsearch import Elasticsearch
 
 from auditwatch.config.yamlsource import load_yaml_text
+from auditwatch.errors import AuditwatchError
 from auditwatch.testing import _proc, _security
 from auditwatch.testing._dist import (
     DEFAULT_VERSION,
@@ -70,7 +71,7 @@ _STATE: Final = "state.json"
 _MARKER_ROLE: Final = "auditwatch_reload_marker"
 
 
-class StartError(RuntimeError):
+class StartError(AuditwatchError, RuntimeError):
     """Elasticsearch did not become healthy; the message ends with the tail of its logs."""
 
 

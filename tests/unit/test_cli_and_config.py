@@ -34,9 +34,9 @@ def test_config_reports_every_problem_with_file_line_and_key(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as caught:
         load_config(cfg)
     text = str(caught.value)
-    assert f"{cfg}:3: [inputs[1].colour] unknown key 'colour'" in text
-    assert f"{cfg}:5: [pipeline.batch_max_records] must be an integer" in text
-    assert f"{cfg}:6: [spare] unknown key 'spare'" in text
+    assert f"{cfg}:3:49: AW101 [inputs[1].colour] unknown key 'colour'" in text
+    assert f"{cfg}:5:12: AW103 [pipeline.batch_max_records] must be an integer" in text
+    assert f"{cfg}:6:1: AW101 [spare] unknown key 'spare'" in text
     assert "duplicate input name 'a'" in text
 
 
@@ -101,7 +101,7 @@ def test_check_config_names_a_broken_parser_file(tmp_path: Path, capsys: pytest.
     code = main(["check-config", "--config", str(cfg)])
     _out, err = capsys.readouterr()
     assert code == 2
-    assert f"{broken}:{line}: [colour] unknown key 'colour'" in err
+    assert f"{broken}:{line}:1: AW101 [colour] unknown key 'colour'" in err
 
 
 def test_rules_lint_and_test_pass_on_the_shipped_pack(capsys: pytest.CaptureFixture[str]) -> None:

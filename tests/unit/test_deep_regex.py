@@ -28,7 +28,7 @@ fields:
 @pytest.mark.parametrize(
     ("extra", "normalise", "where"),
     [
-        (f"skip: ['{DEEP}']", "", "deep.yml:5: [skip[0]] invalid regex: groups nested too deeply"),
+        (f"skip: ['{DEEP}']", "", "deep.yml:5:8: AW202 [skip[0]] invalid regex: groups nested too deeply"),
         ("", f", normalise: {{replace: {{pattern: '{DEEP}', with: x}}}}", "nested too deeply"),
     ],
 )
@@ -49,7 +49,7 @@ def test_pattern_definition_nested_too_deeply(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError) as err:
         load_parsers(tmp_path)
-    assert "deep.yml:6: [definitions.D.regex]" in str(err.value)
+    assert "deep.yml:6:7: AW202 [definitions.D.regex]" in str(err.value)
 
 
 def test_rule_matches_nested_too_deeply(tmp_path: Path) -> None:
@@ -58,7 +58,9 @@ def test_rule_matches_nested_too_deeply(tmp_path: Path) -> None:
         f"condition: user.id matches /{DEEP}/\nreasons: [x]\n"
     )
     problems = lint_ruleset(tmp_path, None)
-    assert any("deep.yml:6: [condition] invalid regex: groups nested too deeply" in str(p) for p in problems)
+    assert any(
+        "deep.yml:6:28: AW302 [condition] invalid regex: groups nested too deeply" in str(p) for p in problems
+    )
 
 
 def test_non_capturing_nesting_is_flattened_and_accepted(tmp_path: Path) -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from auditwatch.errors import AuditwatchError
 
-class DecodeError(ValueError):
+
+class DecodeError(AuditwatchError, ValueError):
     """The text is not in the decoder's format; the message is the dead-letter reason."""
 
 
-class NotARecord(Exception):
+class NotARecord(AuditwatchError):
     """The text is not a record at all (a CSV header line): skipped, neither event nor dead letter."""
 
 

@@ -49,7 +49,8 @@ def test_invalid_rule_change_is_refused_and_a_valid_one_applies_without_restart(
 
         rule_a.write_text(RULE.format(rule_id="watch-a", user="MP000007").replace('== "MP000007"', "=="))
         wait_until(lambda: _log_has(daemon_setup, "rules_reload_rejected"))
-        assert _log_has(daemon_setup, f"{rule_a}:6: [condition]")
+        assert _log_has(daemon_setup, f"{rule_a}:6:")
+        assert _log_has(daemon_setup, "AW301 [condition] condition syntax")
         with log.open("a") as f:
             f.write(_line(2, "MP000007"))
         wait_until(lambda: _rule_alerts(daemon_setup).get("watch-a") == 2)

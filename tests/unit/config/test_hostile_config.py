@@ -82,7 +82,7 @@ def test_oversized_documents_are_refused_before_parsing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_yaml_file(big)
     assert time.perf_counter() - started < 1.0
-    assert str(caught.value).startswith(f"{big}: document is ")
+    assert str(caught.value).startswith(f"{big}: AW001 document is ")
 
 
 @pytest.mark.parametrize(

@@ -28,10 +28,15 @@ def problems_of(write_rules: Write, body: str, lists: dict[str, str] | None = No
 
 
 def test_condition_syntax_error_names_file_line_and_column(write_rules: Write) -> None:
-    """A broken condition is reported at its line with the column."""
+    """A broken condition is reported at its line with the column: column 19 of the condition,
+    which starts at column 12 of the file."""
     [problem] = problems_of(write_rules, "condition: user.id == 'x' and\n")
     assert problem.startswith("bad.yml:7 [condition] condition syntax")
-    assert "column 19" in problem
+    rules_dir = write_rules({"bad.yml": MINIMAL.format(id="bad") + "condition: user.id == 'x' and\n"})
+    with pytest.raises(ConfigError) as info:
+        load_ruleset(rules_dir)
+    [located] = info.value.problems
+    assert (located.line, located.column, located.code.id) == (7, 30, "AW301")
 
 
 def test_multiline_condition_error_points_at_the_right_line(write_rules: Write) -> None:

@@ -174,5 +174,5 @@ def test_systemd_credentials_outside_the_unit_are_explained(
     text = "elasticsearch:\n  hosts: https://es:9200\n  api_key_file: $CREDENTIALS_DIRECTORY/es-api-key\n"
     with pytest.raises(ConfigError) as err:
         _read(text, tmp_path / "a.yml")
-    assert "a.yml:3: [elasticsearch.api_key_file]" in str(err.value)
+    assert "a.yml:3:3: AW104 [elasticsearch.api_key_file]" in str(err.value)
     assert "CREDENTIALS_DIRECTORY, which is not set" in str(err.value)

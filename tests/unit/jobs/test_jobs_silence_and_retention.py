@@ -116,7 +116,7 @@ def test_jobs_section_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("jobs", "where"),
     [
-        ("jobs:\n  digest_at: '25:00'\n", ":5: [jobs.digest_at] must be a time of day"),
+        ("jobs:\n  digest_at: '25:00'\n", ":5:3: AW104 [jobs.digest_at] must be a time of day"),
         (
             "jobs:\n  retention: {delete: true}\n",
             "[jobs.retention] missing required key 'events_keep_months'",

@@ -49,9 +49,10 @@ def test_good_file_loads(tmp_path: Path) -> None:
 def test_grammar_error_names_line_field_and_column(tmp_path: Path) -> None:
     """A pattern grammar error names the line of the pattern, its dotted field and the column."""
     text = GOOD.replace("VIEW %{NOTSPACE:rec}", "VIEW %{NOTSPACE:rec")
-    assert _problems(_write(tmp_path, text)) == [
-        (6, "records[0].pattern", "column 43: '%{' is never closed with '}'")
-    ]
+    assert _problems(_write(tmp_path, text)) == [(6, "records[0].pattern", "'%{' is never closed with '}'")]
+    with pytest.raises(ConfigError) as caught:
+        load_parser(tmp_path / "p.yml")
+    assert caught.value.problems[0].column == 57  # column 43 of a pattern that starts at column 15
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -105,7 +106,10 @@ def test_definition_cycle_and_unknown_reference(tmp_path: Path) -> None:
     text = GOOD.replace("VIEW %{NOTSPACE:rec}", "VIEW %{NOPE:rec}")
     line, field, message = _problems(_write(tmp_path, text))[0]
     assert (line, field) == (6, "records[0].pattern")
-    assert message.startswith("column 43: unknown pattern name 'NOPE'")
+    assert message.startswith("unknown pattern name 'NOPE'")
+    with pytest.raises(ConfigError) as caught:
+        load_parser(tmp_path / "p.yml")
+    assert caught.value.problems[0].column == 57
 
 
 def test_regex_definition_must_not_capture(tmp_path: Path) -> None:

@@ -140,8 +140,8 @@ def test_a_bad_window_is_a_located_config_error(tmp_path: Path) -> None:
         load_parser(path)
     text = str(caught.value)
     line = path.read_text().count("\n")
-    assert f"{path}:{line}: [timestamp_window.earliest] must be an ISO-8601 date or time" in text
-    assert f"{path}:{line}: [timestamp_window.max_future] invalid duration '3 days'" in text
+    assert f"{path}:{line}:20: AW104 [timestamp_window.earliest] must be an ISO-8601 date or time" in text
+    assert f"{path}:{line}:36: AW104 [timestamp_window.max_future] invalid duration '3 days'" in text
 
 
 def test_event_created_is_checked_against_the_window_too(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_a_parser_regex_with_nested_repeats_is_refused_with_file_and_line(tmp_pa
     with pytest.raises(ConfigError) as caught:
         load_parser(path)
     assert (
-        f"{path}:5: [definitions.BAD.regex] regex refused (it could hang on a crafted line): nested"
+        f"{path}:5:9: AW203 [definitions.BAD.regex] regex refused (it could hang on a crafted line): nested"
         in str(caught.value)
     )
 
@@ -257,7 +257,8 @@ def test_a_pattern_that_composes_into_a_backtracking_regex_is_refused(
     )
     with pytest.raises(ConfigError) as caught:
         load_parser(path)
-    assert f"{path}:{line}: [{where}] column 1: refused: it could hang on a crafted line" in str(caught.value)
+    at = f"{path}:{line}:11: AW203 [{where}]"  # column 1 of the pattern, quoted from column 10
+    assert f"{at} refused: it could hang on a crafted line" in str(caught.value)
 
 
 def test_check_config_refuses_a_hanging_skip_regex(
@@ -276,7 +277,7 @@ def test_check_config_refuses_a_hanging_skip_regex(
     )
     assert main(["check-config", "--config", str(cfg)]) == 2
     _out, err = capsys.readouterr()
-    assert f"{path}:{line}: [skip[0]] regex refused (it could hang on a crafted line): nested" in err
+    assert f"{path}:{line}:8: AW203 [skip[0]] regex refused (it could hang on a crafted line): nested" in err
 
 
 RULE = """\
@@ -325,7 +326,7 @@ def test_a_rule_regex_neither_engine_can_run_safely_is_refused(
     path.write_text(RULE.format(regex="(a+)+\\1"))
     assert main(["rules", "lint", "--rules-dir", str(rules)]) != 0
     out, err = capsys.readouterr()
-    assert f"{path}:7: [condition] regex refused: nested" in out + err
+    assert f"{path}:7:44: AW302 [condition] regex refused: nested" in out + err
     assert "RE2" in out + err
 
 

@@ -88,4 +88,4 @@ def test_check_config_shows_the_warning_and_still_passes(
     cfg.write_text("inputs: []\nelasticsearch: {hosts: ['http://127.0.0.1:9200']}\n", encoding="utf-8")
     assert main(["check-config", "--config", str(cfg)]) == 0
     err = capsys.readouterr().err
-    assert f"{tmp_path / 'parsers' / 'demo.yml'}:5: [definitions.DIGITS] warning: '[0-9]'" in err
+    assert f"{tmp_path / 'parsers' / 'demo.yml'}:5:3: AW204 [definitions.DIGITS] warning: '[0-9]'" in err

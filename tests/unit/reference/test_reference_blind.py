@@ -110,7 +110,7 @@ def test_daemon_refuses_to_start_without_a_usable_required_export(
     assert "assignments export (declared at" in caught.value.problems[0].message
     assert main(["run", "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert f"{exports / 'assignments.csv'}: assignments export" in err
+    assert f"{exports / 'assignments.csv'}: AW401 assignments export" in err
     assert "optional: true" in err
 
 

@@ -75,8 +75,8 @@ def test_bad_rows_are_reported_with_line_and_column(cfg: ReferenceConfig) -> Non
     """A row without a staff id is skipped and a bad DOB is dropped, each named by file:line [column]."""
     _, warnings = load_reference(cfg)
     texts = [str(w) for w in warnings]
-    assert any(t.endswith("hr.csv:9: [staff_id] no staff_id; row skipped") for t in texts)
-    assert any("hr.csv:8: [dob] '31/02/1980' is not a date" in t and "row kept" in t for t in texts)
+    assert any(t.endswith("hr.csv:9: AW104 [staff_id] no staff_id; row skipped") for t in texts)
+    assert any("hr.csv:8: AW104 [dob] '31/02/1980' is not a date" in t and "row kept" in t for t in texts)
     assert any("7 rows loaded, 1 bad rows skipped, 2 values ignored" in t for t in texts)
 
 
@@ -119,7 +119,7 @@ def test_too_many_bad_rows_rejects_the_export(exports: Path, load_config: Load, 
         _one(load_config, text, exports)
     messages = [str(p) for p in err.value.problems]
     assert "export rejected: 1 of 8 rows are bad (more than 10%)" in messages[0]
-    assert any("hr.csv:9: [staff_id]" in m for m in messages)
+    assert any("hr.csv:9: AW104 [staff_id]" in m for m in messages)
 
 
 def test_wrong_cell_count_row_is_skipped(tmp_path: Path, load_config: Load) -> None:
@@ -129,7 +129,7 @@ def test_wrong_cell_count_row_is_skipped(tmp_path: Path, load_config: Load) -> N
             "    - {kind: case_links, path: links.csv}\n")
     snap, warnings = load_reference(load_config(text, tmp_path))
     assert sorted(snap.case_links[0].by_person) == ["P1", "P3"]
-    assert "links.csv:3: has 4 cells where the header has 3" in str(warnings[0])
+    assert "links.csv:3: AW104 has 4 cells where the header has 3" in str(warnings[0])
 
 
 def test_header_only_export_is_rejected(tmp_path: Path, load_config: Load) -> None:

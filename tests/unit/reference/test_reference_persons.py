@@ -74,7 +74,9 @@ def test_bad_postcode_is_ignored_and_the_row_kept(tmp_path: Path, load_config: L
     (tmp_path / "nominals.csv").write_text(NOMINALS, encoding="utf-8")
     snap, warnings = load_reference(load_config(CONFIG, tmp_path))
     assert snap.persons[0].by_id["N-4"].postcode is None
-    assert any("nominals.csv:5: [postcode] 'not a postcode' is not a UK postcode" in str(w) for w in warnings)
+    assert any(
+        "nominals.csv:5: AW104 [postcode] 'not a postcode' is not a UK postcode" in str(w) for w in warnings
+    )
 
 
 def test_duplicate_person_id_keeps_the_first_row(tmp_path: Path, load_config: Load) -> None:

@@ -114,5 +114,6 @@ def test_watchdog_reloads_a_changed_export(exports: Path, cfg: ReferenceConfig) 
 
 
 def test_problem_strings_name_file_line_and_column() -> None:
-    """Problems render as file:line: [column] message, the form the daemon logs."""
-    assert str(Problem("hr.csv", 9, "staff_id", "no staff_id")) == "hr.csv:9: [staff_id] no staff_id"
+    """Problems render as file:line: CODE [column] message, the form the daemon logs (a CSV row has
+    no character column: the export's column is the field)."""
+    assert str(Problem("hr.csv", 9, "staff_id", "no staff_id")) == "hr.csv:9: AW104 [staff_id] no staff_id"

@@ -61,8 +61,8 @@ def test_a_row_with_only_one_time_is_still_a_bad_row(tmp_path: Path, load_config
     )
     snap, warnings = load_reference(load_config(ROSTER, tmp_path))
     texts = [str(w) for w in warnings]
-    assert any("roster.csv:3: [end] no end; row skipped" in t for t in texts)
-    assert any("roster.csv:4: [start] no start; row skipped" in t for t in texts)
+    assert any("roster.csv:3: AW104 [end] no end; row skipped" in t for t in texts)
+    assert any("roster.csv:4: AW104 [start] no start; row skipped" in t for t in texts)
     assert snap.rosters[0].rows == 59
 
 

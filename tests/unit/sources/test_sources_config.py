@@ -53,7 +53,7 @@ def test_defaults() -> None:
     [
         ("name: r\nparser: p\npaths: /a\nbogus: 1\n", "bogus", "unknown key"),
         ("name: r\nparser: p\npaths: /a\nstart_at: middle\n", "start_at", "'beginning' or 'end'"),
-        ("name: r\nparser: p\npaths: /a\nmax_line_bytes: 0\n", "max_line_bytes", "at least 1"),
+        ("name: r\nparser: p\npaths: /a\nmax_line_bytes: 0\n", "max_line_bytes", "must be greater than zero"),
         (
             "name: r\nparser: p\npaths: /a\nmultiline: {start: '(unclosed'}\n",
             "multiline.start",
