@@ -34,6 +34,7 @@ from typing import Any, Final, Literal
 
 from auditwatch.normalise import fold_name, uk_postcode
 from auditwatch.reference.identity import NAME_ONLY, Joins, Link, Links
+from auditwatch.reference.keys import address_parts, name_dob_key, name_key
 from auditwatch.reference.snapshot import ReferenceSnapshot
 from auditwatch.reference.tables import (
     OPEN_END,
@@ -47,9 +48,6 @@ from auditwatch.reference.tables import (
     StaffEntry,
     StaffTable,
     Table,
-    address_parts,
-    name_dob_key,
-    name_key,
     person_keys,
 )
 from auditwatch.timefmt import iso_utc

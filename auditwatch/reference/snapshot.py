@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 
 from auditwatch.errors import EXPORT_REJECTED, LOAD_FAILED, ConfigError, Problem
 from auditwatch.normalise import Normaliser, build_normaliser
+from auditwatch.reference.builders import build_table
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.converters import RowProblems, convert_rows
 from auditwatch.reference.identity import IdentityIndex
 from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows
 from auditwatch.reference.surnames import SurnameRarity
@@ -30,12 +32,9 @@ from auditwatch.reference.tables import (
     ListTable,
     PersonTable,
     RosterTable,
-    RowProblems,
     StaffTable,
     SurnameTable,
     Table,
-    build_table,
-    convert_rows,
 )
 
 Fingerprint = tuple[int, int, int]  # inode, size, mtime (ns)
