@@ -36,10 +36,19 @@ from auditwatch.timefmt import iso_utc
 
 STATUSES: Final = ("active", "suspended", "restricted", "left")
 _STATUS_WORDS: Final[dict[str, str]] = {
-    "active": "active", "current": "active", "in_post": "active", "employed": "active",
+    "active": "active",
+    "current": "active",
+    "in_post": "active",
+    "employed": "active",
     "suspended": "suspended",
-    "restricted": "restricted", "restricted_duties": "restricted", "on_restricted_duties": "restricted",
-    "left": "left", "leaver": "left", "resigned": "left", "retired": "left", "dismissed": "left",
+    "restricted": "restricted",
+    "restricted_duties": "restricted",
+    "on_restricted_duties": "restricted",
+    "left": "left",
+    "leaver": "left",
+    "resigned": "left",
+    "retired": "left",
+    "dismissed": "left",
     "terminated": "left",
 }
 _TIME: Final = re.compile(r"\s*(\d{1,2}):?(\d{2})(?::(\d{2}))?\s*")
@@ -53,8 +62,15 @@ def _person(row: Mapping[str, Any], *, with_name_key: bool = True) -> Person:
     sfold = fold_name(surname) if surname else None
     ffold = fold_name(forenames) if forenames else None
     dob = row.get("dob")
-    return Person(surname, forenames, dob, row.get("person_id"), sfold or None,
-                  name_dob_key(sfold, ffold, dob), name_key(sfold, ffold) if with_name_key else None)
+    return Person(
+        surname,
+        forenames,
+        dob,
+        row.get("person_id"),
+        sfold or None,
+        name_dob_key(sfold, ffold, dob),
+        name_key(sfold, ffold) if with_name_key else None,
+    )
 
 
 Rows = Iterable[tuple[int, dict[str, Any]]]
@@ -79,8 +95,13 @@ def _staff(
         if status:
             known = _STATUS_WORDS.get(status)
             if known is None:
-                problems.add(line, "status", f"unknown status {status!r} (known: {', '.join(STATUSES)}; "
-                             "map others with `normalise: {status: {map: ...}}`)", skipped=False)
+                problems.add(
+                    line,
+                    "status",
+                    f"unknown status {status!r} (known: {', '.join(STATUSES)}; "
+                    "map others with `normalise: {status: {map: ...}}`)",
+                    skipped=False,
+                )
             row["status"] = known or status
         count += 1
         sid = row["staff_id"]
@@ -116,9 +137,19 @@ def _staff(
 def _staff_entry(row: dict[str, Any], line: int, history: tuple[tuple[str, str], ...]) -> StaffEntry:
     address_key, numbers = address_parts(row.get("address"))
     return StaffEntry(
-        row["staff_id"], _person(row), row.get("postcode"), row.get("address"),
-        address_key, numbers, row.get("unit"), row.get("rank"), row.get("roles") or (),
-        row.get("vetting_level"), row.get("vetting_expiry"), history, line,
+        row["staff_id"],
+        _person(row),
+        row.get("postcode"),
+        row.get("address"),
+        address_key,
+        numbers,
+        row.get("unit"),
+        row.get("rank"),
+        row.get("roles") or (),
+        row.get("vetting_level"),
+        row.get("vetting_expiry"),
+        history,
+        line,
     )
 
 
@@ -142,13 +173,22 @@ def _listed(kind: str) -> Builder:
             until = row.get(until_column) or OPEN_END
             if until <= first:
                 start_column = "declared_on" if associate else "added_on"
-                problems.add(line, until_column, f"{until_column} ({until}) is not after {start_column} "
-                             f"({first})", skipped=True)
+                problems.add(
+                    line,
+                    until_column,
+                    f"{until_column} ({until}) is not after {start_column} ({first})",
+                    skipped=True,
+                )
                 continue
             listed = ListedPerson(
-                person, row.get("staff_id") if associate else None, row.get("category"),
-                row.get("relationship") if associate else row.get("reason"), row.get("declared_on"), line,
-                first, until,
+                person,
+                row.get("staff_id") if associate else None,
+                row.get("category"),
+                row.get("relationship") if associate else row.get("reason"),
+                row.get("declared_on"),
+                line,
+                first,
+                until,
             )
             count += 1
             if associate:
@@ -160,8 +200,16 @@ def _listed(kind: str) -> Builder:
                 by_name_dob.setdefault(person.name_dob_key, []).append(listed)
             elif person.name_key and not person.dob:
                 by_name.setdefault(person.name_key, []).append(listed)
-        return ListTable(kind, source.path, as_of, count, _tuples(by_person), _tuples(by_name_dob),
-                         _tuples(by_name), _tuples(by_staff))
+        return ListTable(
+            kind,
+            source.path,
+            as_of,
+            count,
+            _tuples(by_person),
+            _tuples(by_name_dob),
+            _tuples(by_name),
+            _tuples(by_staff),
+        )
 
     return build
 
@@ -282,14 +330,19 @@ def _roster(
             start, end = parse_ts(start_text), parse_ts(end_text)
         bad = "start" if start is None else "end" if end is None else None
         if bad is not None:
-            problems.add(line, bad, f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
-                         skipped=True)
+            problems.add(
+                line,
+                bad,
+                f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
+                skipped=True,
+            )
             continue
         assert start is not None
         assert end is not None
         if end <= start:
-            problems.add(line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})",
-                         skipped=True)
+            problems.add(
+                line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})", skipped=True
+            )
             continue
         found = shifts.get(row["staff_id"])
         if found is None:

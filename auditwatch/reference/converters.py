@@ -45,8 +45,21 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else ""
 
 
-_DISTINCT: Final = frozenset({"person_id", "record_id", "address", "surname", "forenames", "name", "start",
-                              "end", "reason", "count", "aliases"})
+_DISTINCT: Final = frozenset(
+    {
+        "person_id",
+        "record_id",
+        "address",
+        "surname",
+        "forenames",
+        "name",
+        "start",
+        "end",
+        "reason",
+        "count",
+        "aliases",
+    }
+)
 _CACHE_LIMIT: Final = 100_000
 
 
@@ -229,8 +242,13 @@ def convert_rows(
 
 
 def _convert_slowly(
-    names: tuple[str, ...], converters: list[Converter], values: list[object], essential: set[str],
-    *, line: int, problems: RowProblems,
+    names: tuple[str, ...],
+    converters: list[Converter],
+    values: list[object],
+    essential: set[str],
+    *,
+    line: int,
+    problems: RowProblems,
 ) -> dict[str, Any] | None:
     """Cell by cell, reporting each bad cell; None when an essential one is bad."""
     out: dict[str, Any] = {}

@@ -16,9 +16,20 @@ from typing import Final
 from auditwatch.normalise import fold_name
 
 _ADDRESS_WORDS: Final[dict[str, str]] = {
-    "road": "rd", "street": "st", "avenue": "ave", "lane": "ln", "drive": "dr", "close": "cl",
-    "court": "ct", "crescent": "cres", "place": "pl", "gardens": "gdns", "terrace": "ter",
-    "square": "sq", "apartment": "flat", "apt": "flat",
+    "road": "rd",
+    "street": "st",
+    "avenue": "ave",
+    "lane": "ln",
+    "drive": "dr",
+    "close": "cl",
+    "court": "ct",
+    "crescent": "cres",
+    "place": "pl",
+    "gardens": "gdns",
+    "terrace": "ter",
+    "square": "sq",
+    "apartment": "flat",
+    "apt": "flat",
 }
 _DIGITS: Final = re.compile(r"\d+[a-z]?")
 

@@ -102,7 +102,7 @@ class ReferenceSnapshot:
     normalise_case_ref: Normaliser
     _day_cache: dict[int, str]
     _id_cache: dict[str, str | None]
-    _users: dict[str, Any]  # facts per raw user id, filled and bounded by enrich.EventView
+    _users: dict[str, Any]  # facts per raw user id, filled and bounded by view.EventView
     _zone: tzinfo
 
     def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:

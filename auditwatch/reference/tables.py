@@ -32,7 +32,6 @@ class Person:
     name_key: str | None
 
 
-
 @dataclass(frozen=True, slots=True)
 class StaffEntry:
     """One member of staff (the latest HR row for the staff id, plus the status history)."""
@@ -76,10 +75,18 @@ class StaffEntry:
     def entry(self) -> dict[str, object]:
         p = self.person
         return {
-            "staff_id": self.staff_id, "surname": p.surname, "forenames": p.forenames, "dob": p.dob,
-            "person_id": p.person_id, "postcode": self.postcode, "address": self.address,
-            "unit": self.unit, "rank": self.rank, "roles": list(self.roles),
-            "vetting_level": self.vetting_level, "vetting_expiry": self.vetting_expiry,
+            "staff_id": self.staff_id,
+            "surname": p.surname,
+            "forenames": p.forenames,
+            "dob": p.dob,
+            "person_id": p.person_id,
+            "postcode": self.postcode,
+            "address": self.address,
+            "unit": self.unit,
+            "rank": self.rank,
+            "roles": list(self.roles),
+            "vetting_level": self.vetting_level,
+            "vetting_expiry": self.vetting_expiry,
             "status_history": [{"from": d or None, "status": s} for d, s in self.history],
             "line": self.line,
         }
@@ -120,15 +127,25 @@ class ListedPerson:
 
     def entry(self) -> dict[str, object]:
         p = self.person
-        out: dict[str, object] = {"surname": p.surname, "forenames": p.forenames, "dob": p.dob,
-                                  "person_id": p.person_id, "line": self.line}
+        out: dict[str, object] = {
+            "surname": p.surname,
+            "forenames": p.forenames,
+            "dob": p.dob,
+            "person_id": p.person_id,
+            "line": self.line,
+        }
         until = None if self.applies_until == OPEN_END else self.applies_until
         if self.staff_id is not None:
-            out.update(staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on,
-                       ended_on=until)
+            out.update(
+                staff_id=self.staff_id, relationship=self.reason, declared_on=self.declared_on, ended_on=until
+            )
         else:
-            out.update(category=self.category, reason=self.reason, added_on=self.applies_from or None,
-                       removed_on=until)
+            out.update(
+                category=self.category,
+                reason=self.reason,
+                added_on=self.applies_from or None,
+                removed_on=until,
+            )
         return out
 
 
@@ -195,9 +212,14 @@ class Assignment(NamedTuple):
         return self.first_day <= day <= self.last_day
 
     def entry(self) -> dict[str, object]:
-        return {"staff_id": self.staff_id, "case_ref": self.case_ref, "from": self.first_day or None,
-                "to": None if self.last_day == OPEN_END else self.last_day, "role": self.role or None,
-                "line": self.line}
+        return {
+            "staff_id": self.staff_id,
+            "case_ref": self.case_ref,
+            "from": self.first_day or None,
+            "to": None if self.last_day == OPEN_END else self.last_day,
+            "role": self.role or None,
+            "line": self.line,
+        }
 
     def period(self) -> str:
         start = self.first_day or "the start"
