@@ -295,7 +295,7 @@ TESTS: Final[Mapping[str, Callable[[EventView], object]]] = {
 _POSSIBLE: dict[frozenset[str], frozenset[str]] = {}  # interned: users share a handful of these
 
 
-def possible_matches(user: UserFacts) -> frozenset[str]:
+def possible_for(user: UserFacts) -> frozenset[str]:
     """The names of the matches that can hold for some event of `user` (see `Match.user_can`)."""
     found = frozenset(match.name for match in ALL if match.user_can(user))
     return _POSSIBLE.setdefault(found, found)

@@ -17,7 +17,7 @@ from typing import Final
 
 from auditwatch.reference.evidence import Evidence
 from auditwatch.reference.identity import Joins, Links
-from auditwatch.reference.matches import BY_NAME, MATCHES, TESTS, possible_matches
+from auditwatch.reference.matches import BY_NAME, MATCHES, TESTS, possible_for
 from auditwatch.reference.snapshot import ReferenceSnapshot
 from auditwatch.reference.subject import (
     MISS,
@@ -64,7 +64,7 @@ class UserFacts:
     cases: tuple[tuple[Mapping[str, tuple[Assignment, ...]], AssignmentTable], ...]  # case -> assignments
     shifts: tuple[tuple[Shifts, RosterTable], ...]
     associates: Joins[ListedPerson] | None  # this user's declared associates, by subject key (None: none)
-    possible: frozenset[str] | None  # see `matches.possible_matches`
+    possible: frozenset[str] | None  # see `matches.possible_for`
 
     def __init__(self, ref: ReferenceSnapshot, raw: str | None) -> None:
         self.possible = None
@@ -204,7 +204,7 @@ class EventView:
         user = self._u or self._user()
         possible = user.possible
         if possible is None:
-            possible = user.possible = possible_matches(user)
+            possible = user.possible = possible_for(user)
         return possible
 
     def _sid(self) -> str | None:
