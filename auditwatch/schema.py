@@ -19,6 +19,18 @@ BOOLEAN: Final = "boolean"
 TEXT: Final = "text"
 ORIGINAL: Final = "original"  # keyword, not indexed, not aggregatable: the raw line kept as evidence
 
+# Fields read by name outside the parsers (the reference view); each is a key of EVENT_FIELDS below.
+USER_ID: Final = "user.id"
+RECORD_ID: Final = "auditwatch.record.id"
+SUBJECT_PERSON_ID: Final = "auditwatch.subject.person_id"
+SUBJECT_SURNAME: Final = "auditwatch.subject.surname"
+SUBJECT_FORENAMES: Final = "auditwatch.subject.forenames"
+SUBJECT_DOB: Final = "auditwatch.subject.dob"
+SUBJECT_POSTCODE: Final = "auditwatch.subject.postcode"
+SUBJECT_ADDRESS: Final = "auditwatch.subject.address"
+SUBJECT_NAME_NORM: Final = "auditwatch.subject.name_norm"
+REASON_CASE_REF: Final = "auditwatch.reason.case_ref"
+
 EVENT_FIELDS: Final[dict[str, str]] = {
     "@timestamp": DATE,
     "event.kind": KEYWORD,
@@ -33,7 +45,7 @@ EVENT_FIELDS: Final[dict[str, str]] = {
     "event.ingested": DATE,
     "event.original": ORIGINAL,
     "event.hash": KEYWORD,
-    "user.id": KEYWORD,
+    USER_ID: KEYWORD,
     "user.name": KEYWORD,
     "user.roles": KEYWORD,
     "source.ip": IP,
@@ -43,19 +55,19 @@ EVENT_FIELDS: Final[dict[str, str]] = {
     "log.offset": LONG,
     "related.user": KEYWORD,
     "auditwatch.record.type": KEYWORD,
-    "auditwatch.record.id": KEYWORD,
-    "auditwatch.subject.person_id": KEYWORD,
-    "auditwatch.subject.surname": KEYWORD,
-    "auditwatch.subject.forenames": KEYWORD,
-    "auditwatch.subject.dob": KEYWORD,  # ISO yyyy-mm-dd; kept keyword so partial DOBs survive
-    "auditwatch.subject.postcode": KEYWORD,
-    "auditwatch.subject.address": KEYWORD,
-    "auditwatch.subject.name_norm": KEYWORD,
+    RECORD_ID: KEYWORD,
+    SUBJECT_PERSON_ID: KEYWORD,
+    SUBJECT_SURNAME: KEYWORD,
+    SUBJECT_FORENAMES: KEYWORD,
+    SUBJECT_DOB: KEYWORD,  # ISO yyyy-mm-dd; kept keyword so partial DOBs survive
+    SUBJECT_POSTCODE: KEYWORD,
+    SUBJECT_ADDRESS: KEYWORD,
+    SUBJECT_NAME_NORM: KEYWORD,
     "auditwatch.search.terms": KEYWORD,
     "auditwatch.search.wildcard": BOOLEAN,
     "auditwatch.search.result_count": LONG,
     "auditwatch.reason.code": KEYWORD,
-    "auditwatch.reason.case_ref": KEYWORD,
+    REASON_CASE_REF: KEYWORD,
     "auditwatch.session.id": KEYWORD,
     "auditwatch.terminal": KEYWORD,
     "auditwatch.function_code": KEYWORD,

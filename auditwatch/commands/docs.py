@@ -1,7 +1,7 @@
 """Parts of the documentation generated from the code that defines them, so they cannot drift.
 
 - `auditwatch/detection/RULES.md`, "Names usable in rules": signals and explanations from
-  `auditwatch.reference.enrich.MATCHES`, reference values from `VALUES`, placeholders from
+  `auditwatch.reference.matches`, reference values from `auditwatch.reference.values`, placeholders from
   `detection.templates.WINDOW_PLACEHOLDERS` (also printed by `auditwatch rules names`);
 - `README.md`, the normaliser table: `auditwatch.normalise.NORMALISERS`;
 - `README.md`, the table of error codes: `auditwatch.errors.CODES`.
@@ -25,7 +25,7 @@ from typing import Final
 from auditwatch.detection.templates import WINDOW_PLACEHOLDERS
 from auditwatch.errors import CODES, Code
 from auditwatch.normalise import NORMALISERS
-from auditwatch.reference.enrich import MATCHES, VALUES, MatchInfo
+from auditwatch.reference import MATCHES, VALUES, MatchInfo
 
 RULES_MD: Final = Path(__file__).resolve().parents[1] / "detection" / "RULES.md"
 README_MD: Final = Path(__file__).resolve().parents[2] / "README.md"  # in a source checkout

@@ -15,7 +15,7 @@ from auditwatch.detection.evidence import evidence_of
 from auditwatch.detection.kinds.base import Trigger
 from auditwatch.detection.rule import SEVERITIES, Rule
 from auditwatch.model import Alert, AlertSummary, subject_text
-from auditwatch.reference.enrich import VALUES, value_getter
+from auditwatch.reference import VALUES, value_getter
 from auditwatch.schema import EVENT_FIELDS
 
 RULESET = "auditwatch"

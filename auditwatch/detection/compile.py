@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditwatch.detection import nodes as n
 from auditwatch.detection.context import WEEKDAYS, EvalContext, Getter, LocalClock, Predicate
-from auditwatch.reference.enrich import matcher, value_getter
+from auditwatch.reference import matcher, value_getter
 from auditwatch.regexsafety import linear_search
 from auditwatch.schema import EVENT_FIELDS
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from auditwatch.model import AccessEvent
-from auditwatch.reference.enrich import EventView
+from auditwatch.reference import EventView
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
 

@@ -50,8 +50,8 @@ from auditwatch.errors import (
     ConfigError,
     Problem,
 )
+from auditwatch.reference import MATCHES, VALUES
 from auditwatch.reference.config import KINDS as REFERENCE_KINDS
-from auditwatch.reference.enrich import MATCHES, VALUES
 from auditwatch.schema import EVENT_FIELDS
 
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*\Z")

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from auditwatch.reference.tables import (
     ListedPerson,
@@ -50,6 +50,8 @@ METHODS: Final = {
     NAME_DOB: "name and date of birth",
     NAME_ONLY: "name only",
 }
+#: what a link leads to: a member of staff, or a watchlist entry or declared associate
+Target = TypeVar("Target", bound="StaffEntry | ListedPerson")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +66,26 @@ class Via:
 
 
 @dataclass(frozen=True, slots=True)
-class Link:
-    """One reference entry tied to a subject key, and how."""
+class Link(Generic[Target]):
+    """One reference entry tied to a subject key, and how. (Build it unsubscripted: `Link(...)`.)"""
 
-    target: object  # StaffEntry or ListedPerson
+    target: Target
     table: Table  # the export the target came from
     method: str  # PERSON_ID | NAME_DOB | NAME_ONLY
     text: str  # how, in plain language ("person id P-1, the HR record's person id")
     via: Via | None = None
 
 
-Links = tuple[Link, ...]
+Links = tuple[Link[Target], ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Joins:
-    """Subject keys -> the entries of one kind they identify."""
+class Joins(Generic[Target]):
+    """Subject keys -> the entries of one kind they identify. (Build it unsubscripted.)"""
 
-    by_pid: Mapping[str, Links]
-    by_key: Mapping[str, Links]
-    by_name: Mapping[str, Links]
+    by_pid: Mapping[str, Links[Target]]
+    by_key: Mapping[str, Links[Target]]
+    by_name: Mapping[str, Links[Target]]
 
 
 class IdentityIndex:
@@ -99,17 +101,17 @@ class IdentityIndex:
         associates: tuple[ListTable, ...],
     ) -> None:
         self.persons = persons
-        staff_builder = _JoinBuilder(persons, "the HR record")
+        staff_builder: _JoinBuilder[StaffEntry] = _JoinBuilder(persons, "the HR record")
         for hr in staff:
             for entry in hr.by_id.values():
                 staff_builder.add(entry, hr, entry.person)
         self.staff = staff_builder.build()
-        watch_builder = _JoinBuilder(persons, "the watchlist entry")
+        watch_builder: _JoinBuilder[ListedPerson] = _JoinBuilder(persons, "the watchlist entry")
         for watchlist in watchlists:
             for listed in _listed(watchlist):
                 watch_builder.add(listed, watchlist, listed.person)
         self.watchlist = watch_builder.build()
-        by_staff: dict[str, _JoinBuilder] = {}
+        by_staff: dict[str, _JoinBuilder[ListedPerson]] = {}
         for register in associates:
             for sid, entries in register.by_staff.items():
                 builder = by_staff.get(sid)
@@ -117,7 +119,7 @@ class IdentityIndex:
                     builder = by_staff[sid] = _JoinBuilder(persons, "the declaration")
                 for listed in entries:
                     builder.add(listed, register, listed.person)
-        self.associates: Mapping[str, Joins] = {sid: b.build() for sid, b in by_staff.items()}
+        self.associates: Mapping[str, Joins[ListedPerson]] = {sid: b.build() for sid, b in by_staff.items()}
 
     def person(self, pid: str) -> tuple[PersonRecord, PersonTable] | None:
         """The person-table row of person id `pid` (the first export that has it)."""
@@ -152,15 +154,15 @@ def _listed(table: ListTable) -> Iterable[ListedPerson]:
                     yield listed
 
 
-class _JoinBuilder:
+class _JoinBuilder(Generic[Target]):
     def __init__(self, persons: tuple[PersonTable, ...], whose: str) -> None:
         self.persons = persons
         self.whose = whose  # "the HR record", for the texts
-        self.by_pid: dict[str, list[Link]] = {}
-        self.by_key: dict[str, list[Link]] = {}
-        self.by_name: dict[str, list[Link]] = {}
+        self.by_pid: dict[str, list[Link[Target]]] = {}
+        self.by_key: dict[str, list[Link[Target]]] = {}
+        self.by_name: dict[str, list[Link[Target]]] = {}
 
-    def add(self, target: StaffEntry | ListedPerson, table: Table, person: Person) -> None:
+    def add(self, target: Target, table: Table, person: Person) -> None:
         whose = self.whose
         pid = person.person_id
         own_rows: list[tuple[PersonRecord, PersonTable]] = []
@@ -219,15 +221,15 @@ class _JoinBuilder:
         return f" ({len(pids)} persons share that name and date of birth: {listed})"
 
     @staticmethod
-    def _put(index: dict[str, list[Link]], key: str, link: Link) -> None:
+    def _put(index: dict[str, list[Link[Target]]], key: str, link: Link[Target]) -> None:
         links = index.get(key)
         if links is None:
             index[key] = [link]
         elif all(existing.target is not link.target for existing in links):
             links.append(link)
 
-    def build(self) -> Joins:
-        def frozen(index: dict[str, list[Link]]) -> dict[str, Links]:
+    def build(self) -> Joins[Target]:
+        def frozen(index: dict[str, list[Link[Target]]]) -> dict[str, Links[Target]]:
             return {key: tuple(links) for key, links in index.items()}
 
         return Joins(frozen(self.by_pid), frozen(self.by_key), frozen(self.by_name))
@@ -246,16 +248,17 @@ def coverage(identity: IdentityIndex, staff: int, watchlist: int, associates: in
     lines.append(
         f"identity: {persons} persons ({tables})" if identity.persons else "identity: no persons export"
     )
-    register = Joins(
+    register: Joins[ListedPerson] = Joins(
         {k: v for j in identity.associates.values() for k, v in j.by_pid.items()},
         {},
         {},
     )
-    for what, joins, total in (
+    groups: tuple[tuple[str, Joins[StaffEntry] | Joins[ListedPerson], int], ...] = (
         ("staff", identity.staff, staff),
         ("watchlist entries", identity.watchlist, watchlist),
         ("declared associates", register, associates),
-    ):
+    )
+    for what, joins, total in groups:
         if not total:
             continue
         by_method: dict[str, set[int]] = {PERSON_ID: set(), NAME_DOB: set()}

@@ -15,12 +15,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from auditwatch.errors import EXPORT_REJECTED, LOAD_FAILED, ConfigError, Problem
 from auditwatch.normalise import Normaliser, build_normaliser
+from auditwatch.reference.builders import build_table
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
+from auditwatch.reference.converters import RowProblems, convert_rows
 from auditwatch.reference.identity import IdentityIndex
 from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows
 from auditwatch.reference.surnames import SurnameRarity
@@ -30,13 +32,13 @@ from auditwatch.reference.tables import (
     ListTable,
     PersonTable,
     RosterTable,
-    RowProblems,
     StaffTable,
     SurnameTable,
     Table,
-    build_table,
-    convert_rows,
 )
+
+if TYPE_CHECKING:
+    from auditwatch.reference.view import UserFacts
 
 Fingerprint = tuple[int, int, int]  # inode, size, mtime (ns)
 T = TypeVar("T", bound=Table)
@@ -103,7 +105,7 @@ class ReferenceSnapshot:
     normalise_case_ref: Normaliser
     _day_cache: dict[int, str]
     _id_cache: dict[str, str | None]
-    _users: dict[str, Any]  # facts per raw user id, filled and bounded by enrich.EventView
+    _users: dict[str, UserFacts]  # facts per raw user id, filled and bounded by view.EventView
     _zone: tzinfo
 
     def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from auditwatch.detection.compile import Scope, compile_condition
 from auditwatch.detection.grammar import ConditionSyntaxError, parse_condition
-from auditwatch.reference.enrich import MATCHES, VALUES
+from auditwatch.reference import MATCHES, VALUES
 
 TOKENS = [
     "not ", "(", ")", " and ", " or ", " == ", " != ", " < ", " >= ", " in ", "[", "]", ",",

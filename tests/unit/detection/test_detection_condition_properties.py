@@ -11,7 +11,7 @@ from auditwatch.detection.compile import Scope, compile_condition
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.grammar import ConditionSyntaxError, parse_condition
 from auditwatch.detection.testing import make_event
-from auditwatch.reference.enrich import MATCHES, VALUES
+from auditwatch.reference import MATCHES, VALUES
 from auditwatch.reference.snapshot import empty_reference
 from auditwatch.testing.fuzzing import PROPERTY
 

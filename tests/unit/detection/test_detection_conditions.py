@@ -10,7 +10,7 @@ from auditwatch.detection.context import EvalContext
 from auditwatch.detection.grammar import ConditionSyntaxError, parse_condition
 from auditwatch.detection.lists import Lists, NamedList
 from auditwatch.detection.testing import make_event as event
-from auditwatch.reference.enrich import MATCHES, VALUES
+from auditwatch.reference import MATCHES, VALUES
 from auditwatch.reference.snapshot import empty_reference
 
 LISTS = Lists({"units": NamedList("units", "", frozenset({"INTEL", "CONTROL"}), "f.yml")}, {})

@@ -15,7 +15,7 @@ from auditwatch.detection.context import EvalContext
 from auditwatch.detection.grammar import parse_condition
 from auditwatch.detection.testing import make_event as event
 from auditwatch.model import AccessEvent
-from auditwatch.reference.enrich import MATCHES, VALUES
+from auditwatch.reference import MATCHES, VALUES
 from auditwatch.reference.snapshot import empty_reference
 
 Make = Callable[..., RuleSet]

@@ -8,7 +8,7 @@ import pytest
 
 from auditwatch.commands import docs
 from auditwatch.commands.cli import main
-from auditwatch.reference.enrich import MATCHES, VALUES, MatchInfo
+from auditwatch.reference import MATCHES, VALUES, MatchInfo
 
 
 def test_rules_md_is_generated_from_the_code() -> None:

@@ -14,7 +14,7 @@ from auditwatch.detection.context import EvalContext
 from auditwatch.detection.grammar import parse_condition
 from auditwatch.detection.state_codec import sorted_by_key
 from auditwatch.detection.testing import make_event as event
-from auditwatch.reference.enrich import MATCHES
+from auditwatch.reference import MATCHES
 
 Make = Callable[..., RuleSet]
 

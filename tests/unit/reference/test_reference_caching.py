@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from auditwatch.detection import reference_from_rows
-from auditwatch.reference import MATCHES, VALUES, EventView, ReferenceSnapshot, enrich
-from auditwatch.reference.enrich import matcher, value_getter
+from auditwatch.reference import MATCHES, VALUES, EventView, ReferenceSnapshot, matcher, value_getter
+from auditwatch.reference import view as view_module
 
 View = Callable[..., EventView]
 JANE = "mp012345"
@@ -76,7 +76,7 @@ def test_user_cache_belongs_to_its_snapshot() -> None:
 
 def test_user_cache_is_bounded_and_stays_correct(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-user cache is cleared when full, and answers stay right across clearing."""
-    monkeypatch.setattr(enrich, "USER_CACHE_LIMIT", 2)
+    monkeypatch.setattr(view_module, "USER_CACHE_LIMIT", 2)
     rows = [{"staff_id": f"MP00000{i}", "surname": f"Name{i}", "unit": f"Unit {i}"} for i in range(1, 6)]
     snap = reference_from_rows({"staff": rows})
     for _ in range(2):

@@ -1,0 +1,263 @@
+"""Export rows -> canonical values: one converter per column (by the column's type in `KINDS`, and
+the source's `normalise:` and `identifiers:` settings), and the per-row problems of one export."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final
+
+from auditwatch.errors import AuditwatchError, Problem
+from auditwatch.normalise import build_normaliser, compile_date
+from auditwatch.reference.config import (
+    DATE,
+    ID,
+    KINDS,
+    LIST,
+    NAMES,
+    NUMBER,
+    POSTCODE,
+    TEXT,
+    TIMESTAMP,
+    TOKEN,
+    ReferenceConfig,
+    SourceConfig,
+)
+from auditwatch.reference.keys import token
+from auditwatch.reference.readers import unusable_row
+
+_LIST_SPLIT: Final = re.compile(r"[,;|]")
+_NAMES_SPLIT: Final = re.compile(r"[;|]")
+
+
+class _Bad(AuditwatchError):
+    pass
+
+
+_MISSING: Final = object()
+
+
+Converter = Callable[[object], object]
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ", ".join(map(str, value)) if isinstance(value, list) else ""
+
+
+_DISTINCT: Final = frozenset(
+    {
+        "person_id",
+        "record_id",
+        "address",
+        "surname",
+        "forenames",
+        "name",
+        "start",
+        "end",
+        "reason",
+        "count",
+        "aliases",
+    }
+)
+_CACHE_LIMIT: Final = 100_000
+
+
+def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
+    """The cell converter for `column`; repetitive columns get a bounded cache, which also makes
+    equal values share one string object (less memory in large tables)."""
+    convert = _plain_converter(source, cfg, column)
+    if column in _DISTINCT:
+        return convert
+    cache: dict[str, object] = {}
+
+    def cached(value: object) -> object:
+        if value.__class__ is not str:
+            return convert(value)
+        found = cache.get(value, _MISSING)
+        if found is _MISSING:
+            found = convert(value)  # raises _Bad for a bad value: not cached
+            if len(cache) < _CACHE_LIMIT:
+                cache[value] = found
+        return found
+
+    return cached
+
+
+def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
+    kind_type = KINDS[source.kind].columns[column][0]
+    spec = source.normalise.get(column)
+    if spec is None and kind_type == ID:
+        spec = cfg.identifiers.get(column, "trim")
+    custom = build_normaliser(spec) if spec is not None else None
+
+    def pre(value: object) -> str | None:
+        text = (value if value.__class__ is str else _text(value)).strip()
+        if not text:
+            return None
+        return custom(text) if custom is not None else text
+
+    if kind_type == ID:
+        return pre
+    if kind_type in (TEXT, TIMESTAMP):
+        if kind_type == TIMESTAMP or custom is not None:
+            return pre
+
+        def collapsed(value: object) -> object:
+            text = pre(value)
+            return " ".join(text.split()) if text else None
+
+        return collapsed
+    if kind_type == TOKEN:
+        return lambda value: token(text) if (text := pre(value)) else None
+    if kind_type == LIST:
+
+        def items(value: object) -> object:
+            parts = value if isinstance(value, list) else _LIST_SPLIT.split(_text(value))
+            out = []
+            for part in parts:
+                text = custom(part.strip()) if custom is not None and part.strip() else part
+                word = token(text) if text else None
+                if word and word not in out:
+                    out.append(sys.intern(word))
+            return tuple(out)
+
+        return items
+    if kind_type == NAMES:
+
+        def names(value: object) -> object:
+            parts = value if isinstance(value, list) else _NAMES_SPLIT.split(_text(value))
+            out: list[str] = []
+            for part in parts:
+                text = pre(part) if isinstance(part, str) else None
+                text = " ".join(text.split()) if text else None
+                if text and text not in out:
+                    out.append(text)
+            return tuple(out)
+
+        return names
+    if kind_type == DATE:
+        parse_date = compile_date(list(source.date_formats))
+
+        def a_date(value: object) -> object:
+            text = pre(value)
+            if text is None:
+                return None
+            iso = parse_date(text)
+            if iso is None:
+                raise _Bad(f"{text!r} is not a date in {' or '.join(source.date_formats)}")
+            return iso
+
+        return a_date
+    if kind_type == POSTCODE:
+        postcode = custom if custom is not None else build_normaliser("uk_postcode")
+
+        def a_postcode(value: object) -> object:
+            text = _text(value).strip()
+            if not text:
+                return None
+            result = postcode(text)
+            if result is None:
+                raise _Bad(f"{text!r} is not a UK postcode")
+            return result
+
+        return a_postcode
+    assert kind_type == NUMBER
+
+    def a_number(value: object) -> object:
+        text = pre(value)
+        if text is None:
+            return None
+        try:
+            return float(text.replace(",", ""))
+        except ValueError:
+            raise _Bad(f"{text!r} is not a number") from None
+
+    return a_number
+
+
+class RowProblems:
+    """Collects per-row problems for one export: the first few in full, the rest counted."""
+
+    def __init__(self, source: SourceConfig, limit: int) -> None:
+        self.source = source
+        self.limit = limit
+        self.reported: list[Problem] = []
+        self.skipped = 0
+        self.warnings = 0
+
+    def add(self, line: int, column: str, message: str, *, skipped: bool) -> None:
+        if skipped:
+            self.skipped += 1
+        else:
+            self.warnings += 1
+        if len(self.reported) < self.limit:
+            where_line, field = (line, column) if line > 0 else (None, f"[{-line}].{column}")
+            suffix = "; row skipped" if skipped else "; value ignored, row kept"
+            self.reported.append(Problem(self.source.path, where_line, field, message + suffix))
+
+
+def convert_rows(
+    source: SourceConfig,
+    cfg: ReferenceConfig,
+    columns: Callable[[], tuple[str, ...]],
+    rows: Iterable[tuple[int, Any]],
+    problems: RowProblems,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Canonical values per row; rows missing an essential value are reported and skipped.
+
+    `columns` is asked once the first row is read (a CSV's columns are known after its header).
+    """
+    spec = KINDS[source.kind]
+    names: tuple[str, ...] = ()
+    converters: list[Converter] = []
+    essential = set(spec.required)
+    blank_together = spec.blank_together
+    for line, values in rows:
+        if not names:
+            names = columns()
+            converters = [_converter(source, cfg, name) for name in names]
+        if values.__class__ is not list:  # the readers' _BadRow subclass: cannot be split
+            problems.add(line, "", unusable_row(values) or "unreadable row", skipped=True)
+            continue
+        try:
+            cells = [convert(raw) for convert, raw in zip(converters, values, strict=True)]
+            out = dict(zip(names, cells, strict=True))
+        except _Bad:
+            converted = _convert_slowly(names, converters, values, essential, line=line, problems=problems)
+            if converted is None:
+                continue
+            out = converted
+        for name in spec.required:
+            if not out.get(name):
+                if name in blank_together and not any(out.get(n) for n in blank_together):
+                    continue  # all blank together: a valid row stating an absence (a rest day)
+                problems.add(line, name, f"no {name}", skipped=True)
+                break
+        else:
+            if spec.one_of and not any(out.get(n) for n in spec.one_of):
+                problems.add(line, spec.one_of[0], f"needs one of {', '.join(spec.one_of)}", skipped=True)
+                continue
+            yield line, out
+
+
+def _convert_slowly(
+    names: tuple[str, ...],
+    converters: list[Converter],
+    values: list[object],
+    essential: set[str],
+    *,
+    line: int,
+    problems: RowProblems,
+) -> dict[str, Any] | None:
+    """Cell by cell, reporting each bad cell; None when an essential one is bad."""
+    out: dict[str, Any] = {}
+    for name, convert, raw in zip(names, converters, values, strict=True):
+        try:
+            out[name] = convert(raw)
+        except _Bad as exc:
+            problems.add(line, name, str(exc), skipped=name in essential)
+            if name in essential:
+                return None
+            out[name] = None
+    return out
