@@ -125,3 +125,90 @@ def test_indexing_truncates_at_the_boundary() -> None:
     """An alert document without its own @timestamp gets the alert's time, truncated."""
     op = BodyBuilder(IndexNames("t")).alert(Alert("a1", BOUNDARY, "r1", {"rule": {"id": "r1"}}))
     assert b'"@timestamp":"2026-11-25T02:59:59.999Z"' in op.payload
+
+
+# -- the ISO reader: fromisoformat behind a pre-check, the same results as the regex path -------------
+
+
+def _two(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(lambda i: f"{i:02d}")
+
+
+_FRACTIONS = st.one_of(
+    st.just(""),
+    st.builds(lambda sep, ds: sep + ds, st.sampled_from([".", ",", ":"]), st.text("0123456789", max_size=11)),
+    st.builds(lambda ds: "." + ds, st.text("05٣２", min_size=1, max_size=4)),  # non-ASCII digits
+)
+_ZONES = st.one_of(
+    st.sampled_from(
+        ["", "Z", "z", "+00:00", "-00:00", "+01:00", "+0100", "+01", "-05:30", "+23:59", "+24:00"]
+    ),
+    st.sampled_from(["+01:60", " +01:00", "+01:0", "+01:00:30", "BST", " Z"]),
+    st.builds(
+        lambda sign, h, m, colon: f"{sign}{h:02d}{colon}{m:02d}",
+        st.sampled_from("+-"),
+        st.integers(0, 30),
+        st.integers(0, 70),
+        st.sampled_from(["", ":"]),
+    ),
+)
+ISO_LIKE = st.builds(
+    lambda y, mo, d, sep, h, mi, s, frac, zone, end: f"{y}-{mo}-{d}{sep}{h}:{mi}:{s}{frac}{zone}{end}",
+    st.sampled_from(["2026", "1970", "0000", "0001", "9999", "1969", "20x6", "２０26"]),
+    _two(0, 13),
+    _two(0, 32),
+    st.sampled_from(["T", "t", " ", "X"]),
+    _two(0, 25),
+    _two(0, 61),
+    _two(0, 61),
+    _FRACTIONS,
+    _ZONES,
+    st.sampled_from(["", "", " ", "x"]),
+)
+# local hours around the clock changes of 2026 (London: 29 March and 25 October)
+AROUND_CHANGES = st.builds(
+    lambda day, h, mi, frac: f"2026-{day} {h:02d}:{mi:02d}:00{frac}",
+    st.sampled_from(["03-29", "10-25", "03-28", "03-08", "11-01"]),
+    st.integers(0, 3),
+    st.integers(0, 59),
+    st.sampled_from(["", ".5", ",25"]),
+)
+ZONES = ("UTC", "Europe/London", "America/New_York", "Asia/Kolkata")
+
+
+#: (fast parser, the regex path of another parser of the same formats: the reference, no ISO reader)
+PAIRS = [
+    (timefmt.TimestampParser(formats, zone), timefmt.TimestampParser(formats, zone)._slow)
+    for formats in (["iso8601"], ["iso8601", "%d/%m/%Y %H:%M:%S"])
+    for zone in ZONES
+]
+
+
+@given(st.one_of(ISO_LIKE, AROUND_CHANGES, st.text(max_size=30)))
+def test_iso_reader_equals_the_regex_path(text: str) -> None:
+    """For every zone, the fast reader gives exactly (same float, or None) what the format's regex
+    path gives, on first sight of a text and again; the pre-check keeps what the regex refuses refused."""
+    for fast, regex_path in PAIRS:
+        expected = regex_path(text, None)
+        assert fast(text) == expected
+        assert fast(text) == expected  # now from the caches
+
+
+def test_iso_reader_keeps_the_regex_strictness() -> None:
+    """What fromisoformat alone would read differently: refused, or read as the regex reads it."""
+    parse = timefmt.TimestampParser(["iso8601"])
+    base = datetime(2026, 11, 25, 2, 45, tzinfo=UTC).timestamp()
+    for refused in (
+        "2026-W48-3T02:45:38",  # a week date
+        "2026-11-25X02:45:38",  # any separator
+        "2026-11-25T02:45:38+01:60",  # a 60-minute offset
+        "2026-11-25T02:45:38+24:00",
+        "2026-11-25T02:45:38.Z",  # a dot without digits
+        "2026-11-25T02:45:38+01:00:30",  # seconds in the offset
+        "2026-11-25T24:00:00",
+    ):
+        assert parse(refused) is None, refused
+    assert parse("2026-11-25T02:45:38.123456789Z") == base + 38 + 123456789 / 10**9  # 9 digits, not 6
+    assert parse("2026-11-25T02:45:60Z") == base + 60  # a leap second is the next minute's first
+    assert parse("2026-11-25t02:45:38z") == base + 38
+    assert parse("2026-11-25 02:45:38 +01:00") == base + 38 - 3600  # the regex path's optional space
