@@ -30,7 +30,7 @@ LocalOffset = Callable[[int, int, int, int], int | None]
 _iso_hours: dict[int, str] = {}
 _TWO: Final = tuple(f"{i:02d}:" for i in range(60))
 _MILLIS: Final = tuple(f".{i:03d}Z" for i in range(1000))
-_modf: Final = math.modf
+_SECONDS: Final = tuple(f"{i:02d}" for i in range(60))
 
 # what may follow the seconds: the same fraction and offset groups as the iso8601 format's regex
 _TAIL: Final = re.compile(r"(?:[.,](\d{1,9}))?([Zz]|[+-]\d{2}(?::?\d{2})?)?")
@@ -51,18 +51,20 @@ def iso_utc(epoch: float) -> str:
     ``datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")`` with ``Z`` for
     ``+00:00`` (what alert and dead-letter documents always used, so their ids and bodies keep), at
     a fraction of its cost: Elasticsearch's ``date`` keeps milliseconds."""
-    fraction, whole = _modf(epoch)
-    millis = (int(whole) * 1_000_000 + round(fraction * 1_000_000)) // 1000  # floor, also below 1970
-    hour, rest = divmod(millis, 3_600_000)
+    whole = int(epoch)  # toward zero; `epoch - whole` is then exact, as C's modf()
+    micros = round((epoch - whole) * 1e6)  # half to even, as datetime.fromtimestamp
+    if not 0 <= micros < 1_000_000:  # before 1970, or rounded up into the next second
+        whole += micros // 1_000_000
+        micros %= 1_000_000
+    hour, rest = divmod(whole, 3600)
     prefix = _iso_hours.get(hour)
     if prefix is None:
         if len(_iso_hours) >= CACHE_LIMIT:
             _iso_hours.clear()
         prefix = datetime.fromtimestamp(hour * 3600, UTC).isoformat()[:14]  # years < 1000 padded too
         _iso_hours[hour] = prefix
-    minute, rest = divmod(rest, 60_000)
-    second, milli = divmod(rest, 1000)
-    return prefix + _TWO[minute] + _TWO[second][:2] + _MILLIS[milli]
+    minute, second = divmod(rest, 60)
+    return prefix + _TWO[minute] + _SECONDS[second] + _MILLIS[micros // 1000]
 
 
 def iso_fast_path(parse: Parse, local_offset: LocalOffset | None) -> Parse:
