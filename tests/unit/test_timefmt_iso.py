@@ -33,8 +33,8 @@ TRUNCATED = "2026-11-25T02:59:59.999Z"
 USERS = (
     "auditwatch.parsing.runtime",
     "auditwatch.parsing.mapping",
-    "auditwatch.reference.enrich",
-    "auditwatch.reference.tables",
+    "auditwatch.reference.evidence",
+    "auditwatch.reference.builders",
     "auditwatch.detection.alerts",
     "auditwatch.detection.evidence",
     "auditwatch.detection.casetest",
@@ -46,7 +46,10 @@ USERS = (
     "auditwatch.triage.risk",
     "auditwatch.pipeline",
     "auditwatch.normalise",
+    "auditwatch.commands.scanning",
+    "auditwatch.commands.parsecmd",
 )
+PACKAGE = Path(__file__).resolve().parents[2] / "auditwatch"
 
 
 def _datetime_iso(epoch: float) -> str:
@@ -83,6 +86,20 @@ def test_every_user_formats_with_the_kernel() -> None:
     for name in USERS:
         module = importlib.import_module(name)
         assert module.iso_utc is timefmt.iso_utc, name
+    importers = {
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        for path in PACKAGE.rglob("*.py")
+        if "iso_utc" in path.read_text(encoding="utf-8") and "timefmt" not in path.relative_to(PACKAGE).parts
+    }
+    assert importers - {"auditwatch.testing.scenarios.replay"} == set(USERS)  # the list is complete
+    # the scenario generator (testing/) writes logs, each in its own format's way
+    others = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if 'timespec="milliseconds"' in path.read_text(encoding="utf-8")
+        and not {"timefmt", "testing"} & set(path.relative_to(PACKAGE).parts)
+    ]
+    assert others == []  # a second epoch -> ISO formatter
 
 
 def test_parsing_truncates_at_the_boundary(tmp_path: Path) -> None:
