@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,6 +16,7 @@ from auditwatch.detection.rule import SEVERITIES, Rule
 from auditwatch.model import Alert, AlertSummary, subject_text
 from auditwatch.reference import VALUES, value_getter
 from auditwatch.schema import EVENT_FIELDS
+from auditwatch.timefmt import iso_utc
 
 RULESET = "auditwatch"
 _SUBJECT_PREFIX = "auditwatch.subject."
@@ -37,10 +37,6 @@ def alert_id(rule_id: str, group: tuple[object, ...], anchor: str) -> str:
     """base64url SHA-1 of (rule id, group key, anchor event): a replay yields the same id."""
     payload = orjson.dumps([rule_id, [list(g) if isinstance(g, tuple) else g for g in group], anchor])
     return base64.urlsafe_b64encode(hashlib.sha1(payload).digest()).rstrip(b"=").decode()
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
@@ -67,10 +63,10 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
         tried.append({"name": explanation.name, "label": label, "matched": held, "result": result})
     matches = _matches(rule, c)
     summaries = {m["name"]: m["summary"] for m in matches}
-    start = iso(trigger.start)
+    start = iso_utc(trigger.start)
     window = {
         "start": start,
-        "end": start if trigger.end == trigger.start else iso(trigger.end),
+        "end": start if trigger.end == trigger.start else iso_utc(trigger.end),
         "count": trigger.total,
         "distinct": trigger.distinct,
         "days": trigger.days,
@@ -85,9 +81,9 @@ def build_alert(rule: Rule, trigger: Trigger, c: EvalContext) -> Alert:
 
     user_id = f.get("user.id")
     group = f"user:{user_id}" if user_id is not None else f"{rule.id}:" + "/".join(map(str, trigger.group))
-    timestamp = str(f.get("@timestamp") or iso(c.ts))
+    timestamp = str(f.get("@timestamp") or iso_utc(c.ts))
     reasons = [t.render(lookup) for t in rule.reasons]
-    case_id = f"{user_id if user_id is not None else group}@{iso(c.ts)[:10]}"
+    case_id = f"{user_id if user_id is not None else group}@{iso_utc(c.ts)[:10]}"
     doc: dict[str, Any] = {
         "@timestamp": timestamp,
         "event": {

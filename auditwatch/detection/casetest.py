@@ -16,13 +16,13 @@ from typing import Any
 
 import orjson
 
-from auditwatch.detection.alerts import iso
 from auditwatch.detection.engine import DetectionEngine
 from auditwatch.detection.rule import Rule, RuleSet, TestCase
 from auditwatch.errors import ConfigError
 from auditwatch.model import AccessEvent, Alert, RawLine
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.snapshot import ReferenceSnapshot, empty_reference, load_reference
+from auditwatch.timefmt import iso_utc
 
 ReferenceRows = Mapping[str, Sequence[Mapping[str, Any]]]
 ReferenceFactory = Callable[[ReferenceRows], ReferenceSnapshot]
@@ -86,7 +86,7 @@ def run_rule_tests(
 def case_events(rule: Rule, index: int, case: TestCase) -> list[AccessEvent]:
     events = []
     for i, item in enumerate(case.events):
-        fields: dict[str, object] = {"@timestamp": iso(item.at), "event.kind": "event", **item.fields}
+        fields: dict[str, object] = {"@timestamp": iso_utc(item.at), "event.kind": "event", **item.fields}
         fields.setdefault("event.original", orjson.dumps(dict(item.fields)).decode())
         raw = RawLine("rule-test", rule.file, f"{rule.id}#{index}", i, i + 1, b"", 0)
         events.append(AccessEvent(f"{rule.id}-case{index}-event{i}", item.at, fields, raw))

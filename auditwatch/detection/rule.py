@@ -100,7 +100,7 @@ class Rule:
     suppress_getters: tuple[Getter, ...]
     signals: tuple[str, ...]  # reference match names whose evidence goes on the alert
     tests: tuple[TestCase, ...]
-    # reference matches the condition needs (see `compile.required_matches`): the engine skips the
+    # reference matches the condition needs (see `analysis.required_matches`): the engine skips the
     # rule for a user none of whose facts could make one of them hold
     requires: frozenset[str] = frozenset()
     # rule ids whose alert on the same event absorbs this rule's alert (recorded there under `also`)

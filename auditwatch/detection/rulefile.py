@@ -14,15 +14,8 @@ from pathlib import Path
 from auditwatch.config.spec import Reader, known_zone, positive
 from auditwatch.config.yamlsource import PathKey, YamlDocument, load_yaml_file
 from auditwatch.detection import nodes as n
-from auditwatch.detection.compile import (
-    Scope,
-    closest,
-    compile_condition,
-    field_getter,
-    prefilter,
-    required_matches,
-    residual,
-)
+from auditwatch.detection.analysis import prefilter, required_matches, residual
+from auditwatch.detection.compile import Scope, closest, compile_condition, field_getter
 from auditwatch.detection.context import Getter, Predicate
 from auditwatch.detection.grammar import ConditionSyntaxError, parse_condition
 from auditwatch.detection.lists import Lists

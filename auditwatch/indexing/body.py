@@ -11,13 +11,13 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 
 from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
 from auditwatch.schema import IndexNames
+from auditwatch.timefmt import iso_utc
 
 EVENT = "event"
 ALERT = "alert"
@@ -48,10 +48,6 @@ def encode_fields(fields: Mapping[str, Any]) -> bytes:
     """An event's fields as the JSON document indexed; TypeError when a value cannot be encoded
     (e.g. an integer beyond 64 bits: the daemon dead-letters such an event)."""
     return orjson.dumps(fields, default=_default)
-
-
-def utc_iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def line_hash(raw: RawLine) -> str:
@@ -98,7 +94,7 @@ class BodyBuilder:
     def alert(self, alert: Alert) -> Operation:
         doc = alert.fields
         if "@timestamp" not in doc:
-            doc = {**doc, "@timestamp": utc_iso(alert.timestamp)}
+            doc = {**doc, "@timestamp": iso_utc(alert.timestamp)}
         body = orjson.dumps(doc, default=_default)
         return Operation(ALERT, b"%b%b}}\n%b\n" % (self._alerts_prefix, orjson.dumps(alert.id), body), alert)
 

@@ -25,13 +25,14 @@ from elastic_transport import TlsError
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from auditwatch.errors import AuditwatchError, DeliveryError
-from auditwatch.indexing.body import ALERT, DEAD, EVENT, BodyBuilder, Operation, chunks, join, utc_iso
+from auditwatch.indexing.body import ALERT, DEAD, EVENT, BodyBuilder, Operation, chunks, join
 from auditwatch.indexing.config import ElasticsearchConfig
 from auditwatch.indexing.results import Outcome, classify, error_reason, item_results
 from auditwatch.indexing.retry import Backoff, release
 from auditwatch.indexing.spool import Spool
 from auditwatch.model import AccessEvent, Alert, DeadLetter
 from auditwatch.schema import IndexNames
+from auditwatch.timefmt import iso_utc
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +140,7 @@ class BulkIndexer:
         ops, unroutable = self._body.events(events)
         ops.extend(self._body.alert(a) for a in alerts)
         if dead or unroutable:
-            now = utc_iso(time.time())
+            now = iso_utc(time.time())
             ops.extend(self._body.dead_letter(d, now) for d in dead)
             ops.extend(self._event_dead_letter(e, why, now) for e, why in unroutable)
         attempt = 0
@@ -240,7 +241,7 @@ class BulkIndexer:
         """Dead-letter operations for refused events and alerts; refused dead letters go to the spool."""
         if not rejected:
             return []
-        now = utc_iso(time.time())
+        now = iso_utc(time.time())
         follow: list[Operation] = []
         spool: list[dict[str, object]] = []
         kinds: Counter[str] = Counter()

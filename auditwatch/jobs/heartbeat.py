@@ -10,8 +10,8 @@ from typing import Any
 import structlog
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from auditwatch.detection.alerts import iso
 from auditwatch.schema import IndexNames
+from auditwatch.timefmt import iso_utc
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +26,7 @@ def heartbeat_document(
     for key, value in counts.items():
         health[key] = value if isinstance(value, list) else int(value)
     return {
-        "@timestamp": iso(now),
+        "@timestamp": iso_utc(now),
         "host": {"name": HOST},
         "service": {"version": version},
         "auditwatch": {"health": health},

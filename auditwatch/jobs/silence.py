@@ -17,9 +17,9 @@ from typing import Any
 
 import structlog
 
-from auditwatch.detection.alerts import iso as _iso
 from auditwatch.model import Alert
 from auditwatch.sources.config import InputConfig
+from auditwatch.timefmt import iso_utc
 
 log = structlog.get_logger(__name__)
 
@@ -93,9 +93,9 @@ def silence_alert(source: str, last: float, now: float, limit: float) -> Alert:
     """The alert for one silence: its id depends on the input and when it went quiet, so never twice."""
     digest = hashlib.sha1(f"{RULE_ID}\0{source}\0{last:.3f}".encode()).digest()
     alert_id = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    since = _iso(last)
+    since = iso_utc(last)
     doc: dict[str, Any] = {
-        "@timestamp": _iso(now),
+        "@timestamp": iso_utc(now),
         "event": {"kind": "alert", "severity": 3, "risk_score": RISK_SCORE, "category": ["database"]},
         "rule": {
             "id": RULE_ID,
@@ -116,7 +116,7 @@ def silence_alert(source: str, last: float, now: float, limit: float) -> Alert:
                 ],
                 "group": f"source:{source}",
                 "group_key": [source],
-                "window": {"start": since, "end": _iso(now)},
+                "window": {"start": since, "end": iso_utc(now)},
                 "triage_guide": "Ask the system's owner whether the audit log was stopped, moved or "
                 "broken by a change; an unexplained stop is itself a matter for professional standards.",
                 "evidence": [],

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from auditwatch import schema
 from auditwatch.errors import AuditwatchError
-from auditwatch.parsing.definition import FieldDef
+from auditwatch.parsing.fields import FieldDef
 from auditwatch.timefmt import iso_utc
 
 # parsed record, reference epoch (receive time, for year-less timestamps) -> value or None

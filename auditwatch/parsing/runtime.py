@@ -15,7 +15,6 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from typing import Any, Final
 
@@ -48,7 +47,6 @@ _URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _DEFAULTS: Final[dict[str, Any]] = {"event.category": ["database"], "event.type": ["access"]}
 _ISO = TimestampParser(["iso8601"])
 _MISS: Final = object()
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 # C0 controls other than tab, LF (multi-line records) and CR, DEL and the C1 controls
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _C0_BYTES: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
@@ -140,10 +138,9 @@ def window_reason(target: str, epoch: float, reference: float, definition: Parse
 
 def _shown(epoch: float) -> str:
     try:
-        moment = _EPOCH + timedelta(seconds=epoch)
-    except OverflowError:
+        return iso_utc(epoch)
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime can hold
         return f"{epoch:.0f} s from 1970"
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _span(seconds: float) -> str:

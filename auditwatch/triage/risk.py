@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from elasticsearch import Elasticsearch
@@ -21,6 +21,7 @@ from elasticsearch import Elasticsearch
 from auditwatch.errors import DeliveryError
 from auditwatch.model import field_value
 from auditwatch.schema import IndexNames
+from auditwatch.timefmt import iso_utc
 
 WEIGHTS: Final = {"upheld": 2.0, "open": 1.0, "explained": 0.25, "false-positive": 0.0}
 _PAGE: Final = 5000
@@ -89,7 +90,7 @@ def update_risk(
     since = int((now - policy.lookback_days * 86400) * 1000)
     docs = list(_alerts_since(client, names, since))
     risks = compute(docs, now, policy)
-    stamp = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = iso_utc(now)
     stale = _existing_users(client, names) - risks.keys()
     operations: list[dict[str, Any]] = []
     for user_id in stale:

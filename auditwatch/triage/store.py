@@ -22,6 +22,7 @@ from auditwatch.detection.rulefile import parse_duration
 from auditwatch.errors import AuditwatchError
 from auditwatch.model import SEVERITY_LABELS, AlertSummary
 from auditwatch.schema import IndexNames
+from auditwatch.timefmt import iso_utc
 from auditwatch.triage import workflow
 from auditwatch.triage.workflow import Action, Policy, TriageConflict
 
@@ -66,7 +67,7 @@ class Listing:
 
 
 def iso_now(clock: Callable[[], float] = time.time) -> str:
-    return datetime.fromtimestamp(clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(clock())
 
 
 def reviewer_name(client: Elasticsearch, given: str | None) -> str:

@@ -10,7 +10,8 @@ import pytest
 
 from auditwatch.detection import DetectionEngine, RuleSet
 from auditwatch.detection import nodes as n
-from auditwatch.detection.compile import Scope, compile_condition, residual
+from auditwatch.detection.analysis import residual
+from auditwatch.detection.compile import Scope, compile_condition
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.grammar import parse_condition
 from auditwatch.detection.testing import make_event as event

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import orjson
 
 from auditwatch.detection import DetectionEngine, RuleSet
+from auditwatch.detection.analysis import required_matches
 from auditwatch.detection.casetest import reference_from_rows
-from auditwatch.detection.compile import required_matches
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.grammar import parse_condition
 from auditwatch.detection.state_codec import sorted_by_key

@@ -7,9 +7,10 @@ import hashlib
 
 import orjson
 
-from auditwatch.indexing.body import DEAD, EVENT, BodyBuilder, Operation, chunks, join, utc_iso
+from auditwatch.indexing.body import DEAD, EVENT, BodyBuilder, Operation, chunks, join
 from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
 from auditwatch.schema import IndexNames
+from auditwatch.timefmt import iso_utc as utc_iso
 
 NAMES = IndexNames("t")
 

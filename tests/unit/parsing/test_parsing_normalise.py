@@ -230,7 +230,7 @@ def test_bad_timestamp_specs() -> None:
 def test_iso_utc() -> None:
     """Epoch seconds format as ISO UTC with milliseconds and Z, across hour boundaries."""
     assert iso_utc(_epoch(2026, 11, 25, 2, 45, 38) + 0.123) == "2026-11-25T02:45:38.123Z"
-    assert iso_utc(_epoch(2026, 11, 25, 2, 59, 59) + 0.9996) == "2026-11-25T03:00:00.000Z"
+    assert iso_utc(_epoch(2026, 11, 25, 2, 59, 59) + 0.9996) == "2026-11-25T02:59:59.999Z"  # truncated
     assert iso_utc(0) == "1970-01-01T00:00:00.000Z"
     for seconds in range(0, 86400 * 3, 3607):
         epoch = _epoch(2026, 3, 28) + seconds + 0.25
