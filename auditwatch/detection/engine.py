@@ -19,7 +19,6 @@ from a checkpoint stays exact. `flush()` detects everything still held (end of a
 
 from __future__ import annotations
 
-import gc
 import traceback
 from bisect import bisect_left, bisect_right
 from collections import deque
@@ -278,16 +277,10 @@ class DetectionEngine:
         can compute local days and hours for, or any unexpected error in a rule) is skipped, logged,
         and reported in `failures` (when given) for the caller to dead-letter. Rules that ran on the
         event before the error keep what they observed."""
-        enabled = gc.isenabled()
-        gc.disable()  # the batch makes no reference cycles; collections mid-batch would cost half the time
-        try:
-            if self.lateness <= 0 and not self._held and read_to == float("inf"):
-                return self._process(events, failures)
-            self._hold(events)
-            return self._process(self._due(self._bound(), read_to - self.lateness), failures)
-        finally:
-            if enabled:
-                gc.enable()
+        if self.lateness <= 0 and not self._held and read_to == float("inf"):
+            return self._process(events, failures)
+        self._hold(events)
+        return self._process(self._due(self._bound(), read_to - self.lateness), failures)
 
     def tick(
         self, read_to: float = float("inf"), failures: list[DetectionFailure] | None = None
@@ -450,33 +443,18 @@ class DetectionEngine:
         """Window, suppression, repeat and first-seen state as deterministic JSON bytes.
 
         Only rules whose state changed since the last snapshot are serialised again."""
-        enabled = gc.isenabled()
-        gc.disable()  # serialising large state allocates a lot; full collections would dominate
-        try:
-            body = {
-                "version": SNAPSHOT_VERSION,
-                "watermark": self._watermark if self._watermark != float("-inf") else None,
-                "rules": {r.rule.id: r.dump() for r in self._runtimes},
-                "held": self._dump_held(),
-            }
-            return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        finally:
-            if enabled:
-                gc.enable()
+        body = {
+            "version": SNAPSHOT_VERSION,
+            "watermark": self._watermark if self._watermark != float("-inf") else None,
+            "rules": {r.rule.id: r.dump() for r in self._runtimes},
+            "held": self._dump_held(),
+        }
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
     def state_delta(self) -> StateDelta:
         """The rows that changed since the previous delta (or since `restore_rows`): per rule and
         group key, the key's state, or a deletion. A rule that is new, reloaded with another
         window, or whose stored state was dropped, is rewritten whole."""
-        enabled = gc.isenabled()
-        gc.disable()  # many small allocations; nothing here makes cycles
-        try:
-            return self._delta()
-        finally:
-            if enabled:
-                gc.enable()
-
-    def _delta(self) -> StateDelta:
         dumps = orjson.dumps
         current = {r.rule.id for r in self._runtimes}
         cleared = sorted(self._stored - current)
