@@ -43,8 +43,9 @@ from auditwatch.reference import load_reference
 from auditwatch.service.tuning import throughput
 from auditwatch.sources import discovery
 from auditwatch.sources.config import InputConfig
+from auditwatch.sources.identity import FirstTime
 from auditwatch.sources.rotation import rotation_of
-from auditwatch.sources.tail import FirstTime, Tailer
+from auditwatch.sources.tail import Tailer
 
 BATCH_RECORDS = PipelineConfig().batch_max_records
 BATCH_BYTES = PipelineConfig().batch_max_bytes
