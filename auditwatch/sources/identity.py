@@ -123,6 +123,7 @@ class Identities:
         self._warned_collisions: set[str] = set()
 
     def bound(self, ino: Inode) -> Ident | None:
+        """The identity read from this inode now, if any."""
         ident = self.idents.get(ino.key) if ino.key is not None else None
         return ident if ident is not None and ident.dev_ino == ino.dev_ino else None
 

@@ -75,6 +75,7 @@ class Tailer:
         self._initial = True
         self._next_scan = float("-inf")
         self._ids = Identities(offsets, first_start=first_start, first_time=first_time)
+        # the identities' own tables, shared (never rebound): the scan and read loop walk them
         self._inodes: dict[DevIno, Inode] = self._ids.inodes
         self._idents: dict[str, Ident] = self._ids.idents
         self._by_path: dict[str, DevIno] = {}
