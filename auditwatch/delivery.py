@@ -81,9 +81,10 @@ class Delivery:
         self._abort = threading.Event()  # interrupts delivery retries on shutdown
         self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=config.pipeline.queue_batches)
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._deliver_loop, name="auditwatch-delivery", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._thread = threading.Thread(target=self._deliver_loop, name="auditwatch-delivery", daemon=True)
         self._thread.start()
 
     def queued(self) -> int:
@@ -123,6 +124,8 @@ class Delivery:
         behind (a daemon thread: it dies with the process; nothing it had not acknowledged was
         checkpointed)."""
         delivery = self._thread
+        if delivery is None:
+            return
         started = time.monotonic()
         timeout = self.config.pipeline.stop_timeout
         graceful = started + timeout / 2
