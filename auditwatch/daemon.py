@@ -5,23 +5,21 @@ Two threads, one direction of data flow:
     main thread:    tailer.read -> parse -> detect -> queue (bounded)
     delivery thread: queue -> BulkIndexer.deliver (retries until acknowledged) -> checkpoint.commit
 
-The queue holds at most `pipeline.queue_batches` batches, so while Elasticsearch is unavailable the
-delivery thread keeps retrying, the queue fills and the main thread stops reading: memory stays flat.
-A checkpoint (file offsets plus the rule state that corresponds to exactly those offsets) is attached
-to a batch every `checkpoint_interval` seconds and committed only after that batch, and every batch
-before it, was acknowledged. After a crash the daemon resumes from the last checkpoint; replayed events
-and alerts have deterministic ids and `create` semantics, so they are not duplicated.
+The main thread is here (`pipeline.py` is its per-batch path); the queue and the delivery thread
+are `delivery.py`. While Elasticsearch is unavailable the queue fills and the main thread stops
+reading: memory stays flat. A checkpoint (file offsets plus the rule state that corresponds to
+exactly those offsets) is attached to a batch every `checkpoint_interval` seconds and committed only
+after that batch, and every batch before it, was acknowledged. After a crash the daemon resumes from
+the last checkpoint; replayed events and alerts have deterministic ids and `create` semantics, so
+they are not duplicated.
 """
 
 from __future__ import annotations
 
-import gc
-import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -29,12 +27,11 @@ from elasticsearch import ApiError, TransportError
 
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config.daemon import DaemonConfig
+from auditwatch.delivery import DETECTION_STATE, Batch, Counters, Delivery
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
-from auditwatch.errors import EXPORT_REJECTED, UNKNOWN_NAME, AuditwatchError, ConfigError, Problem
+from auditwatch.errors import EXPORT_REJECTED, UNKNOWN_NAME, ConfigError, Problem
 from auditwatch.indexing import (
-    BulkIndexer,
     ClusterNotReady,
-    DeliveryInterrupted,
     make_client,
     missing_parts,
     setup_cluster,
@@ -43,7 +40,7 @@ from auditwatch.indexing import (
 from auditwatch.indexing.retry import Backoff
 from auditwatch.jobs.schedule import FINAL_HEARTBEAT_TIMEOUT, Counts, Hooks, scheduled_jobs
 from auditwatch.jobs.silence import SourceActivity
-from auditwatch.model import AccessEvent, Alert, DeadLetter, StateDelta
+from auditwatch.model import AccessEvent, Alert, DeadLetter
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline, first_event_time
 from auditwatch.reference import ReferenceHolder
@@ -51,38 +48,14 @@ from auditwatch.schema import IndexNames
 from auditwatch.service.logsetup import problems_for_log
 from auditwatch.service.metrics import DaemonCollector, serving
 from auditwatch.service.sdnotify import Liveness, Notifier, Watchdog
+from auditwatch.service.tuning import Throughput, throughput
 from auditwatch.sources.changes import ChangeWatcher, yaml_tree_signature
 from auditwatch.sources.tail import Tailer
 
 log = structlog.get_logger(__name__)
 
-DETECTION_STATE = "detection"
 _RULES_QUIET_SECONDS = 0.5  # a rule file still being written (truncated, then filled) is not read
 _IDLE_ROUNDS_TO_EXIT = 2  # with --until-idle: empty reads, everything delivered, before exiting
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """What the main thread hands to the delivery thread."""
-
-    events: Sequence[AccessEvent]
-    dead: Sequence[DeadLetter]
-    alerts: Sequence[Alert]
-    records: int
-    offsets: dict[str, int] | None = None  # set together with `state` on checkpoint batches
-    state: StateDelta | None = None  # rule state changed since the previous checkpoint batch
-
-
-@dataclass(slots=True)
-class Counters:
-    records: int = 0
-    events: int = 0
-    dead_letters: int = 0
-    alerts: int = 0
-    delivered_batches: int = 0
-    checkpoints: int = 0
-    checkpoint_bytes: int = 0  # rule state written by the latest checkpoint
-    started: float = field(default_factory=time.monotonic)
 
 
 class Daemon:
@@ -100,10 +73,8 @@ class Daemon:
         self.notifier = notifier or Notifier()
         # signs of life of both threads: the systemd watchdog is pinged only while both tick
         self._main_alive = Liveness("main")
-        self._delivery_alive = Liveness("delivery")
         self._activity = SourceActivity(i.name for i in config.inputs)
         self.counters = Counters()
-        self._abort = threading.Event()  # interrupts delivery retries on shutdown
         self._parsers = load_parsers(config.parsers_dir)
         self._check_parsers_exist()
         self._ruleset = load_ruleset(config.rules_dir, config.lists_dir)
@@ -113,8 +84,9 @@ class Daemon:
         self._reference.reload()
         self._refuse_blind_start()
         self._names = IndexNames(config.elasticsearch.index_prefix)
-        self._queue: queue.Queue[Batch | None] = queue.Queue(maxsize=config.pipeline.queue_batches)
-        self._delivery_error: BaseException | None = None
+        self._delivery = Delivery(
+            config, self._names, self.counters, stop=self.stop, main_alive=self._main_alive
+        )
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -182,13 +154,7 @@ class Daemon:
             first_start=first_start,
             first_time=first_event_time(self._parsers),
         )
-        # Reference tables and compiled config are millions of long-lived objects: keep the cyclic
-        # collector from rescanning them, and let it run every 100k allocations rather than 700
-        # (events hold no cycles; measured 20-35% more throughput on the parsing path).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(100_000, 50, 100)
-        delivery = threading.Thread(target=self._deliver_loop, name="auditwatch-delivery", daemon=True)
+        delivery = self._delivery
         delivery.start()
         watchdog = self._start_watchdog()
         log.info(
@@ -203,17 +169,18 @@ class Daemon:
         collector = DaemonCollector(lambda: _counter_fields(self.counters), lambda: self._gauges(tailer))
         hooks = Hooks(lambda: self._heartbeat_counts(tailer), self._deliver_alerts, self._reference.describe)
         jobs = scheduled_jobs(self.config, self._names, self._activity, hooks)
-        with jobs, self._watching(), serving(self.config.metrics, collector):
+        # the collector tuned for the loop, restored when it ends (service/tuning.py)
+        with throughput() as tuned, jobs, self._watching(), serving(self.config.metrics, collector):
             try:
-                self._main_loop(tailer, engine, dict(offsets), until_idle=until_idle)
+                self._main_loop(tailer, engine, dict(offsets), tuned, until_idle=until_idle)
             finally:
                 self.notifier.stopping()
                 tailer.close()
-                self._shutdown_delivery(delivery)
+                delivery.shutdown(reserve=FINAL_HEARTBEAT_TIMEOUT + 1.0)  # time for the final heartbeat
                 if watchdog is not None:
                     watchdog.stop()
-        if self._delivery_error is not None:
-            raise self._delivery_error
+        if delivery.error is not None:
+            raise delivery.error
         log.info("stopped", **_counter_fields(self.counters))
         return self.counters
 
@@ -257,7 +224,13 @@ class Daemon:
     # -- main thread --------------------------------------------------------------------------
 
     def _main_loop(
-        self, tailer: Tailer, engine: DetectionEngine, offsets: dict[str, int], *, until_idle: bool
+        self,
+        tailer: Tailer,
+        engine: DetectionEngine,
+        offsets: dict[str, int],
+        tuned: Throughput,
+        *,
+        until_idle: bool,
     ) -> None:
         settings = self.config.pipeline
         pipeline = Pipeline(self.config.inputs, self._parsers, engine)
@@ -267,18 +240,19 @@ class Daemon:
         reference = self._reference.current
         while not self.stop.is_set():
             self._main_alive.tick()
-            self._raise_if_delivery_failed()
+            self._delivery.raise_if_failed()
             if self._pending_rules is not None:
                 engine.replace_rules(self._pending_rules)
                 self._pending_rules = None
             if self._reference.current is not reference:
                 reference = self._reference.current
                 engine.set_reference(reference)
-                gc.freeze()
+                tuned.settle()
             raws = tailer.read(settings.batch_max_records, settings.batch_max_bytes)
             if raws:
                 idle_rounds = 0
-                done = pipeline.process(raws, tailer=tailer)
+                with tuned.batch():
+                    done = pipeline.process(raws, tailer=tailer)
                 events, dead, alerts = done.events, done.dead, done.alerts
                 for raw in raws:
                     offsets[raw.file_key] = raw.end
@@ -286,14 +260,17 @@ class Daemon:
                 dirty = True
                 now = time.monotonic()
                 if now - last_checkpoint >= settings.checkpoint_interval:
-                    self._put(Batch(events, dead, alerts, len(raws), dict(offsets), engine.state_delta()))
+                    with tuned.batch():
+                        state = engine.state_delta()
+                    self._delivery.put(Batch(events, dead, alerts, len(raws), dict(offsets), state))
                     last_checkpoint, dirty = now, False
                 else:
-                    self._put(Batch(events, dead, alerts, len(raws)))
+                    self._delivery.put(Batch(events, dead, alerts, len(raws)))
                 self._count(len(raws), events, dead, alerts)
                 continue
             # idle: events the reorder buffer held are due by now (or, with --until-idle, all of them)
-            released = engine.flush() if until_idle else engine.tick(tailer.backlog_time())
+            with tuned.batch():
+                released = engine.flush() if until_idle else engine.tick(tailer.backlog_time())
             if released:
                 self.counters.alerts += len(released)
                 dirty = True
@@ -301,12 +278,14 @@ class Daemon:
             # idle: checkpoint what was read so a restart replays nothing; while events are still
             # held (released within `lateness`), at the checkpoint interval only
             if dirty and (engine.held == 0 or now - last_checkpoint >= settings.checkpoint_interval):
-                self._put(Batch((), (), released, 0, dict(offsets), engine.state_delta()))
+                with tuned.batch():
+                    state = engine.state_delta()
+                self._delivery.put(Batch((), (), released, 0, dict(offsets), state))
                 last_checkpoint, dirty = now, False
             elif released:
-                self._put(Batch((), (), released, 0))
+                self._delivery.put(Batch((), (), released, 0))
             if until_idle:
-                self._drain()
+                self._delivery.drain()
                 idle_rounds += 1
                 if idle_rounds >= _IDLE_ROUNDS_TO_EXIT:
                     return
@@ -322,118 +301,13 @@ class Daemon:
         c.dead_letters += len(dead)
         c.alerts += len(alerts)
 
-    def _put(self, batch: Batch) -> None:
-        """Queue `batch`; while the queue is full (Elasticsearch behind or down) reading pauses here.
-        On shutdown the batch is dropped: it is not checkpointed, so a restart reads it again."""
-        while not self.stop.is_set():
-            self._main_alive.tick()  # waiting on a full queue is back-pressure, not a hang
-            self._raise_if_delivery_failed()
-            try:
-                self._queue.put(batch, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def _drain(self) -> None:
-        while self._queue.unfinished_tasks and not self.stop.is_set():
-            self._raise_if_delivery_failed()
-            time.sleep(0.01)
-
-    def _raise_if_delivery_failed(self) -> None:
-        error = self._delivery_error
-        if error is None:
-            return
-        if isinstance(error, AuditwatchError):  # e.g. the checkpoint cannot be written: says why
-            raise error
-        raise RuntimeError("delivery thread failed") from error
-
-    # -- delivery thread ----------------------------------------------------------------------
-
-    def _deliver_loop(self) -> None:
-        checkpoint = Checkpoint(self.config.checkpoint_path)
-        client = make_client(self.config.elasticsearch)
-        indexer = BulkIndexer(
-            client,
-            self._names,
-            self.config.elasticsearch,
-            stop=self._abort,
-            sleep=self._backoff_pause,
-            spool_path=self.config.spool_path,
-        )
-        try:
-            while True:
-                batch = self._next_batch()
-                try:
-                    if batch is None:
-                        return
-                    indexer.deliver(batch.events, batch.dead, batch.alerts)
-                    self.counters.delivered_batches += 1
-                    self._delivery_alive.tick()
-                    if batch.offsets is not None and batch.state is not None:
-                        checkpoint.commit(batch.offsets, delta=batch.state, drop=(DETECTION_STATE,))
-                        self.counters.checkpoints += 1
-                        self.counters.checkpoint_bytes = batch.state.size
-                finally:
-                    self._queue.task_done()
-        except DeliveryInterrupted:
-            log.warning("delivery_interrupted", reason="shutdown while Elasticsearch was unavailable")
-        except AuditwatchError as exc:  # e.g. the checkpoint cannot be written: the message says it all
-            log.error("delivery_failed", error=str(exc))
-            self._delivery_error = exc
-        except BaseException as exc:  # surfaced to the main thread, which exits non-zero
-            log.exception("delivery_failed")
-            self._delivery_error = exc
-        finally:
-            checkpoint.close()
-            client.close()
-
-    def _next_batch(self) -> Batch | None:
-        while True:
-            self._delivery_alive.tick()
-            try:
-                return self._queue.get(timeout=1.0)
-            except queue.Empty:
-                continue
-
-    def _backoff_pause(self, seconds: float) -> None:
-        """Waits between delivery retries: alive for the watchdog, and woken at once on shutdown."""
-        self._delivery_alive.tick()
-        self._abort.wait(seconds)
-        self._delivery_alive.tick()
-
-    def _shutdown_delivery(self, delivery: threading.Thread) -> None:
-        """Let the delivery thread finish what is queued for half the stop timeout, then interrupt
-        its retries; if it is still inside a request at the deadline it is left behind (a daemon
-        thread: it dies with the process; nothing it had not acknowledged was checkpointed)."""
-        started = time.monotonic()
-        timeout = self.config.pipeline.stop_timeout
-        graceful = started + timeout / 2
-        deadline = started + max(timeout / 2, timeout - FINAL_HEARTBEAT_TIMEOUT - 1.0)
-        while delivery.is_alive():
-            try:
-                self._queue.put(None, timeout=0.2)
-                break
-            except queue.Full:
-                if time.monotonic() > graceful:
-                    break
-        delivery.join(max(0.0, graceful - time.monotonic()))
-        if delivery.is_alive():
-            self._abort.set()
-            delivery.join(max(0.0, deadline - time.monotonic()))
-        if delivery.is_alive():
-            log.warning(
-                "delivery_abandoned",
-                reason="a request to Elasticsearch did not return within the stop timeout",
-                stop_timeout_s=timeout,
-            )
-
     # -- systemd --------------------------------------------------------------------------------
 
     def _start_watchdog(self) -> Watchdog | None:
         interval = self.notifier.watchdog_interval
         if interval is None:
             return None
-        watchdog = Watchdog(self.notifier, interval, (self._main_alive, self._delivery_alive))
+        watchdog = Watchdog(self.notifier, interval, (self._main_alive, self._delivery.alive))
         watchdog.start()
         return watchdog
 
@@ -442,7 +316,7 @@ class Daemon:
         return {
             "files": len(files),
             "bytes_behind": sum(f.behind for f in files),
-            "queued_batches": self._queue.qsize(),
+            "queued_batches": self._delivery.queued(),
         }
 
     def _state_gauges(self) -> dict[str, float]:
@@ -460,7 +334,7 @@ class Daemon:
         c = self.counters
         return (
             f"{len(files)} files, {behind} bytes behind, {c.events} events, {c.alerts} alerts, "
-            f"{c.delivered_batches} batches delivered, {self._queue.qsize()} queued"
+            f"{c.delivered_batches} batches delivered, {self._delivery.queued()} queued"
         )
 
     # -- scheduled jobs -----------------------------------------------------------------------
@@ -526,7 +400,7 @@ class Daemon:
 
     def _deliver_alerts(self, alerts: Sequence[Alert]) -> None:
         self.counters.alerts += len(alerts)
-        self._put(Batch((), (), alerts, 0))
+        self._delivery.put(Batch((), (), alerts, 0))
 
 
 def _counter_fields(c: Counters) -> dict[str, int | float]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
 import hashlib
 import time
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline
 from auditwatch.reference import load_reference
 from auditwatch.schema import IndexNames
+from auditwatch.service.tuning import throughput
 from auditwatch.sources.tail import Tailer
 from auditwatch.testing.scenarios import generate
 
@@ -65,9 +65,6 @@ def run(config_path: Path, rules: bool = True) -> tuple[str, int, dict[str, floa
     pipeline = Pipeline(config.inputs, parsers, engine)
     builder = BodyBuilder(IndexNames())
     tailer = Tailer(config.inputs, {}, first_start=True, use_watchdog=False)
-    gc.collect()  # the daemon's collector settings (see daemon.py)
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
     digest = hashlib.sha256()
     count = 0
     spent = {"parse": 0.0, "detect": 0.0, "body": 0.0}
@@ -85,30 +82,34 @@ def run(config_path: Path, rules: bool = True) -> tuple[str, int, dict[str, floa
     def emit(kind: bytes, key: str, payload: bytes) -> None:
         digest.update(kind + b"\0" + key.encode() + b"\0" + payload + b"\0")
 
-    try:
-        while batch := tailer.read(5000):
-            start = time.perf_counter()
-            done = pipeline.process(batch, NOW, tailer)
-            middle = time.perf_counter()
-            ops, unroutable = builder.events(done.events)
-            dead_ops = [builder.dead_letter(d, DEAD_NOW) for d in done.dead]
-            alert_ops = [builder.alert(a) for a in done.alerts]
-            spent["body"] += time.perf_counter() - middle
-            spent["detect"] += middle - start
-            count += len(batch)
-            for op in ops:
-                emit(b"E", op.source.id, op.payload)  # type: ignore[union-attr]
-            for event, reason in unroutable:
-                emit(b"U", event.id, reason.encode())
-            for op in dead_ops:
-                emit(b"D", "", op.payload)
-            for op in alert_ops:
-                emit(b"A", op.source.id, op.payload)  # type: ignore[union-attr]
-    finally:
-        tailer.close()
-    for alert in engine.flush():
-        emit(b"A", alert.id, builder.alert(alert).payload)
-    emit(b"S", "", engine.snapshot())
+    with throughput() as tuned:  # the daemon's collector settings
+        try:
+            while batch := tailer.read(5000):
+                start = time.perf_counter()
+                with tuned.batch():
+                    done = pipeline.process(batch, NOW, tailer)
+                middle = time.perf_counter()
+                ops, unroutable = builder.events(done.events)
+                dead_ops = [builder.dead_letter(d, DEAD_NOW) for d in done.dead]
+                alert_ops = [builder.alert(a) for a in done.alerts]
+                spent["body"] += time.perf_counter() - middle
+                spent["detect"] += middle - start
+                count += len(batch)
+                for op in ops:
+                    emit(b"E", op.source.id, op.payload)  # type: ignore[union-attr]
+                for event, reason in unroutable:
+                    emit(b"U", event.id, reason.encode())
+                for op in dead_ops:
+                    emit(b"D", "", op.payload)
+                for op in alert_ops:
+                    emit(b"A", op.source.id, op.payload)  # type: ignore[union-attr]
+        finally:
+            tailer.close()
+        with tuned.batch():
+            flushed, state = engine.flush(), engine.snapshot()
+        for alert in flushed:
+            emit(b"A", alert.id, builder.alert(alert).payload)
+        emit(b"S", "", state)
     spent["detect"] -= spent["parse"]
     return digest.hexdigest(), count, spent
 

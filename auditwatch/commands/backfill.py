@@ -29,6 +29,7 @@ from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline, first_event_time
 from auditwatch.reference import load_reference
 from auditwatch.schema import IndexNames
+from auditwatch.service.tuning import throughput
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +63,15 @@ def backfill(
         total = sum(path.stat().st_size for path in input_files(inputs))
         created = duplicates = dead = alerts = 0
         read = ScanResult()  # counts records and collects parse dead letters as the files are read
-        with tqdm(
+        bar = tqdm(
             total=total, unit="B", unit_scale=True, desc="backfill", disable=not progress, mininterval=0.5
-        ) as bar:
+        )
+        with throughput() as tuned, bar:  # the collector tuned as in the daemon (service/tuning.py)
             batches = event_batches(pipeline, inputs, settings, first_event_time(parsers), read)
             for batch in chain(batches, [None]):  # None: the end, where held events are flushed
                 failures: list[DetectionFailure] = []
-                found = engine.process(batch, failures) if batch is not None else engine.flush(failures)
+                with tuned.batch():
+                    found = engine.process(batch, failures) if batch is not None else engine.flush(failures)
                 events = batch or []
                 letters = [*read.dead, *_detection_letters(failures)]
                 unfit = {id(f.event) for f in failures if not f.index}

@@ -26,6 +26,7 @@ from auditwatch.indexing.document import EVENT_SORT, event_from_hit
 from auditwatch.model import AccessEvent, Alert, summary_of
 from auditwatch.reference import load_reference
 from auditwatch.schema import IndexNames
+from auditwatch.service.tuning import throughput
 
 PAGE = 5000
 
@@ -63,10 +64,13 @@ def backtest_rule(config_path: Path, rule: str, *, since: str = "30d", samples: 
     client = make_client(config.elasticsearch)
     report = BacktestReport(rule_id, since, samples=samples)
     start = time.time() - parse_duration(since)
-    for page in _history(client, IndexNames(config.elasticsearch.index_prefix), start):
-        report.events += len(page)
-        report.alerts.extend(engine.process(page))
-    report.alerts.extend(engine.flush())
+    with throughput() as tuned:  # the collector tuned as in the daemon (service/tuning.py)
+        for page in _history(client, IndexNames(config.elasticsearch.index_prefix), start):
+            report.events += len(page)
+            with tuned.batch():
+                report.alerts.extend(engine.process(page))
+        with tuned.batch():
+            report.alerts.extend(engine.flush())
     return report
 
 

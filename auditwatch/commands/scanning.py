@@ -40,10 +40,12 @@ from auditwatch.normalise import iso_utc
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline, event_order, first_event_time
 from auditwatch.reference import load_reference
+from auditwatch.service.tuning import throughput
 from auditwatch.sources import discovery
 from auditwatch.sources.config import InputConfig
+from auditwatch.sources.identity import FirstTime
 from auditwatch.sources.rotation import rotation_of
-from auditwatch.sources.tail import FirstTime, Tailer
+from auditwatch.sources.tail import Tailer
 
 BATCH_RECORDS = PipelineConfig().batch_max_records
 BATCH_BYTES = PipelineConfig().batch_max_bytes
@@ -114,12 +116,14 @@ def scan_files(
     result = ScanResult()
     total = sum(path.stat().st_size for path in input_files(inputs))
     bar = tqdm(total=total, unit="B", unit_scale=True, desc="scan", disable=not progress, mininterval=0.5)
-    with bar:
+    with throughput() as tuned, bar:  # the collector tuned as in the daemon (service/tuning.py)
         for batch in event_batches(pipeline, inputs, settings, first_event_time(parsers), result):
             result.events += len(batch)
-            result.alerts.extend(engine.process(batch))
+            with tuned.batch():
+                result.alerts.extend(engine.process(batch))
             bar.update(min(sum(e.raw.end - e.raw.offset for e in batch), max(0, total - bar.n)))
-        result.alerts.extend(engine.flush())
+        with tuned.batch():
+            result.alerts.extend(engine.flush())
         bar.update(max(0, total - bar.n))
     return result
 

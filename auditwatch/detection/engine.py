@@ -6,26 +6,19 @@ event's user can never have (no declared associates, never restricted...) are dr
 of matches possible for the user; each remaining rule runs its compiled condition, then its kind
 (windows, repeats, first sightings), then suppression; only then is an alert document built.
 
-Arrival order. With a `lateness` bound L > 0, events wait in a reorder buffer (kept sorted by event time,
-then event id) and are detected only once the watermark has passed them, so rules see them in
-exactly that order whatever order they arrived in, as long as each event is at most L older than
-the newest event that arrived before it. The watermark is the newest event time seen minus L; given
-a wall clock (the daemon) it also moves to now minus L, and past every event that has waited L
-seconds, so a quiet system (or a source whose clock runs ahead) never holds an event longer than L.
-An event later than the watermark is detected at once, out of order (counted in `stats["late"]`);
-windows and suppression tolerate it as before. The buffer is part of the snapshot, so a restart
-from a checkpoint stays exact. `flush()` detects everything still held (end of a scan or backfill).
+Arrival order. With a `lateness` bound L > 0, events wait in a reorder buffer (`reorder.py`) and
+are detected in event-time order once the watermark has passed them. An event later than the
+watermark is detected at once, out of order (counted in `stats["late"]`); windows and suppression
+tolerate it as before. The buffer is part of the snapshot, so a restart from a checkpoint stays
+exact. `flush()` detects everything still held (end of a scan or backfill). Each rule's state lives
+in its `RuleRuntime` (`runtime.py`).
 """
 
 from __future__ import annotations
 
-import gc
 import traceback
-from bisect import bisect_left, bisect_right
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +26,16 @@ import orjson
 import structlog
 
 from auditwatch.detection.alerts import build_alert
-from auditwatch.detection.compile import any_of
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.fold import fold_alerts
-from auditwatch.detection.kinds import KIND_STATES, KindState
-from auditwatch.detection.rule import Rule, RuleSet, WindowSpec
+from auditwatch.detection.kinds import KindState
+from auditwatch.detection.reorder import ReorderBuffer
+from auditwatch.detection.rule import RuleSet
+from auditwatch.detection.runtime import RuleRuntime, spec_json, suppress_json
 from auditwatch.detection.state_codec import key_from_json
 from auditwatch.detection.suppress import Suppressor
 from auditwatch.errors import AuditwatchError
-from auditwatch.model import AccessEvent, Alert, RawLine, StateDelta, StoredState
+from auditwatch.model import AccessEvent, Alert, StateDelta, StoredState
 from auditwatch.reference.snapshot import ReferenceSnapshot
 
 log = structlog.get_logger(__name__)
@@ -88,82 +82,7 @@ def _failure(event: AccessEvent, exc: Exception) -> DetectionFailure:
     return DetectionFailure(event, reason, index=True)
 
 
-_TIME = attrgetter("timestamp")
-_ORDER = attrgetter("timestamp", "id")  # the order detection sees events in (`pipeline.event_order`)
-
-
-class _Runtime:
-    """A rule plus its mutable state."""
-
-    __slots__ = (
-        "cache",
-        "condition",
-        "explained",
-        "full",
-        "kind",
-        "meta_written",
-        "observe",
-        "requires",
-        "rule",
-        "suppressor",
-    )
-
-    def __init__(self, rule: Rule) -> None:
-        self.rule = rule
-        self.requires = rule.requires
-        # the engine runs a rule with a prefilter only on events the prefilter admits
-        self.condition = rule.residual if rule.prefilter is not None else rule.condition
-        self.kind: KindState = KIND_STATES[rule.spec.kind](rule)
-        self.suppressor = Suppressor(rule.suppress, rule.suppress_getters) if rule.suppress else None
-        self.explained = _explainer(rule)
-        self.observe = self.kind.observe
-        self.cache: orjson.Fragment | None = None  # serialised state, valid while nothing changed
-        self.full = True  # the next delta rewrites this rule's rows whole (new, reloaded, or dropped)
-        self.meta_written: bytes | None = None  # the meta row as last put in a delta
-
-    def dump(self) -> orjson.Fragment:
-        suppressor = self.suppressor
-        if self.cache is None or self.kind.dirty or (suppressor is not None and suppressor.dirty):
-            body = {
-                "spec": _spec_json(self.rule.spec),
-                "kind": self.kind.dump(),
-                "suppress": _suppress_json(self.rule) if suppressor else None,
-                "until": suppressor.dump() if suppressor else [],
-            }
-            self.cache = orjson.Fragment(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
-            self.kind.dirty = False
-            if suppressor is not None:
-                suppressor.dirty = False
-        return self.cache
-
-    def load(self, data: dict[str, Any], same_suppression: bool) -> None:
-        self.kind.load(data["kind"])
-        if self.suppressor is not None and same_suppression:
-            self.suppressor.load(data["until"])
-
-
-_Chosen = tuple[tuple[_Runtime, ...], dict[frozenset[str], tuple[_Runtime, ...]] | None]
-
-
-def _explainer(rule: Rule) -> Callable[[EvalContext], bool]:
-    return any_of(tuple(e.test for e in rule.unless if e.downgrade_severity is None))
-
-
-def _spec_json(spec: WindowSpec) -> list[Any]:
-    return [
-        spec.kind,
-        list(spec.group_by),
-        spec.window,
-        spec.threshold,
-        spec.distinct,
-        spec.days,
-        spec.learning,
-        spec.timezone,
-    ]
-
-
-def _suppress_json(rule: Rule) -> list[Any] | None:
-    return None if rule.suppress is None else [list(rule.suppress.by), rule.suppress.duration]
+_Chosen = tuple[tuple[RuleRuntime, ...], dict[frozenset[str], tuple[RuleRuntime, ...]] | None]
 
 
 class DetectionEngine:
@@ -180,32 +99,26 @@ class DetectionEngine:
         """`lateness`: the reorder bound in seconds of event time (0: detect each batch as given).
         `clock`: wall-clock epoch seconds, for releasing held events on a quiet system (daemon)."""
         self._reference = reference
-        self._runtimes: tuple[_Runtime, ...] = ()
+        self._runtimes: tuple[RuleRuntime, ...] = ()
         self._watermark = float("-inf")  # newest event time detected
         self._next_sweep = float("-inf")
         self._stored: set[str] = set()  # rule ids the checkpoint has rows or meta for
         self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0, "failed": 0, "late": 0}
-        self.lateness = lateness
-        self._clock = clock
-        self._held: list[AccessEvent] = []  # sorted by (time, id)
-        self._seen = float("-inf")  # newest event time that arrived
-        self._released = float("-inf")  # newest event time detected from the buffer
-        self._waiting: deque[tuple[float, float]] = deque()  # (wall arrival, newest time then)
-        self._waited = float("-inf")  # newest time among arrivals that have waited `lateness`
+        self._buffer = ReorderBuffer(lateness, clock)
         self._install(rules, {})
 
     # -- wiring -------------------------------------------------------------------------------
 
-    def _install(self, rules: RuleSet, previous: dict[str, _Runtime]) -> None:
+    def _install(self, rules: RuleSet, previous: dict[str, RuleRuntime]) -> None:
         runtimes = []
         for rule in rules:
             if rule.status == "deprecated":
                 continue
-            runtime = _Runtime(rule)
+            runtime = RuleRuntime(rule)
             old = previous.get(rule.id)
             if old is not None and old.rule.spec == rule.spec:
                 state = orjson.loads(orjson.dumps(old.dump()))
-                runtime.load(state, _suppress_json(old.rule) == _suppress_json(rule))
+                runtime.load(state, suppress_json(old.rule) == suppress_json(rule))
             runtimes.append(runtime)
         self._runtimes = tuple(runtimes)
         self._folds = {r.rule.id: frozenset(r.rule.folds_into) for r in runtimes if r.rule.folds_into}
@@ -246,7 +159,7 @@ class DetectionEngine:
         runtimes = self._admitted(key)
         return runtimes, ({} if any(r.requires for r in runtimes) else None)
 
-    def _admitted(self, key: object) -> tuple[_Runtime, ...]:
+    def _admitted(self, key: object) -> tuple[RuleRuntime, ...]:
         values = (key,) if len(self._key_fields) == 1 else key
         assert isinstance(values, tuple)
         position = {name: i for i, name in enumerate(self._key_fields)}
@@ -278,92 +191,40 @@ class DetectionEngine:
         can compute local days and hours for, or any unexpected error in a rule) is skipped, logged,
         and reported in `failures` (when given) for the caller to dead-letter. Rules that ran on the
         event before the error keep what they observed."""
-        enabled = gc.isenabled()
-        gc.disable()  # the batch makes no reference cycles; collections mid-batch would cost half the time
-        try:
-            if self.lateness <= 0 and not self._held and read_to == float("inf"):
-                return self._process(events, failures)
-            self._hold(events)
-            return self._process(self._due(self._bound(), read_to - self.lateness), failures)
-        finally:
-            if enabled:
-                gc.enable()
+        buffer = self._buffer
+        if buffer.lateness <= 0 and not buffer.events and read_to == float("inf"):
+            return self._process(events, failures)
+        self.stats["late"] += buffer.hold(events)
+        return self._process(buffer.due(buffer.bound(), read_to - buffer.lateness), failures)
 
     def tick(
         self, read_to: float = float("inf"), failures: list[DetectionFailure] | None = None
     ) -> list[Alert]:
         """Alerts from held events the wall clock releases now (call when no new events came)."""
-        if not self._held:
+        if not self._buffer.events:
             return []
         return self.process((), failures, read_to)
 
     def flush(self, failures: list[DetectionFailure] | None = None) -> list[Alert]:
         """Detect every held event: the input is complete (end of a scan, backfill or test)."""
-        if not self._held:
+        if not self._buffer.events:
             return []
-        return self._process(self._due(float("inf")), failures)
+        return self._process(self._buffer.due(float("inf")), failures)
+
+    @property
+    def lateness(self) -> float:
+        """The reorder bound in seconds of event time."""
+        return self._buffer.lateness
 
     @property
     def held(self) -> int:
         """Events waiting in the reorder buffer."""
-        return len(self._held)
+        return len(self._buffer.events)
 
     def next_release(self) -> float | None:
         """Seconds until the wall clock releases a held event; None when nothing is held (or the
         engine has no clock: then only newer events or `flush` release them)."""
-        if not self._held or self._clock is None:
-            return None
-        now = self._clock()
-        due = self._held[0].timestamp + self.lateness
-        if self._waiting:
-            due = min(due, self._waiting[0][0] + self.lateness)
-        return max(0.0, due - now)
-
-    # -- the reorder buffer -------------------------------------------------------------------
-
-    def _hold(self, events: Sequence[AccessEvent]) -> None:
-        """Add `events` to the held list, kept sorted by (time, id): each batch is one sorted run
-        (the pipeline sorts it), so the sort is a linear merge at C speed."""
-        if not events:
-            return
-        newest = max(map(_TIME, events))
-        released = self._released
-        if min(map(_TIME, events)) <= released:
-            self.stats["late"] += sum(1 for e in events if e.timestamp <= released)
-        self._seen = max(self._seen, newest)
-        held = self._held
-        held.extend(events)
-        held.sort(key=_ORDER)
-        if self._clock is not None:
-            self._waiting.append((self._clock(), self._seen))
-
-    def _bound(self) -> float:
-        """The watermark now: held events at or before it are released."""
-        bound = self._seen - self.lateness
-        if self._clock is not None:
-            now = self._clock()
-            bound = max(bound, now - self.lateness)
-            waiting = self._waiting
-            cutoff = now - self.lateness
-            while waiting and waiting[0][0] <= cutoff:
-                self._waited = max(self._waited, waiting.popleft()[1])
-            bound = max(bound, self._waited)
-        return bound
-
-    def _due(self, bound: float, cap: float = float("inf")) -> list[AccessEvent]:
-        """Release held events at or before `bound` and strictly before `cap` (a source with unread
-        data has reached `cap`: its next events may share that time)."""
-        held = self._held
-        cut = bisect_right(held, bound, key=_TIME)
-        if cap != float("inf"):
-            cut = min(cut, bisect_left(held, cap, key=_TIME))
-        out = held[:cut]
-        del held[:cut]
-        if out:  # an event arriving later than this one now comes too late to be put in order
-            self._released = max(self._released, out[-1].timestamp)
-        if not held:
-            self._waiting.clear()
-        return out
+        return self._buffer.next_release()
 
     def _process(self, events: Sequence[AccessEvent], failures: list[DetectionFailure] | None) -> list[Alert]:
         alerts: list[Alert] = []
@@ -450,33 +311,18 @@ class DetectionEngine:
         """Window, suppression, repeat and first-seen state as deterministic JSON bytes.
 
         Only rules whose state changed since the last snapshot are serialised again."""
-        enabled = gc.isenabled()
-        gc.disable()  # serialising large state allocates a lot; full collections would dominate
-        try:
-            body = {
-                "version": SNAPSHOT_VERSION,
-                "watermark": self._watermark if self._watermark != float("-inf") else None,
-                "rules": {r.rule.id: r.dump() for r in self._runtimes},
-                "held": self._dump_held(),
-            }
-            return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-        finally:
-            if enabled:
-                gc.enable()
+        body = {
+            "version": SNAPSHOT_VERSION,
+            "watermark": self._watermark if self._watermark != float("-inf") else None,
+            "rules": {r.rule.id: r.dump() for r in self._runtimes},
+            "held": self._buffer.dump(),
+        }
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 
     def state_delta(self) -> StateDelta:
         """The rows that changed since the previous delta (or since `restore_rows`): per rule and
         group key, the key's state, or a deletion. A rule that is new, reloaded with another
         window, or whose stored state was dropped, is rewritten whole."""
-        enabled = gc.isenabled()
-        gc.disable()  # many small allocations; nothing here makes cycles
-        try:
-            return self._delta()
-        finally:
-            if enabled:
-                gc.enable()
-
-    def _delta(self) -> StateDelta:
         dumps = orjson.dumps
         current = {r.rule.id for r in self._runtimes}
         cleared = sorted(self._stored - current)
@@ -503,8 +349,8 @@ class DetectionEngine:
                     rows.append((rule_id, "s", dumps(key), None if until is None else dumps(until)))
             body = dumps(
                 {
-                    "spec": _spec_json(runtime.rule.spec),
-                    "suppress": _suppress_json(runtime.rule),
+                    "spec": spec_json(runtime.rule.spec),
+                    "suppress": suppress_json(runtime.rule),
                     "kind": kind.meta(),
                 },
                 option=orjson.OPT_SORT_KEYS,
@@ -513,9 +359,8 @@ class DetectionEngine:
                 meta.append((rule_id, body))
                 runtime.meta_written = body
         watermark = self._watermark if self._watermark != float("-inf") else None
-        meta.append(
-            (ENGINE_META, dumps({"version": ROWS_VERSION, "watermark": watermark, "held": self._dump_held()}))
-        )
+        held = self._buffer.dump()
+        meta.append((ENGINE_META, dumps({"version": ROWS_VERSION, "watermark": watermark, "held": held})))
         self._stored = current
         return StateDelta(tuple(cleared), tuple(meta), tuple(rows))
 
@@ -532,11 +377,11 @@ class DetectionEngine:
             if raw is None:
                 continue
             meta = orjson.loads(raw)
-            if meta["spec"] != _spec_json(rule.spec):
+            if meta["spec"] != spec_json(rule.spec):
                 continue
             runtime.kind.load_rows(meta["kind"], _decoded(stored.rows.get((rule_id, "k"), ())))
             kept = stored.rows.get((rule_id, "s"), [])
-            if runtime.suppressor is not None and meta["suppress"] == _suppress_json(rule):
+            if runtime.suppressor is not None and meta["suppress"] == suppress_json(rule):
                 runtime.suppressor.load_rows(_decoded(kept))
                 runtime.full = False
             else:
@@ -549,7 +394,7 @@ class DetectionEngine:
         if watermark is not None:
             self._watermark = float(watermark)
             self._next_sweep = self._watermark + SWEEP_EVERY
-        self._load_held(engine_state.get("held"))
+        self._buffer.load(engine_state.get("held"))
         return True
 
     def restore(self, data: bytes) -> None:
@@ -560,56 +405,15 @@ class DetectionEngine:
         saved = body.get("rules", {})
         for runtime in self._runtimes:
             state = saved.get(runtime.rule.id)
-            if state is None or state["spec"] != _spec_json(runtime.rule.spec):
+            if state is None or state["spec"] != spec_json(runtime.rule.spec):
                 continue
-            runtime.load(state, state["suppress"] == _suppress_json(runtime.rule))
+            runtime.load(state, state["suppress"] == suppress_json(runtime.rule))
             runtime.cache = None
         self._sweep_due = float("-inf")
         if body.get("watermark") is not None:
             self._watermark = float(body["watermark"])
             self._next_sweep = self._watermark + SWEEP_EVERY
-        self._load_held(body.get("held"))
-
-    def _dump_held(self) -> dict[str, Any] | None:
-        """The reorder buffer: events read (their offsets may be checkpointed) but not yet detected."""
-        if not self._held and self._seen == float("-inf"):
-            return None
-        return {
-            "seen": self._seen if self._seen != float("-inf") else None,
-            "released": self._released if self._released != float("-inf") else None,
-            "events": [_event_json(e) for e in self._held],
-        }
-
-    def _load_held(self, data: dict[str, Any] | None) -> None:
-        self._held, self._waiting = [], deque()
-        self._seen = self._released = self._waited = float("-inf")
-        if not data:
-            return
-        if data.get("seen") is not None:
-            self._seen = float(data["seen"])
-        if data.get("released") is not None:
-            self._released = float(data["released"])
-        self._held = [_event_from_json(item) for item in data.get("events", ())]  # already sorted
-        if self._held and self._clock is not None:  # restored events wait at most `lateness` more
-            self._waiting.append((self._clock(), self._seen))
-
-
-def _event_json(event: AccessEvent) -> list[Any]:
-    """A held event for the snapshot: its document and where it was read from. The raw bytes are
-    left out (the document holds `event.original`; detection and evidence use only path and offset)."""
-    raw = event.raw
-    return [
-        event.id,
-        event.timestamp,
-        dict(event.fields),
-        [raw.source, raw.path, raw.file_key, raw.offset, raw.end],
-    ]
-
-
-def _event_from_json(item: list[Any]) -> AccessEvent:
-    event_id, ts, fields, raw = item
-    source, path, file_key, offset, end = raw
-    return AccessEvent(event_id, float(ts), fields, RawLine(source, path, file_key, offset, end, b"", 0))
+        self._buffer.load(body.get("held"))
 
 
 def _decoded(rows: Iterable[tuple[bytes, bytes]]) -> Iterator[tuple[tuple[object, ...], Any]]:

@@ -38,6 +38,7 @@ TOP = (
     "auditwatch.__main__",
     "auditwatch.commands",
     "auditwatch.daemon",
+    "auditwatch.delivery",
     "auditwatch.config.daemon",
     "auditwatch.jobs",
     "auditwatch.service",
@@ -82,7 +83,7 @@ NEVER: Mapping[str, tuple[str, ...]] = {
     "auditwatch.kibana": (*STAGES, "auditwatch.triage", "auditwatch.pipeline", *TOP),
 }
 
-WIRING = ("auditwatch.commands", "auditwatch.daemon")
+WIRING = ("auditwatch.commands", "auditwatch.daemon", "auditwatch.delivery")
 #: imported prefix -> the only importer prefixes allowed
 ONLY_IMPORTED_BY: Mapping[str, tuple[str, ...]] = {
     "auditwatch.testing": ("auditwatch.testing",),
@@ -91,6 +92,7 @@ ONLY_IMPORTED_BY: Mapping[str, tuple[str, ...]] = {
     # the batch path (scan, backfill) is also what the scenario harness scores
     "auditwatch.commands.scanning": ("auditwatch.commands", "auditwatch.testing"),
     "auditwatch.daemon": ("auditwatch.commands",),
+    "auditwatch.delivery": ("auditwatch.daemon",),
     "auditwatch.config.daemon": (*WIRING, "auditwatch.jobs", "auditwatch.testing"),
     "auditwatch.service": (*WIRING, "auditwatch.config.daemon", "auditwatch.service"),
     "auditwatch.jobs": ("auditwatch.daemon",),

@@ -96,7 +96,8 @@ def test_idle_groups_are_still_swept(rule: Make) -> None:
 
 
 def test_process_restores_the_collector_state(rule: Make) -> None:
-    """The engine pauses the cyclic collector only while it processes a batch, also on error."""
+    """The engine leaves the cyclic collector as it was, also on error (the loops pause it around
+    a batch: service/tuning.py)."""
     engine = DetectionEngine(rule("condition: event.action == person_view\n"), empty_reference())
     was = gc.isenabled()
     try:
