@@ -109,9 +109,9 @@ def measure(config_path: Path, profile: Path | None = None) -> dict[str, Any]:
         setattr(cls, method, meter.wrap(stage, func))
     threads: dict[str, float] = {}
     deliver_loop = Daemon._deliver_loop
-    Daemon._deliver_loop = _thread_cpu(
-        deliver_loop, threads, "delivery thread", profile.with_suffix(".delivery") if profile else None
-    )  # type: ignore[method-assign]
+    delivery_profile = profile.with_suffix(".delivery") if profile else None
+    wrapped = _thread_cpu(deliver_loop, threads, "delivery thread", delivery_profile)
+    Daemon._deliver_loop = wrapped  # type: ignore[method-assign]
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0 = time.perf_counter()
     try:
@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lines", type=int, default=300_000)
     parser.add_argument("--full", action="store_true", help="the synthetic force with the rule pack")
     parser.add_argument("--events-per-day", type=int, default=12_000)
-    parser.add_argument("--profile", type=Path, help="also cProfile the main thread into FILE, delivery into FILE.delivery")
+    parser.add_argument(
+        "--profile", type=Path, help="cProfile the main thread into FILE, delivery into FILE.delivery"
+    )
     args = parser.parse_args(argv)
     from elasticsearch import Elasticsearch
 

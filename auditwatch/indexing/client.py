@@ -19,7 +19,7 @@ class _BulkBodySerializer(NdjsonSerializer):
 
     def dumps(self, data: Any) -> bytes:
         if data.__class__ is bytes and data.endswith(b"\n"):
-            return data  # type: ignore[no-any-return]
+            return data
         return super().dumps(data)
 
 
