@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from auditwatch.checkpoint import Checkpoint
-from auditwatch.config import load_config
+from auditwatch.config.daemon import load_config
 from auditwatch.daemon import Daemon
 from auditwatch.detection import DetectionEngine
 from auditwatch.indexing.body import BodyBuilder
