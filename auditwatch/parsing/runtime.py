@@ -20,6 +20,8 @@ from functools import partial
 from operator import itemgetter
 from typing import Any, Final
 
+import orjson
+
 from auditwatch import schema
 from auditwatch.errors import EXAMPLE_FAILED, Problem
 from auditwatch.model import AccessEvent, DeadLetter, RawLine
@@ -38,7 +40,7 @@ from auditwatch.parsing.mapping import (
     is_memoisable,
     is_plain_copy,
 )
-from auditwatch.parsing.specialise import Fill, RecordPlan, generate
+from auditwatch.parsing.specialise import Fill, NestedFill, RecordPlan, generate, generate_nested
 from auditwatch.timefmt import TimestampParser, iso_utc
 
 _sha1 = hashlib.sha1
@@ -50,8 +52,9 @@ _ISO = TimestampParser(["iso8601"])
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _C0_BYTES: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
-# one record type: its generated field mapping, and whether the mapping sets related.user
-_Record = tuple[Fill, bool]
+# one record type: its generated field mapping, whether the mapping sets related.user, and (JSON
+# records) the mapping reading the decoded object without flattening it, when it can
+_Record = tuple[Fill, bool, NestedFill | None]
 Outcome = AccessEvent | DeadLetter | None
 _LineParser = Callable[[RawLine, str, float], Outcome]
 
@@ -111,7 +114,8 @@ def _record(definition: ParserDefinition, index: int, present: frozenset[str] | 
         getters=tuple(getters),
         id_field=definition.id_field,
     )
-    return generate(plan), any(spec.target == "related.user" for spec in record.fields)
+    nested = generate_nested(plan) if definition.decoder == "json" and definition.envelope is None else None
+    return generate(plan), any(spec.target == "related.user" for spec in record.fields), nested
 
 
 def _window_at_timestamp(epoch: float, reference: float, definition: ParserDefinition) -> str | None:
@@ -228,6 +232,8 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
     sha1, b64, urlsafe = _sha1, _b64, _URLSAFE
     lenient = definition.lenient
     control = None if lenient else _CONTROL.search
+    nested = records[0][2] if len(records) == 1 else None
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     c0_bytes = _C0_BYTES
 
     def dead(raw: RawLine, reason: str) -> DeadLetter:
@@ -258,19 +264,34 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
             bad = control(text)
             if bad is not None:
                 return dead(raw, f"control character U+{ord(bad.group()):04X} at column {bad.start() + 1}")
-        try:
-            index, parsed = decode(text)
-        except DecodeError as exc:
-            if skip is not None and skip(text) is not None:
+        result = None
+        if nested is not None:  # a JSON object of the usual shape: read without flattening it
+            try:
+                obj = loads(text)
+            except JSONDecodeError:
+                obj = None  # decode() below says why
+            if obj.__class__ is dict:
+                try:
+                    result = nested(obj, reference, text)
+                except FieldError as exc:
+                    return dead(raw, str(exc))
+        if result is None:
+            try:
+                index, parsed = decode(text)
+            except DecodeError as exc:
+                if skip is not None and skip(text) is not None:
+                    return None
+                return dead(raw, str(exc))
+            except NotARecord:
                 return None
-            return dead(raw, str(exc))
-        except NotARecord:
-            return None
-        fill, sets_related_user = records[index]
-        try:
-            epoch, doc, audit_id = fill(parsed, reference)
-        except FieldError as exc:
-            return dead(raw, str(exc))
+            fill, sets_related_user, _ = records[index]
+            try:
+                result = fill(parsed, reference)
+            except FieldError as exc:
+                return dead(raw, str(exc))
+        else:
+            sets_related_user = records[0][1]
+        epoch, doc, audit_id = result
         line_hash = raw.full_sha1 or sha1(data).hexdigest()
         if audit_id is not None and audit_id != "":
             audit_text = audit_id if audit_id.__class__ is str else str(audit_id)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from auditwatch.parsing.decoders.json import MAX_DEPTH
 from auditwatch.parsing.mapping import MEMO_LIMIT, FieldError, Getter, to_keyword
 from auditwatch.timefmt import iso_utc
 
@@ -94,22 +95,95 @@ class _Source:
     def add(self, indent: int, *lines: str) -> None:
         self.lines.extend("    " * indent + line for line in lines)
 
-    def build(self, name: str) -> Any:
-        params = ", ".join(self.cells)
+    def build(self, name: str, params: str) -> Any:
+        cells = ", ".join(self.cells)
         body = "\n".join(self.lines)
-        code = f"def _make({params}):\n    def {name}(P, reference):\n{body}\n    return {name}\n"
+        code = f"def _make({cells}):\n    def {name}({params}):\n{body}\n    return {name}\n"
         namespace: dict[str, Any] = {}
         exec(compile(code, f"<auditwatch parser: {name}>", "exec"), namespace)
         return namespace["_make"](**self.cells)
 
 
-def generate(plan: RecordPlan, name: str = "fill") -> Fill:
-    """The straight-line function for `plan` (see the module docstring)."""
+def _sources(plan: RecordPlan) -> list[str]:
+    """Every source field the plan reads."""
+    names = [s for _, s in plan.copies] + [s for _, s, _ in plan.memos] + [s for _, s, _ in plan.getters]
+    for extra in (plan.timestamp_source, plan.id_field):
+        if extra is not None:
+            names.append(extra)
+    return names
+
+
+def generate(plan: RecordPlan) -> Fill:
+    """The straight-line function for `plan` over a flat decoded record (see the module docstring)."""
+    src = _Source()
+    src.add(2, "get = P.get")
+    _body(src, plan, lambda source: f"get({source!r})")
+    fill: Fill = src.build("fill", "P, reference")
+    return fill
+
+
+# a JSON object as decoded (nested), reference epoch, the line's text -> as Fill, or None when the
+# object is not of the shape the nested reading is exact for (then flatten and use the Fill)
+NestedFill = Callable[[dict[str, Any], float, str], tuple[float, dict[str, Any], Any] | None]
+
+
+def generate_nested(plan: RecordPlan) -> NestedFill | None:
+    """For JSON records: the same function reading the mapped paths straight from the nested object,
+    without flattening it; None when the mapping cannot be read that way (a source that is also the
+    parent of another source, or nested deeper than the JSON decoder allows).
+
+    Flattening joins nested keys with "." (the last of equal joined names wins), so reading
+    `user.staff_no` as `obj["user"]["staff_no"]` is exact when no key contains a dot and no object
+    holds a key the mapping does not walk through: then every joined name has one spelling. The
+    function checks that at every object it walks through (its keys a subset of the names the
+    mapped paths continue with there) and that the text holds no other object (as many `{` as
+    objects walked through; a `{` inside a string only makes it fall back); a leaf that is an object
+    is then impossible, as is nesting beyond the decoder's depth limit. Otherwise it returns None."""
+    if plan.pick is not None:
+        return None
+    paths = {source: tuple(source.split(".")) for source in _sources(plan)}
+    nodes: dict[tuple[str, ...], set[str]] = {(): set()}  # object path -> the keys allowed in it
+    for parts in paths.values():
+        for depth in range(len(parts)):
+            nodes.setdefault(parts[:depth], set()).add(parts[depth])
+    if any(parts in nodes for parts in paths.values()) or max(map(len, nodes)) >= MAX_DEPTH:
+        return None
     src = _Source()
     add = src.add
-    add(2, "get = P.get")
+    variable: dict[tuple[str, ...], str] = {(): "P"}
+    add(2, f"if not P.keys() <= {src.cell('keys', frozenset(nodes[()]))}:", "    return None", "n = 1")
+    empty = src.cell("EMPTY", _MISSING)
+    for node in sorted(nodes, key=len):
+        if not node:
+            continue
+        name = variable[node] = f"n{len(variable)}"
+        add(
+            2,
+            f"{name} = {variable[node[:-1]]}.get({node[-1]!r})",
+            f"if {name}.__class__ is dict:",
+            f"    if not {name}.keys() <= {src.cell('keys', frozenset(nodes[node]))}:",
+            "        return None",
+            "    n += 1",
+            "else:",
+            f"    {name} = {empty}",
+        )
+    add(2, "if text.count('{') != n:", "    return None", "get = P.get")
+
+    def fetch(source: str) -> str:
+        parts = paths[source]
+        if len(parts) == 1:
+            return f"get({parts[0]!r})"
+        return f"{variable[parts[:-1]]}.get({parts[-1]!r})"
+
+    _body(src, plan, fetch)
+    nested: NestedFill = src.build("fill_nested", "P, reference, text")
+    return nested
+
+
+def _body(src: _Source, plan: RecordPlan, fetch: Callable[[str], str]) -> None:
+    add = src.add
     ts = src.cell("ts", plan.timestamp)
-    value = "None" if plan.timestamp_source is None else f"get({plan.timestamp_source!r})"
+    value = "None" if plan.timestamp_source is None else fetch(plan.timestamp_source)
     window = src.cell("window", plan.window)
     earliest = src.cell("earliest", plan.earliest)
     max_future = src.cell("max_future", plan.max_future)
@@ -131,7 +205,7 @@ def generate(plan: RecordPlan, name: str = "fill") -> Fill:
         for target, source in plan.copies:
             add(
                 2,
-                f"v = get({source!r})",
+                f"v = {fetch(source)}",
                 "if v.__class__ is str:",
                 "    if v:",
                 f"        doc[{target!r}] = v",
@@ -140,18 +214,16 @@ def generate(plan: RecordPlan, name: str = "fill") -> Fill:
                 "    if v is not None:",
                 f"        doc[{target!r}] = v",
             )
-    _memos(src, plan.memos, error)
+    _memos(src, plan.memos, error, fetch)
     for target, source, getter in plan.getters:
         add(
             2,
-            f"v = {src.cell('get', getter)}(get({source!r}), reference)",
+            f"v = {src.cell('get', getter)}({fetch(source)}, reference)",
             "if v is not None:",
             f"    doc[{target!r}] = v",
         )
-    audit_id = "None" if plan.id_field is None else f"get({plan.id_field!r})"
+    audit_id = "None" if plan.id_field is None else fetch(plan.id_field)
     add(2, f"return epoch, doc, {audit_id}")
-    fill: Fill = src.build(name)
-    return fill
 
 
 def _picked(src: _Source, plan: RecordPlan) -> None:
@@ -169,7 +241,9 @@ def _picked(src: _Source, plan: RecordPlan) -> None:
     )
 
 
-def _memos(src: _Source, memos: Sequence[tuple[str, str, Getter]], error: str) -> None:
+def _memos(
+    src: _Source, memos: Sequence[tuple[str, str, Getter]], error: str, fetch: Callable[[str], str]
+) -> None:
     """Memoised fields in mapping order; each source's cache is looked up where it is first needed."""
     groups: dict[str, list[int]] = {}
     for index, (_, source, _) in enumerate(memos):
@@ -186,7 +260,7 @@ def _memos(src: _Source, memos: Sequence[tuple[str, str, Getter]], error: str) -
             t = "t" + s[1:]
             src.add(
                 2,
-                f"{s} = get({source!r})",
+                f"{s} = {fetch(source)}",
                 f"if {s}.__class__ is str:",
                 f"    {t} = {src.cell('cache', cache)}.get({s})",
                 f"    if {t} is None:",
