@@ -100,9 +100,23 @@ def _thread_cpu(
     return run
 
 
+def _watch_deltas(into: list[tuple[int, int]]) -> Callable[..., Any]:
+    """DetectionEngine.state_delta, noting (events held in the reorder buffer, delta bytes) per call."""
+    real = DetectionEngine.state_delta
+
+    def state_delta(engine: DetectionEngine) -> Any:
+        delta = real(engine)
+        into.append((engine.held, delta.size))
+        return delta
+
+    return state_delta
+
+
 def measure(config_path: Path, profile: Path | None = None) -> dict[str, Any]:
     meter = Meter()
-    originals = []
+    deltas: list[tuple[int, int]] = []
+    originals: list[tuple[type, str, Any]] = [(DetectionEngine, "state_delta", DetectionEngine.state_delta)]
+    DetectionEngine.state_delta = _watch_deltas(deltas)  # type: ignore[method-assign]
     for stage, cls, method in STAGES:
         func = getattr(cls, method)
         originals.append((cls, method, func))
@@ -143,6 +157,9 @@ def measure(config_path: Path, profile: Path | None = None) -> dict[str, Any]:
         "system_cpu_s": system,
         "minor_faults": faults,
         "stages": dict(meter.spent),
+        "checkpoints": len(deltas),
+        "held_mean": sum(h for h, _ in deltas) / max(len(deltas), 1),
+        "delta_bytes_mean": sum(b for _, b in deltas) / max(len(deltas), 1),
         "threads": threads,
     }
 
@@ -153,6 +170,8 @@ def render(result: dict[str, Any]) -> str:
         f"events {n:,}, alerts {result['alerts']:,}, wall {result['wall_s']:.1f} s, "
         f"process CPU {result['process_cpu_s'] / n * 1e6:.1f} µs/event (start-up included; system "
         f"{result['system_cpu_s'] / n * 1e6:.1f} µs/event, {result['minor_faults'] / n:.2f} faults/event)",
+        f"checkpoints {result['checkpoints']}: on average {result['held_mean']:,.0f} events held in the "
+        f"reorder buffer, {result['delta_bytes_mean'] / 1024:,.0f} KiB of rule state written",
         "",
         "| stage | thread CPU µs/event |",
         "|---|---|",
