@@ -189,8 +189,8 @@ class Checkpoint:
                 self._db.execute("UPDATE meta SET value = value + 1 WHERE key = 'commits'")
         except sqlite3.OperationalError as exc:
             raise _write_error(self.path, exc) from exc
-        if delta is not None:
-            self._log_bytes += delta.size
+        if delta is not None:  # only rows go to the log (meta, e.g. the reorder buffer, is upserted)
+            self._log_bytes += sum(len(key) + len(value or b"") for _, _, key, value in delta.rows)
             if self._log_bytes > max(self._compact_min, self._row_bytes):
                 self.compact()
 

@@ -121,11 +121,11 @@ class ReorderBuffer:
 def _event_json(event: AccessEvent) -> list[Any]:
     """A held event for the snapshot: its document and where it was read from. The raw bytes are
     left out (the document holds `event.original`; detection and evidence use only path and offset)."""
-    raw = event.raw
+    raw, fields = event.raw, event.fields
     return [
         event.id,
         event.timestamp,
-        dict(event.fields),
+        fields if fields.__class__ is dict else dict(fields),  # no copy to serialise a dict
         [raw.source, raw.path, raw.file_key, raw.offset, raw.end],
     ]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from auditwatch import schema
@@ -19,8 +18,9 @@ from auditwatch.errors import AuditwatchError
 from auditwatch.parsing.fields import FieldDef
 from auditwatch.timefmt import iso_utc
 
-# parsed record, reference epoch (receive time, for year-less timestamps) -> value or None
-Getter = Callable[[dict[str, Any], float], Any]
+# the source field's parsed value (None when missing), reference epoch (receive time, for year-less
+# timestamps) -> the document value or None
+Getter = Callable[[Any, float], Any]
 
 _TRUE: Final = frozenset({"true", "yes", "y", "1", "t", "on"})
 _FALSE: Final = frozenset({"false", "no", "n", "0", "f", "off"})
@@ -71,20 +71,7 @@ def to_keyword(value: Any) -> Any:
     return str(value)
 
 
-_MEMO_LIMIT: Final = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class MemoField:
-    """A field whose value is a pure function of one parsed string: the runtime looks the string up
-    in `cache` inline and calls `fill` (compute, store, return; FieldError is not cached) on a miss;
-    `getter` handles values that are not strings."""
-
-    target: str
-    source: str
-    cache: dict[str, Any]
-    fill: Callable[[str], Any]
-    getter: Getter
+MEMO_LIMIT: Final = 20_000  # entries per memo cache (cleared when full: the values repeat)
 
 
 def is_memoisable(spec: FieldDef) -> bool:
@@ -97,24 +84,9 @@ def is_memoisable(spec: FieldDef) -> bool:
     )
 
 
-def compile_memo(spec: FieldDef) -> MemoField:
-    getter = compile_getter(spec)
-    assert spec.source is not None
-    source = spec.source
-    cache: dict[str, Any] = {}
-
-    def fill(value: str) -> Any:
-        out = getter({source: value}, 0.0)
-        if len(cache) >= _MEMO_LIMIT:
-            cache.clear()
-        cache[value] = out
-        return out
-
-    return MemoField(spec.target, source, cache, fill, getter)
-
-
 def compile_getter(spec: FieldDef) -> Getter:
-    """The closure that reads `spec.target` from a parsed record (FieldError when it must fail)."""
+    """The closure that turns the value of `spec.source` in a parsed record (None when missing) into
+    the value of `spec.target` (None: not set; FieldError when the line must fail)."""
     source = spec.source
     assert source is not None
     target = spec.target
@@ -136,8 +108,7 @@ def compile_getter(spec: FieldDef) -> Getter:
         and (target not in schema.LIST_FIELDS)
     ):
         # the common case, kept lean: a keyword copied as it is
-        def plain(parsed: dict[str, Any], reference: float) -> Any:
-            value = parsed.get(source)
+        def plain(value: Any, reference: float) -> Any:
             if value is None or value == "":
                 if required:
                     raise FieldError(missing)
@@ -150,8 +121,7 @@ def compile_getter(spec: FieldDef) -> Getter:
         # a wildcard flag on free text (rarely repeats): one regex search
         search = re.compile("|".join(map(re.escape, spec.contains_any))).search
 
-        def contains(parsed: dict[str, Any], reference: float) -> Any:
-            value = parsed.get(source)
+        def contains(value: Any, reference: float) -> Any:
             if value is None or value in ("", []):
                 return None
             return search(value if value.__class__ is str else str(value)) is not None
@@ -160,8 +130,7 @@ def compile_getter(spec: FieldDef) -> Getter:
 
     keyword = spec.kind == schema.KEYWORD and target not in schema.LIST_FIELDS
 
-    def general(parsed: dict[str, Any], reference: float) -> Any:
-        value = parsed.get(source)
+    def general(value: Any, reference: float) -> Any:
         if value is None or value in ("", []):
             value = default if has_default else None
         else:
@@ -197,8 +166,7 @@ def _timestamp_getter(spec: FieldDef, missing: str) -> Getter:
     assert source is not None
     as_epoch = target == "@timestamp"
 
-    def timestamp(parsed: dict[str, Any], reference: float) -> Any:
-        value = parsed.get(source)
+    def timestamp(value: Any, reference: float) -> Any:
         if value is None or value == "":
             if required:
                 raise FieldError(missing)

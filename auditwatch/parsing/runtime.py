@@ -1,11 +1,12 @@
 """The compiled parser: RawLine -> AccessEvent | DeadLetter | None (skipped), nothing interpreted per event.
 
 Per record type the document's constant part (event.kind, module, dataset, parser, defaults and
-`value:` constants) is built once, and the fields are sorted into three tight loops: keywords
-copied as they are (for decoders whose every field is a string that is always present, one
-`itemgetter` and one `dict.update`), fields that are a pure function of one string (looked up in a
-bounded per-field cache first) and the rest (closures). Per line the runtime decodes, runs those,
-hashes the line once and derives the deterministic id. Nothing here raises on bad input.
+`value:` constants) is built once, and the fields are sorted into three groups: keywords copied
+as they are (for decoders whose every field is a string that is always present, one `itemgetter`
+and one `dict.update`), fields that are a pure function of one string (looked up in a bounded
+cache per source field first) and the rest (closures); `specialise` turns that into one
+straight-line function per record type. Per line the runtime decodes, runs it, hashes the line
+once and derives the deterministic id. Nothing here raises on bad input.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import binascii
 import hashlib
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from operator import itemgetter
 from typing import Any, Final
+
+import orjson
 
 from auditwatch import schema
 from auditwatch.errors import EXAMPLE_FAILED, Problem
@@ -31,14 +35,12 @@ from auditwatch.parsing.definition import ParserDefinition
 from auditwatch.parsing.mapping import (
     FieldError,
     Getter,
-    MemoField,
     compile_getter,
-    compile_memo,
     constant,
     is_memoisable,
     is_plain_copy,
-    to_keyword,
 )
+from auditwatch.parsing.specialise import Fill, NestedFill, RecordPlan, generate, generate_nested
 from auditwatch.timefmt import TimestampParser, iso_utc
 
 _sha1 = hashlib.sha1
@@ -46,24 +48,13 @@ _b64 = binascii.b2a_base64
 _URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
 _DEFAULTS: Final[dict[str, Any]] = {"event.category": ["database"], "event.type": ["access"]}
 _ISO = TimestampParser(["iso8601"])
-_MISS: Final = object()
 # C0 controls other than tab, LF (multi-line records) and CR, DEL and the C1 controls
 _CONTROL: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _C0_BYTES: Final = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 
-# one record type, as a plain tuple (unpacked once per line):
-# (static document part, @timestamp getter, copy picker or None, copy targets, copies (target, source),
-#  memo fields (target, source, cache, fill, getter), other fields (target, getter), sets related.user)
-_Record = tuple[
-    dict[str, Any],
-    Getter,
-    Callable[[dict[str, Any]], tuple[Any, ...]] | None,
-    tuple[str, ...],
-    tuple[tuple[str, str], ...],
-    tuple[tuple[str, str, dict[str, Any], Callable[[str], Any], Getter], ...],
-    tuple[tuple[str, Getter], ...],
-    bool,
-]
+# one record type: its generated field mapping, whether the mapping sets related.user, and (JSON
+# records) the mapping reading the decoded object without flattening it, when it can
+_Record = tuple[Fill, bool, NestedFill | None]
 Outcome = AccessEvent | DeadLetter | None
 _LineParser = Callable[[RawLine, str, float], Outcome]
 
@@ -86,10 +77,11 @@ def _record(definition: ParserDefinition, index: int, present: frozenset[str] | 
         "auditwatch.parser": definition.name,
         **_DEFAULTS,
     }
-    getters: list[tuple[str, Getter]] = []
+    getters: list[tuple[str, str, Getter]] = []
     copies: list[tuple[str, str]] = []
-    memos: list[MemoField] = []
+    memos: list[tuple[str, str, Getter]] = []
     timestamp: Getter | None = None
+    timestamp_source: str | None = None
     for spec in record.fields:
         if spec.source is None:
             static[spec.target] = constant(spec)
@@ -98,26 +90,36 @@ def _record(definition: ParserDefinition, index: int, present: frozenset[str] | 
                 copies.append((spec.target, spec.source))
             # else: never captured by this record type, and optional: never set
         elif is_memoisable(spec):
-            memos.append(compile_memo(spec))
+            memos.append((spec.target, spec.source, compile_getter(spec)))
         elif spec.target == "@timestamp":
-            timestamp = compile_getter(spec)
+            timestamp, timestamp_source = compile_getter(spec), spec.source
         elif spec.kind == schema.DATE:
-            getters.append((spec.target, _windowed(compile_getter(spec), spec.target, definition)))
+            getter = _windowed(compile_getter(spec), spec.target, definition)
+            getters.append((spec.target, spec.source, getter))
         else:
-            getters.append((spec.target, compile_getter(spec)))
+            getters.append((spec.target, spec.source, compile_getter(spec)))
     if timestamp is None:  # a constant @timestamp (odd, but allowed): ISO-8601 text
         timestamp = _constant_timestamp(str(static.pop("@timestamp", "")))
     pick = _picker(tuple(s for _, s in copies)) if present is not None and copies else None
-    return (
-        static,
-        timestamp,
-        pick,
-        tuple(t for t, _ in copies),
-        tuple(copies),
-        tuple((m.target, m.source, m.cache, m.fill, m.getter) for m in memos),
-        tuple(getters),
-        any(spec.target == "related.user" for spec in record.fields),
+    plan = RecordPlan(
+        static=static,
+        timestamp_source=timestamp_source,
+        timestamp=timestamp,
+        window=partial(_window_at_timestamp, definition=definition),
+        earliest=definition.earliest,
+        max_future=definition.max_future,
+        pick=pick,
+        copies=tuple(copies),
+        memos=tuple(memos),
+        getters=tuple(getters),
+        id_field=definition.id_field,
     )
+    nested = generate_nested(plan) if definition.decoder == "json" and definition.envelope is None else None
+    return generate(plan), any(spec.target == "related.user" for spec in record.fields), nested
+
+
+def _window_at_timestamp(epoch: float, reference: float, definition: ParserDefinition) -> str | None:
+    return window_reason("@timestamp", epoch, reference, definition)
 
 
 def window_reason(target: str, epoch: float, reference: float, definition: ParserDefinition) -> str | None:
@@ -154,8 +156,8 @@ def _windowed(getter: Getter, target: str, definition: ParserDefinition) -> Gett
     """A date field other than @timestamp (an ISO text) checked against the timestamp window."""
     parse_iso = _ISO
 
-    def checked(parsed: dict[str, Any], reference: float) -> Any:
-        value = getter(parsed, reference)
+    def checked(value: Any, reference: float) -> Any:
+        value = getter(value, reference)
         if value is not None:
             epoch = parse_iso(value)
             reason = window_reason(target, epoch, reference, definition) if epoch is not None else None
@@ -186,7 +188,7 @@ def _url_id(key: bytes) -> str:
 def _constant_timestamp(text: str) -> Getter:
     epoch = _ISO(text)
 
-    def fixed(_: dict[str, Any], __: float) -> Any:
+    def fixed(_: Any, __: float) -> Any:
         if epoch is None:
             raise FieldError(f"field @timestamp: constant {text!r} is not ISO-8601")
         return epoch
@@ -225,13 +227,14 @@ def _decoder(definition: ParserDefinition) -> Decoder:
 def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_Record, ...]) -> _LineParser:
     """The whole per-line path as one closure, everything it needs bound as closure cells."""
     name = definition.name
-    id_field = definition.id_field
     id_prefix = (definition.dataset + "\x00").encode()
     skip = definition.skip.search if definition.skip is not None else None
-    sha1, b64, urlsafe, miss = _sha1, _b64, _URLSAFE, _MISS
+    sha1, b64, urlsafe = _sha1, _b64, _URLSAFE
     lenient = definition.lenient
-    earliest, max_future = definition.earliest, definition.max_future
     control = None if lenient else _CONTROL.search
+    nested = records[0][2] if len(records) == 1 else None
+    make = tuple.__new__  # AccessEvent(...) through NamedTuple's Python-level __new__ costs ~3x
+    loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     c0_bytes = _C0_BYTES
 
     def dead(raw: RawLine, reason: str) -> DeadLetter:
@@ -262,57 +265,35 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
             bad = control(text)
             if bad is not None:
                 return dead(raw, f"control character U+{ord(bad.group()):04X} at column {bad.start() + 1}")
-        try:
-            index, parsed = decode(text)
-        except DecodeError as exc:
-            if skip is not None and skip(text) is not None:
+        result = None
+        if nested is not None:  # a JSON object of the usual shape: read without flattening it
+            try:
+                obj = loads(text)
+            except JSONDecodeError:
+                obj = None  # decode() below says why
+            if obj.__class__ is dict:
+                try:
+                    result = nested(obj, reference, text)
+                except FieldError as exc:
+                    return dead(raw, str(exc))
+        if result is None:
+            try:
+                index, parsed = decode(text)
+            except DecodeError as exc:
+                if skip is not None and skip(text) is not None:
+                    return None
+                return dead(raw, str(exc))
+            except NotARecord:
                 return None
-            return dead(raw, str(exc))
-        except NotARecord:
-            return None
-        static, timestamp, pick, targets, copies, memos, getters, sets_related_user = records[index]
-        get = parsed.get
-        try:
-            epoch = timestamp(parsed, reference)
-            if not earliest <= epoch <= reference + max_future:
-                return dead(raw, window_reason("@timestamp", epoch, reference, definition) or "out of range")
-            doc = static.copy()
-            doc["@timestamp"] = iso_utc(epoch)
-            if pick is not None:  # every source present and a string: one C-level pass
-                values = pick(parsed)
-                doc.update(zip(targets, values, strict=True))
-                if None in values or "" in values:  # unset what was empty or not captured
-                    for target, value in zip(targets, values, strict=True):
-                        if value is None or value == "":
-                            del doc[target]
-            else:
-                for target, source in copies:
-                    value = get(source)
-                    if value.__class__ is str:
-                        if value:
-                            doc[target] = value
-                    elif value is not None:
-                        value = to_keyword(value)
-                        if value is not None:
-                            doc[target] = value
-            for target, source, cache, fill, getter in memos:
-                value = get(source)
-                if value.__class__ is str:
-                    value = cache.get(value, miss)
-                    if value is miss:
-                        value = fill(parsed[source])
-                else:
-                    value = getter(parsed, reference)
-                if value is not None:
-                    doc[target] = value
-            for target, getter in getters:
-                value = getter(parsed, reference)
-                if value is not None:
-                    doc[target] = value
-        except FieldError as exc:
-            return dead(raw, str(exc))
+            fill, sets_related_user, _ = records[index]
+            try:
+                result = fill(parsed, reference)
+            except FieldError as exc:
+                return dead(raw, str(exc))
+        else:
+            sets_related_user = records[0][1]
+        epoch, doc, audit_id = result
         line_hash = raw.full_sha1 or sha1(data).hexdigest()
-        audit_id = get(id_field) if id_field is not None else None
         if audit_id is not None and audit_id != "":
             audit_text = audit_id if audit_id.__class__ is str else str(audit_id)
             event_id = b64(sha1(id_prefix + audit_text.encode()).digest())[:27].translate(urlsafe).decode()
@@ -335,7 +316,7 @@ def _line_parser(definition: ParserDefinition, decode: Decoder, records: tuple[_
         if raw.full_size > len(data):
             doc["auditwatch.line.truncated"] = True
             doc["auditwatch.line.size"] = raw.full_size
-        return AccessEvent(event_id, epoch, doc, raw)
+        return make(AccessEvent, (event_id, epoch, doc, raw))
 
     return parse_line
 

@@ -33,6 +33,7 @@ TRUNCATED = "2026-11-25T02:59:59.999Z"
 USERS = (
     "auditwatch.parsing.runtime",
     "auditwatch.parsing.mapping",
+    "auditwatch.parsing.specialise",
     "auditwatch.reference.evidence",
     "auditwatch.reference.builders",
     "auditwatch.detection.alerts",

@@ -8,7 +8,7 @@ import orjson
 
 from auditwatch.parsing.decoders import DecodeError
 
-_MAX_DEPTH = 32
+MAX_DEPTH = 32
 # "key" -> {"inner": "key.inner"}: the dotted names of the usual two-level keys, built once (a
 # cached name is hashed already, which also makes storing it cheaper); bounded, as keys are input
 _JOINED: dict[str, dict[str, str]] = {}
@@ -16,8 +16,8 @@ _JOINED_LIMIT: Final = 1_000
 
 
 def _flatten(obj: dict[str, Any], prefix: str, out: dict[str, Any], depth: int = 2) -> None:
-    if depth > _MAX_DEPTH:
-        raise DecodeError(f"json: objects nested deeper than {_MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:
+        raise DecodeError(f"json: objects nested deeper than {MAX_DEPTH} levels")
     for key, value in obj.items():
         if value.__class__ is dict:
             _flatten(value, prefix + key + ".", out, depth + 1)

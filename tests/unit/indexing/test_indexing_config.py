@@ -176,3 +176,17 @@ def test_systemd_credentials_outside_the_unit_are_explained(
         _read(text, tmp_path / "a.yml")
     assert "a.yml:3:3: AW104 [elasticsearch.api_key_file]" in str(err.value)
     assert "CREDENTIALS_DIRECTORY, which is not set" in str(err.value)
+
+
+def test_the_client_sends_a_finished_bulk_body_as_it_is() -> None:
+    """A bulk body already encoded (bytes ending in a newline) is the very object sent, not a copy;
+    anything else is encoded as the client always did."""
+    client = make_client(ElasticsearchConfig(hosts=("http://127.0.0.1:9",)))
+    try:
+        ndjson = client.transport.serializers.get_serializer("application/x-ndjson")
+        body = b'{"create":{"_index":"x","_id":"1"}}\n{"a":1}\n'
+        assert ndjson.dumps(body) is body
+        assert ndjson.dumps(body[:-1]) == body
+        assert ndjson.dumps([{"create": {"_index": "x", "_id": "1"}}, {"a": 1}]) == body
+    finally:
+        client.close()
