@@ -27,6 +27,7 @@ from typing import Any
 from auditwatch.checkpoint import Checkpoint
 from auditwatch.config.daemon import load_config
 from auditwatch.daemon import Daemon
+from auditwatch.delivery import Delivery
 from auditwatch.detection import DetectionEngine
 from auditwatch.indexing.body import BodyBuilder
 from auditwatch.indexing.deliver import BulkIndexer
@@ -122,10 +123,10 @@ def measure(config_path: Path, profile: Path | None = None) -> dict[str, Any]:
         originals.append((cls, method, func))
         setattr(cls, method, meter.wrap(stage, func))
     threads: dict[str, float] = {}
-    deliver_loop = Daemon._deliver_loop
+    deliver_loop = Delivery._deliver_loop
     delivery_profile = profile.with_suffix(".delivery") if profile else None
     wrapped = _thread_cpu(deliver_loop, threads, "delivery thread", delivery_profile)
-    Daemon._deliver_loop = wrapped  # type: ignore[method-assign]
+    Delivery._deliver_loop = wrapped  # type: ignore[method-assign]
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0 = time.perf_counter()
     try:
@@ -143,7 +144,7 @@ def measure(config_path: Path, profile: Path | None = None) -> dict[str, Any]:
     finally:
         for cls, method, func in originals:
             setattr(cls, method, func)
-        Daemon._deliver_loop = deliver_loop  # type: ignore[method-assign]
+        Delivery._deliver_loop = deliver_loop  # type: ignore[method-assign]
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage1.ru_utime + usage1.ru_stime - usage0.ru_utime - usage0.ru_stime
     system = usage1.ru_stime - usage0.ru_stime
