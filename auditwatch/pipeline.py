@@ -21,10 +21,10 @@ from auditwatch.detection import DetectionEngine, DetectionFailure
 from auditwatch.model import AccessEvent, Alert, DeadLetter, RawLine
 from auditwatch.normalise import iso_utc
 from auditwatch.parsing import CompiledParser
-from auditwatch.sources.config import InputConfig
+from auditwatch.sources import InputConfig
 
 if TYPE_CHECKING:
-    from auditwatch.sources.tail import Tailer
+    from auditwatch.sources import Tailer
 
 
 @dataclass(frozen=True, slots=True)

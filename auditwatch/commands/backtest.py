@@ -18,8 +18,8 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from auditwatch.config.daemon import DaemonConfig, load_config
+from auditwatch.config.spec import parse_duration
 from auditwatch.detection import DetectionEngine, RuleSet, load_ruleset
-from auditwatch.detection.rulefile import parse_duration
 from auditwatch.errors import UNKNOWN_NAME, ConfigError
 from auditwatch.indexing import make_client
 from auditwatch.indexing.document import EVENT_SORT, event_from_hit

@@ -8,6 +8,7 @@ single ConfigError naming file, line and field for each.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -206,3 +207,15 @@ def known_zone(value: str) -> str:
             return "UTC"
         raise ValueError(f"unknown time zone '{value}' (use e.g. Europe/London)") from None
     return value
+
+
+_DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)\Z")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> float:
+    """`"10m"` -> 600.0; units s, m, h, d, w."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"invalid duration '{text}': write e.g. 30s, 10m, 2h, 7d, 2w")
+    return float(int(match.group(1)) * _UNITS[match.group(2)])

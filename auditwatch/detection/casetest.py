@@ -20,8 +20,13 @@ from auditwatch.detection.engine import DetectionEngine
 from auditwatch.detection.rule import Rule, RuleSet, TestCase
 from auditwatch.errors import ConfigError
 from auditwatch.model import AccessEvent, Alert, RawLine
-from auditwatch.reference.config import ReferenceConfig, SourceConfig
-from auditwatch.reference.snapshot import ReferenceSnapshot, empty_reference, load_reference
+from auditwatch.reference import (
+    ReferenceConfig,
+    ReferenceSnapshot,
+    SourceConfig,
+    empty_reference,
+    load_reference,
+)
 from auditwatch.timefmt import iso_utc
 
 ReferenceRows = Mapping[str, Sequence[Mapping[str, Any]]]

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from auditwatch.model import AccessEvent
-from auditwatch.reference import EventView
-from auditwatch.reference.snapshot import ReferenceSnapshot
+from auditwatch.reference import EventView, ReferenceSnapshot
 
 
 class EvalContext(EventView):

@@ -36,7 +36,7 @@ from auditwatch.detection.state_codec import key_from_json
 from auditwatch.detection.suppress import Suppressor
 from auditwatch.errors import AuditwatchError
 from auditwatch.model import AccessEvent, Alert, StateDelta, StoredState
-from auditwatch.reference.snapshot import ReferenceSnapshot
+from auditwatch.reference import ReferenceSnapshot
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from auditwatch.config.spec import Reader, known_zone, positive
+from auditwatch.config.spec import Reader, known_zone, parse_duration, positive
 from auditwatch.config.yamlsource import PathKey, YamlDocument, load_yaml_file
 from auditwatch.detection import nodes as n
 from auditwatch.detection.analysis import prefilter, required_matches, residual
@@ -43,23 +43,13 @@ from auditwatch.errors import (
     ConfigError,
     Problem,
 )
+from auditwatch.reference import KINDS as REFERENCE_KINDS
 from auditwatch.reference import MATCHES, VALUES
-from auditwatch.reference.config import KINDS as REFERENCE_KINDS
 from auditwatch.schema import EVENT_FIELDS
 
 RULE_ID = re.compile(r"[a-z0-9][a-z0-9_\-]*\Z")
-_DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)\Z")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _BARE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 TEST_BASE_TIME = datetime(2026, 1, 5, 10, 0, tzinfo=UTC).timestamp()  # a Monday, 10:00 UTC
-
-
-def parse_duration(text: str) -> float:
-    """`"10m"` -> 600.0; units s, m, h, d, w."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"invalid duration '{text}': write e.g. 30s, 10m, 2h, 7d, 2w")
-    return float(int(match.group(1)) * _UNITS[match.group(2)])
 
 
 class _RuleReader:

@@ -3,10 +3,12 @@
 from auditwatch.indexing.client import make_client
 from auditwatch.indexing.config import ElasticsearchConfig, read_elasticsearch_config
 from auditwatch.indexing.deliver import BulkIndexer, DeliveryInterrupted, DeliveryReport
+from auditwatch.indexing.security import RAW_LINE_FIELDS
 from auditwatch.indexing.templates import missing_parts, setup_cluster
 from auditwatch.indexing.verify import ClusterNotReady, wrong_mappings
 
 __all__ = [
+    "RAW_LINE_FIELDS",
     "BulkIndexer",
     "ClusterNotReady",
     "DeliveryInterrupted",

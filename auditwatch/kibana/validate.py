@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from auditwatch.indexing.security import RAW_LINE_FIELDS
+from auditwatch.indexing import RAW_LINE_FIELDS
 from auditwatch.kibana import assets
 from auditwatch.schema import IndexNames
 

@@ -18,7 +18,7 @@ import structlog
 from auditwatch.errors import Problem
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.snapshot import ReferenceSnapshot, empty_reference, load_sources
-from auditwatch.sources.changes import ChangeWatcher, files_signature
+from auditwatch.sources import ChangeWatcher, files_signature
 
 _log = structlog.get_logger("auditwatch.reference")
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from auditwatch.config.spec import Reader
-from auditwatch.detection.rulefile import parse_duration
+from auditwatch.config.spec import Reader, parse_duration
 from auditwatch.model import SEVERITY_LABELS
 from auditwatch.triage.risk import RiskPolicy
 from auditwatch.triage.workflow import Policy

@@ -18,7 +18,7 @@ from typing import Any
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, NotFoundError, TransportError
 
-from auditwatch.detection.rulefile import parse_duration
+from auditwatch.config.spec import parse_duration
 from auditwatch.errors import AuditwatchError
 from auditwatch.model import SEVERITY_LABELS, AlertSummary
 from auditwatch.schema import IndexNames
