@@ -5,16 +5,20 @@
 - `es_client`: a session-scoped `elasticsearch.Elasticsearch` for it; `es_url`: its URL.
 - `index_prefix`: a unique lowercase prefix per test (`awt-<hex>`); indices and templates whose
   names start with it are deleted after the test.
+- `wait_until`: the shared `auditwatch.testing.waiting.wait_until` (poll a condition, fail after a
+  timeout); tests wait with it, never with fixed sleeps or hand-written loops.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from auditwatch.testing.waiting import wait_until as _wait_until
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -73,3 +77,9 @@ def index_prefix(es_client: Elasticsearch) -> Iterator[str]:
     from auditwatch.testing.elasticsearch import delete_prefixed
 
     delete_prefixed(es_client, prefix)
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """`wait_until(check, timeout=60.0, *, interval=0.25, what=...)`: polls until `check()` holds."""
+    return _wait_until

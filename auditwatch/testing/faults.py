@@ -15,6 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from auditwatch.testing.waiting import wait_until
+
 
 def closed_port_url() -> str:
     """A loopback URL nothing listens on (bound, then closed)."""
@@ -47,12 +49,13 @@ def stop_and_time(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, limi
 
 
 def wait_for_log(path: Path, needle: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and needle in path.read_text(errors="replace"):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} never appeared in {path}")
+    """Until `needle` appears in the log at `path`."""
+    wait_until(
+        lambda: path.exists() and needle in path.read_text(errors="replace"),
+        timeout,
+        interval=0.2,
+        what=f"{needle!r} in {path}",
+    )
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a development or CI machine; idempotent and fast when already done:
 #   1. a virtualenv at $REPO/.venv (Python >= 3.11),
-#   2. `pip install -e '.[test]'` (skipped while pyproject.toml is unchanged),
+#   2. `pip install -c deploy/dev/constraints.txt -e '.[test]'`: every package at the version the
+#      constraints file pins (skipped while pyproject.toml and the constraints are unchanged),
 #   3. the Elasticsearch test distribution and a JDK for it (cached under ~/.cache/auditwatch).
 # Needs only python3, mvn and git; as root it may apt-get python3-venv or a JDK when missing.
 set -euo pipefail
@@ -9,6 +10,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$REPO/.venv"
 STAMP="$VENV/.auditwatch-install.sha256"
+CONSTRAINTS="deploy/dev/constraints.txt"
 cd "$REPO"
 
 log() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -62,10 +64,10 @@ else
     make_venv "$(find_python)"
 fi
 
-wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+wanted="$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f $STAMP ]] || [[ $(cat "$STAMP") != "$wanted" ]]; then
     log "installing auditwatch and its test dependencies into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -c "$CONSTRAINTS" -e '.[test]'
     printf '%s\n' "$wanted" >"$STAMP"
 fi
 

@@ -39,7 +39,7 @@ from auditwatch.testing.scenarios._exports import EXPORT_FILES, write_exports
 from auditwatch.testing.scenarios._force import Force, build_force
 from auditwatch.testing.scenarios._formats import LOG_FILES, Malformed, write_logs
 from auditwatch.testing.scenarios._model import CASE_WORKER_KINDS, TruthEntry
-from auditwatch.testing.scenarios._scenarios import SCENARIOS, Injector
+from auditwatch.testing.scenarios._scenarios import BUILDERS, SCENARIOS, Injector
 
 __all__ = [
     "CONFIG_NAME",
@@ -162,7 +162,7 @@ def generate(
         rng, start=start, days=n_days, staff_count=staff_count, people_per_staff=preset.people_per_staff
     )
     injector = Injector(rng, built, per_scenario, preset.lookalikes_per_variant)
-    injector.prepare()
+    injector.prepare(BUILDERS)
     per_shift = _per_shift(built, per_day)
     accesses = injector.inject(background(rng, built, per_shift=per_shift, skip=set()))
     positions, malformed, counts = write_logs(rng, out_dir, accesses)

@@ -12,29 +12,19 @@ and namesakes of declared associates.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from datetime import date, timedelta
-from functools import partial
+from typing import Final
 
 from auditwatch.testing.scenarios import _names as names
-from auditwatch.testing.scenarios import _scenarios as base
+from auditwatch.testing.scenarios import _relations as relations
+from auditwatch.testing.scenarios._injector import Builder, Injector, cad, in_shift
 from auditwatch.testing.scenarios._model import Person, Staff, TruthEntry
 from auditwatch.testing.scenarios._pick import view
-
-
-class SecondForceInjector(base.Injector):
-    """An `Injector` whose VIP and declared-associate builders are the second force's."""
-
-    def builders(self) -> tuple[Callable[[base.Injector], None], ...]:
-        swap: dict[Callable[[base.Injector], None], Callable[[base.Injector], None]] = {
-            base._vip: _vip_dated,
-            base._associate: _associate_with_namesakes,
-        }
-        return tuple(swap.get(b, b) for b in super().builders())
+from auditwatch.testing.scenarios._scenarios import BUILDERS as FIRST_FORCE
 
 
 def _lookup_between(
-    inj: base.Injector,
+    inj: Injector,
     u: Staff,
     person: Person,
     entry: TruthEntry,
@@ -55,11 +45,11 @@ def _lookup_between(
         raise
     shape = inj.shape
     count = inj.rng.randint(*shape.lookup_opens)
-    for when in base._in_shift(inj, u, sh, count, shape.lookup_spread_minutes):
+    for when in in_shift(inj, u, sh, count, shape.lookup_spread_minutes):
         inj.add(view(inj.rng, u, when, person, ref, fmt=fmt), entry)
 
 
-def _vip_dated(inj: base.Injector) -> None:
+def _vip_dated(inj: Injector) -> None:
     rng, force = inj.rng, inj.force
     last_day = force.days - 2
     vips: list[tuple[Person, int, int]] = []  # person, first and last period day the entry applies
@@ -85,49 +75,31 @@ def _vip_dated(inj: base.Injector) -> None:
         fmt, kinds = inj.fmt_for("vip", i)
         u = inj.users(f"vip/{fmt}", kinds)
         p, first, last = vips[i % len(vips)]
-        entry = inj.incident("vip_lookup", fmt, [u], p.person_id, p.person_id, also=[base.UNRELATED])
-        inj.later(partial(_lookup_between, inj, u, p, entry, first=first, last=last, fmt=fmt))
+        inj.lookup_incident("vip_lookup", fmt, u, p, how=_lookup_between, first=first, last=last)
     for i in range(inj.n_like):
         u = inj.users("vip/assigned", ("response", "investigator"))
         p, first, last = vips[i % len(vips)]
         case = inj.new_case([u], [(p, "victim")])
-        like = inj.lookalike(
-            "vip_lookup",
-            "assigned_to_case",
-            [u],
-            p.person_id,
-            p.person_id,
-            must_not=["vip_lookup", base.UNRELATED],
+        inj.lookup_lookalike(
+            "vip_lookup", "assigned_to_case", u, p, how=_lookup_between, first=first, last=last, ref=case.ref
         )
-        inj.later(partial(_lookup_between, inj, u, p, like, first=first, last=last, ref=case.ref))
     for i in range(inj.n_like):
         u = inj.users("vip/press", ("press",))
         p, first, last = vips[(i + 1) % len(vips)]
-        like = inj.lookalike(
-            "vip_lookup",
-            "press_office",
-            [u],
-            p.person_id,
-            p.person_id,
-            must_not=["vip_lookup", base.UNRELATED],
-        )
-        inj.later(partial(_press, inj, u, p, like, first=first, last=last))
+        inj.lookup_lookalike("vip_lookup", "press_office", u, p, how=_press, first=first, last=last)
     outside = [(p, first, last) for p, first, last in vips if first > 2 or last < last_day]
     for i in range(max(inj.n_like, len(outside))):
         # a call handler checks a caller before the entry was added (or after it was removed)
         p, first, last = outside[i % len(outside)]
         u = inj.users("vip/not_yet_listed", ("control_room",))
         variant = "before_added_on" if first > 2 else "after_removed_on"
-        like = inj.lookalike(
-            "vip_lookup", variant, [u], p.person_id, p.person_id, must_not=["vip_lookup", base.UNRELATED]
-        )
         lo, hi = (1, first - 2) if first > 2 else (last + 2, last_day)
-        inj.later(
-            partial(_lookup_between, inj, u, p, like, first=lo, last=hi, ref=base._cad(rng), optional=True)
+        inj.lookup_lookalike(
+            "vip_lookup", variant, u, p, how=_lookup_between, first=lo, last=hi, ref=cad(rng), optional=True
         )
 
 
-def _press(inj: base.Injector, u: Staff, p: Person, like: TruthEntry, *, first: int, last: int) -> None:
+def _press(inj: Injector, u: Staff, p: Person, like: TruthEntry, *, first: int, last: int) -> None:
     weekdays = [
         d
         for d in range(first, last + 1)
@@ -139,45 +111,27 @@ def _press(inj: base.Injector, u: Staff, p: Person, like: TruthEntry, *, first: 
     _lookup_between(inj, u, p, like, first=first, last=last, fmt="rms_json", optional=True)
 
 
-def _associate_with_namesakes(inj: base.Injector) -> None:
+def _associate_with_namesakes(inj: Injector) -> None:
     rng, force = inj.rng, inj.force
     for i in range(inj.n):
         fmt, kinds = inj.fmt_for("associate", i)
         u = inj.users(f"associate/{fmt}", kinds)
-        p = base._declare(inj, u)
-        entry = inj.incident("declared_associate", fmt, [u], p.person_id, p.person_id, also=[base.UNRELATED])
-        inj.later(partial(base._lookup, inj, u, p, entry, fmt=fmt))
+        p = relations.declare(inj, u)
+        inj.lookup_incident("declared_associate", fmt, u, p)
         # the same name, another person: the declarant meets them on a case of their own
         twin = _namesake(rng, inj, p)
         case = inj.new_case([u], [(twin, "witness"), (force.take_unlinked(rng, u), "suspect")])
-        like = inj.lookalike(
-            "declared_associate",
-            "namesake_other_dob",
-            [u],
-            twin.person_id,
-            twin.person_id,
-            must_not=["declared_associate", base.UNRELATED],
-        )
-        inj.later(partial(base._lookup, inj, u, twin, like, fmt=fmt, ref=case.ref))
+        inj.lookup_lookalike("declared_associate", "namesake_other_dob", u, twin, fmt=fmt, ref=case.ref)
     for _ in range(inj.n_like):
         u = inj.users("associate/assigned", ("response", "investigator"))
-        p = base._declare(inj, u)
+        p = relations.declare(inj, u)
         case = inj.new_case([u], [(p, "witness"), (force.take_unlinked(rng, u), "suspect")])
-        like = inj.lookalike(
-            "declared_associate",
-            "assigned_to_case",
-            [u],
-            p.person_id,
-            p.person_id,
-            must_not=[base.UNRELATED],
-            lower=True,
-        )
-        inj.later(partial(base._lookup, inj, u, p, like, ref=case.ref))
+        inj.lookup_lookalike("declared_associate", "assigned_to_case", u, p, lower=True, ref=case.ref)
     for s in rng.sample([s for s in force.staff if s.number not in inj.reserved], max(2, inj.n // 2)):
-        base._declare(inj, s)
+        relations.declare(inj, s)
 
 
-def _namesake(rng: random.Random, inj: base.Injector, p: Person) -> Person:
+def _namesake(rng: random.Random, inj: Injector, p: Person) -> Person:
     """Another person with `p`'s surname and forenames, born on another day, living elsewhere."""
     force = inj.force
     shift = timedelta(days=rng.choice((-1, 1)) * rng.randrange(400, 9000))
@@ -192,3 +146,13 @@ def _namesake(rng: random.Random, inj: base.Injector, p: Person) -> Person:
             f"{rng.choice(names.INWARD_LETTERS)}{rng.choice(names.INWARD_LETTERS)}",
         )
     )
+
+
+_SWAP: Final[dict[Builder, Builder]] = {
+    relations.vip: _vip_dated,
+    relations.associate: _associate_with_namesakes,
+}
+
+
+# The first force's builders, with the VIP and declared-associate builders the second force's.
+BUILDERS: Final[tuple[Builder, ...]] = tuple(_SWAP.get(b, b) for b in FIRST_FORCE)

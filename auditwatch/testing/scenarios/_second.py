@@ -26,8 +26,8 @@ from auditwatch.testing.scenarios import _exports2 as exports2
 from auditwatch.testing.scenarios import _formats2 as formats2
 from auditwatch.testing.scenarios._background import background
 from auditwatch.testing.scenarios._force import build_force
-from auditwatch.testing.scenarios._scenarios import SCENARIOS, Shape
-from auditwatch.testing.scenarios._scenarios2 import SecondForceInjector
+from auditwatch.testing.scenarios._scenarios import SCENARIOS, Injector, Shape
+from auditwatch.testing.scenarios._scenarios2 import BUILDERS
 
 PRESETS: Final[dict[str, Preset]] = {
     "demo": Preset(
@@ -112,8 +112,8 @@ def generate_second(
         cycle=CYCLE,
         times=TIMES,
     )
-    injector = SecondForceInjector(rng, force, per_scenario, preset.lookalikes_per_variant, SHAPE)
-    injector.prepare()
+    injector = Injector(rng, force, per_scenario, preset.lookalikes_per_variant, SHAPE)
+    injector.prepare(BUILDERS)
     accesses = injector.inject(background(rng, force, per_shift=_per_shift(force, per_day), skip=set()))
     # cut the rotated logs inside bulk-browsing windows: a window must survive a rotation
     bulk = [e for e in injector.truth if e.kind == "incident" and e.scenario == "bulk_browsing"]

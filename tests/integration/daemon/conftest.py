@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,21 +164,3 @@ def make_daemon_setup() -> MakeSetup:
         return setup
 
     return make
-
-
-WaitUntil = Callable[[Callable[[], bool]], None]
-
-
-@pytest.fixture
-def wait_until() -> WaitUntil:
-    """Polls a condition every 0.25 s until it holds; fails the test after 60 s."""
-
-    def wait(check: Callable[[], bool], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if check():
-                return
-            time.sleep(0.25)
-        raise AssertionError("condition not reached in time")
-
-    return wait

@@ -23,7 +23,7 @@ def test_sigkill_during_rotation_loses_and_duplicates_nothing(daemon_setup):
     try:
         for _ in range(KILLS):
             proc = daemon_setup.start()
-            time.sleep(rng.uniform(0.4, 2.5))
+            time.sleep(rng.uniform(0.4, 2.5))  # on purpose: SIGKILL at a random moment
             proc.send_signal(signal.SIGKILL)
             proc.wait()
     finally:

@@ -10,40 +10,34 @@ import psutil
 from auditwatch.testing.logwriter import NumberedLogWriter
 
 
-def _wait_for_count(setup, expected: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    count = -1
-    while time.monotonic() < deadline:
-        setup.client.indices.refresh(index=setup.events_index())
-        count = int(setup.client.count(index=setup.events_index())["count"])
-        if count >= expected:
-            return count
-        time.sleep(1)
-    return count
+def _count(setup) -> int:
+    setup.client.indices.refresh(index=setup.events_index())
+    return int(setup.client.count(index=setup.events_index())["count"])
 
 
-def test_outage_under_load_delivers_everything_exactly_once(daemon_setup, es_server):
+def test_outage_under_load_delivers_everything_exactly_once(daemon_setup, es_server, wait_until):
     """ES paused for 25 s while 4,000 lines/s keep coming; afterwards all lines are there once."""
     writer = NumberedLogWriter(daemon_setup.logs / "audit.log", rotate_every=20000)
     proc = daemon_setup.start()
     daemon = psutil.Process(proc.pid)
     try:
         writer.start(lines_per_second=4000)
-        time.sleep(4)
+        time.sleep(4)  # on purpose: the baseline memory is taken after 4 s under load
         baseline_rss = daemon.memory_info().rss
         es_server.pause()
         outage_start = time.monotonic()
         samples: list[tuple[float, int]] = []
         try:
-            while time.monotonic() < outage_start + 25:
+            while time.monotonic() < outage_start + 25:  # on purpose: sample memory through 25 s of outage
                 samples.append((time.monotonic() - outage_start, daemon.memory_info().rss))
                 time.sleep(0.25)
             written_during_outage = writer.written
         finally:
             es_server.resume()
-        time.sleep(3)
+        time.sleep(3)  # on purpose: lines keep coming for 3 s after Elasticsearch is back
         writer.stop()
-        count = _wait_for_count(daemon_setup, writer.written, timeout=180)
+        wait_until(lambda: _count(daemon_setup) >= writer.written, 180, interval=1, what="every line indexed")
+        count = _count(daemon_setup)
         assert proc.poll() is None, "the daemon must survive the outage"
     finally:
         writer.close()

@@ -43,7 +43,7 @@ def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup, es_url)
         writer.start(lines_per_second=RATE)
         wait_for_log(daemon_setup.root / "daemon.log", "bulk_retry")
         started = time.monotonic()
-        while (elapsed := time.monotonic() - started) < OUTAGE:
+        while (elapsed := time.monotonic() - started) < OUTAGE:  # on purpose: sample through the outage
             samples.append((elapsed, daemon.memory_info().rss))
             time.sleep(1.0)
         writer.stop()

@@ -75,7 +75,7 @@ def test_notify_ready_watchdog_reload_and_stopping(daemon_setup, systemd, wait_u
         )
     try:
         wait_until(lambda: systemd.has("READY"))
-        time.sleep(4.5)
+        time.sleep(4.5)  # on purpose: watch the pings for 4.5 s (over two 2 s watchdog intervals)
         pings = systemd.times("WATCHDOG")
         assert len(pings) >= 3, systemd.messages
         gaps = [b - a for a, b in itertools.pairwise(pings)]
@@ -127,7 +127,7 @@ def test_watchdog_stops_when_the_pipeline_is_blocked(daemon_setup, systemd, wait
         (daemon_setup.logs / "audit.log").write_text(_line(1))
         assert entered.wait(30)
         blocked_at = time.monotonic()
-        time.sleep(3.0)
+        time.sleep(3.0)  # on purpose: three 1 s watchdog intervals in which no ping may come
         late = [t for t in systemd.times("WATCHDOG") if t > blocked_at + 1.0]
         assert late == [], "the watchdog kept pinging while the pipeline was blocked"
         release.set()

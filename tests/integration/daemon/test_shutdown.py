@@ -34,7 +34,7 @@ def test_stop_while_elasticsearch_is_unreachable_and_the_queue_is_full(daemon_se
         proxy.cut()
         writer.write(60_000)  # 12 batches: far more than the queue holds
         wait_for_log(daemon_setup.root / "daemon.log", "bulk_retry")
-        time.sleep(3)  # several retry rounds; the main thread is blocked on the full queue
+        time.sleep(3)  # on purpose: several retry rounds; the main thread is blocked on the full queue
         assert proc.poll() is None
         took = stop_and_time(proc, sig)
     finally:
@@ -59,9 +59,9 @@ def test_stop_while_elasticsearch_is_frozen_mid_request(daemon_setup, es_server)
     writer.start(lines_per_second=3000)
     proc = daemon_setup.start()
     try:
-        time.sleep(4)
+        time.sleep(4)  # on purpose: 4 s of delivery under load, so a bulk request is in flight
         with frozen(es_server.pid):
-            time.sleep(4)
+            time.sleep(4)  # on purpose: that request hangs on the frozen node
             assert proc.poll() is None
             took = stop_and_time(proc, signal.SIGTERM)
     finally:
@@ -86,7 +86,7 @@ def test_stop_while_reading_a_large_backlog(daemon_setup):
     proc = daemon_setup.start()
     try:
         wait_for_log(daemon_setup.root / "daemon.log", '"started"')
-        time.sleep(3)
+        time.sleep(3)  # on purpose: 3 s into the backlog, full batches back to back
         assert proc.poll() is None
         took = stop_and_time(proc, signal.SIGTERM)
     finally:

@@ -17,6 +17,7 @@ from auditwatch.detection.testing import RULE_HEADER
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, SourceConfig
 from auditwatch.sources.changes import ChangeWatcher, files_signature
 from auditwatch.testing import hostile
+from auditwatch.testing.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 HR = "staff_id,surname,status\nMP000001,Reid,active\n"
@@ -111,9 +112,7 @@ def test_inotify_failure_at_start_is_logged_and_polling_goes_on(tmp_path: Path) 
         try:
             assert watcher.watchdog_active is False
             _rewrite(tmp_path / "hr.csv", HR.replace("active", "left"))
-            deadline = time.monotonic() + 10
-            while holder.current is first and time.monotonic() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: holder.current is not first, 10, interval=0.02, what="a reload")
         finally:
             watcher.stop()
     assert holder.current is not first

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from auditwatch.checkpoint import Checkpoint, CheckpointError
+from auditwatch.testing.waiting import wait_until
 
 _KEYS = 200
 
@@ -116,12 +117,13 @@ def test_kill_9_mid_commit_leaves_a_consistent_checkpoint(tmp_path: Path) -> Non
     seen: list[int] = []
     for round_ in range(6):
         proc = subprocess.Popen([sys.executable, "-c", _COMMIT_LOOP, str(path)], env=env)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # let it get going, then kill at a varying moment
-            if path.exists() and _commits(path) > (seen[-1] if seen else 0) + 3:
-                break
-            time.sleep(0.01)
-        time.sleep(0.013 * (round_ + 1))
+        committed = seen[-1] if seen else 0
+
+        def going(after: int = committed) -> bool:
+            return path.exists() and _commits(path) > after + 3
+
+        wait_until(going, 20, interval=0.01)  # let it get going, then kill at a varying moment
+        time.sleep(0.013 * (round_ + 1))  # on purpose: kill at a varying moment of the commit loop
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         cp = Checkpoint(path)

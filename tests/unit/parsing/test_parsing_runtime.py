@@ -110,6 +110,7 @@ def test_id_from_the_source_audit_id_is_stable(parsers: dict[str, CompiledParser
     assert isinstance(first, AccessEvent)
     assert isinstance(again, AccessEvent)
     assert first.id == again.id == expected
+    assert first.id == "DEI6vq2_z6nfTsaswFbY2SrIyCg"  # the contract across releases (test_document_ids)
     assert len(first.id) == 27
     assert first.fields["event.id"] == "RMS-1"
 
@@ -127,6 +128,7 @@ def test_id_without_audit_id_comes_from_file_offset_and_hash(parsers: dict[str, 
     assert isinstance(same, AccessEvent)
     assert isinstance(moved, AccessEvent)
     assert one.id == same.id == expected.decode()[:27]
+    assert one.id == "6iPrUe-V7hzWfXlWStZfyXMSPjM"  # the contract across releases (test_document_ids)
     assert one.id != moved.id
     assert one.fields["event.id"] == one.id
 

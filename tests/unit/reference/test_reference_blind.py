@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from auditwatch.daemon import Daemon
 from auditwatch.errors import ConfigError
 from auditwatch.jobs.schedule import Hooks, scheduled_jobs
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, SourceConfig, load_sources
+from auditwatch.testing.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -153,9 +153,7 @@ def test_heartbeat_says_which_exports_are_in_force_and_how_old(tmp_path: Path, e
     daemon = Daemon(load_config(config_path))
     hooks = Hooks(lambda: {"records": 0}, lambda alerts: None, daemon._reference.describe)
     with capture_logs() as logs, scheduled_jobs(daemon.config, daemon._names, daemon._activity, hooks):
-        deadline = time.monotonic() + 10
-        while not any(e["event"] == "heartbeat" for e in logs) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: any(e["event"] == "heartbeat" for e in logs), 10, interval=0.05)
     reference = next(e for e in logs if e["event"] == "heartbeat")["reference"]
     staff = next(r for r in reference if r["kind"] == "staff")
     assert staff["state"] == "in force"

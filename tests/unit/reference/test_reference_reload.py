@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from auditwatch.errors import Problem
 from auditwatch.reference import EventView, ReferenceConfig, ReferenceHolder, ReferenceSnapshot
+from auditwatch.testing.waiting import wait_until
 
 NIGHT = datetime(2026, 11, 25, 2, tzinfo=UTC).timestamp()  # inside Jane's rostered night shift
 
@@ -103,9 +103,7 @@ def test_watchdog_reloads_a_changed_export(exports: Path, cfg: ReferenceConfig) 
     holder.start_watching()
     try:
         _replace(exports / "roster.csv", "Staff,Shift Date,Start,End\nMP012346,24/11/2026,22:00,06:00\n")
-        deadline = time.monotonic() + 10
-        while holder.current is first and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: holder.current is not first, 10, interval=0.02, what="a reload")
     finally:
         holder.stop_watching()
     assert holder.current is not first

@@ -16,23 +16,15 @@ Command line (used by the demo and the benchmarks):
 
 from __future__ import annotations
 
-import argparse
 import atexit
-import base64
-import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
-import socket
-import ssl
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -42,8 +34,8 @@ from elasticsearch import Elasticsearch
 
 from auditwatch.config.yamlsource import load_yaml_text
 from auditwatch.errors import AuditwatchError
-from auditwatch.testing import _proc, _security
-from auditwatch.testing._dist import (
+from auditwatch.testing.elasticsearch import _node, _proc, _security
+from auditwatch.testing.elasticsearch._dist import (
     DEFAULT_VERSION,
     DistributionError,
     cache_dir,
@@ -62,12 +54,9 @@ __all__ = [
     "delete_prefixed",
     "ensure_distribution",
     "find_java",
-    "main",
 ]
 
 SUPERUSER: Final = "auditwatch-admin"
-_CLUSTER: Final = "auditwatch-test"
-_STATE: Final = "state.json"
 _MARKER_ROLE: Final = "auditwatch_reload_marker"
 
 
@@ -135,7 +124,7 @@ class LocalElasticsearch:
         self._security = security
         self._heap = heap
         self._startup_timeout = startup_timeout
-        saved = self._read_state()
+        saved = _node.read_state(self._dir)
         self._port: int | None = port or saved.get("port")
         self._transport_port: int | None = saved.get("transport_port")
         self._password: str = saved.get("password") or secrets.token_urlsafe(18)
@@ -262,7 +251,7 @@ class LocalElasticsearch:
             self._es_home, self._config, self._env(), name=name, password=password, roles=roles
         )
         if self.running:
-            self._poll(
+            _node.poll(
                 lambda: self._request("/_security/_authenticate", (name, password)) is not None,
                 timeout,
                 f"user {name} to be loaded",
@@ -278,7 +267,7 @@ class LocalElasticsearch:
         token = self._write_roles_file(text)
         if self.running:
             privileges = "/_security/user/_privileges"
-            self._poll(lambda: token in json.dumps(self._request(privileges)), timeout, "roles.yml reload")
+            _node.poll(lambda: token in json.dumps(self._request(privileges)), timeout, "roles.yml reload")
 
     def _write_roles_file(self, text: str) -> str:
         # The harness superuser also holds a marker role naming a fresh index on every write; its
@@ -355,40 +344,17 @@ class LocalElasticsearch:
 
     def _write_settings(self) -> None:
         if self._port is None:
-            self._port = _free_port()
+            self._port = _node.free_port()
         if self._transport_port is None:
-            self._transport_port = _free_port(avoid=self._port)
-        settings: dict[str, Any] = {
-            "cluster.name": _CLUSTER,
-            "node.name": "auditwatch-node",
-            "discovery.type": "single-node",
-            "network.host": "127.0.0.1",
-            "http.port": self._port,
-            "transport.port": self._transport_port,
-            "path.data": str(self._dir / "data"),
-            "path.logs": str(self._dir / "logs"),
-            "cluster.routing.allocation.disk.threshold_enabled": False,
-            "action.destructive_requires_name": False,
-            "resource.reload.interval.high": "1s",  # file users and roles are picked up within ~1 s
-            "xpack.security.enabled": self._security,
-        }
-        if self._security:
-            settings |= {
-                "xpack.license.self_generated.type": "trial",
-                "xpack.security.http.ssl.enabled": True,
-                "xpack.security.http.ssl.key": _security.NODE_KEY,
-                "xpack.security.http.ssl.certificate": _security.NODE_CERT,
-                "xpack.security.http.ssl.certificate_authorities": [_security.CA_CERT],
-            }
-        settings |= self._extra_settings
-        # JSON is valid YAML and quotes every path safely
-        lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
-        _write_readable(self._config / "elasticsearch.yml", "\n".join(lines) + "\n")
-        _localise_jvm_options(self._config / "jvm.options", self._dir / "logs")
-        _write_readable(
-            self._config / "jvm.options.d" / "auditwatch-heap.options",
-            f"-Xms{self._heap}\n-Xmx{self._heap}\n",
+            self._transport_port = _node.free_port(avoid=self._port)
+        settings = _node.settings(
+            self._dir,
+            port=self._port,
+            transport_port=self._transport_port,
+            security=self._security,
+            extra=self._extra_settings,
         )
+        _node.write_config(self._config, self._dir / "logs", settings, self._heap)
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self._startup_timeout
@@ -406,41 +372,10 @@ class LocalElasticsearch:
 
     def _request(self, path: str, auth: tuple[str, str] | None = None) -> dict[str, Any] | None:
         """GET `path` as JSON; None on any connection or HTTP error (callers poll)."""
-        headers = {}
-        credentials = auth or self.superuser
-        if credentials:
-            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        context = ssl.create_default_context(cafile=str(self.ca_certs)) if self._security else None
-        request = urllib.request.Request(self.url + path, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=5, context=context) as response:
-                body: dict[str, Any] = json.load(response)
-                return body
-        except (OSError, ValueError):  # URLError, HTTPError, resets, half-written JSON
-            return None
+        return _node.get_json(self.url + path, auth or self.superuser, self.ca_certs)
 
-    def _poll(self, check: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-            time.sleep(0.2)
-
-    def _log_tail(self, lines: int = 40) -> str:
-        parts = []
-        for log in (self._dir / "logs" / "console.log", self._dir / "logs" / f"{_CLUSTER}.log"):
-            with contextlib.suppress(OSError):
-                tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
-                parts.append(f"--- {log} (last {len(tail)} lines) ---\n" + "\n".join(tail))
-        return "\n".join(parts) or f"(no logs under {self._dir / 'logs'})"
-
-    def _read_state(self) -> dict[str, Any]:
-        try:
-            state: dict[str, Any] = json.loads((self._dir / _STATE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return state
+    def _log_tail(self) -> str:
+        return _node.log_tail(self._dir / "logs")
 
     def _write_state(self) -> None:
         state = {
@@ -455,11 +390,7 @@ class LocalElasticsearch:
             "password": self._password if self._security else None,
             "directory": str(self._dir),
         }
-        path = self._dir / _STATE
-        staging = path.with_suffix(".tmp")
-        staging.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        staging.chmod(0o600)  # holds the superuser password
-        staging.replace(path)
+        _node.write_state(self._dir, state)
 
 
 def delete_prefixed(client: Elasticsearch, prefix: str) -> None:
@@ -482,33 +413,6 @@ def delete_prefixed(client: Elasticsearch, prefix: str) -> None:
         client.cluster.delete_component_template(name=",".join(entry["name"] for entry in components))
 
 
-def _write_readable(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o644)
-
-
-def _localise_jvm_options(path: Path, logs: Path) -> None:
-    """Point GC logs, error files and heap dumps into the instance's logs dir.
-
-    The shipped paths are relative to a working directory that differs between versions (8.19:
-    the launcher's; 9.0: the home, which the Elasticsearch user cannot write to).
-    """
-    text = path.read_text(encoding="utf-8")
-    text = re.sub(r"file=[^:\s]*gc\.log", lambda _: f"file={logs}/gc.log", text)
-    text = re.sub(r"-XX:ErrorFile=\S+", lambda _: f"-XX:ErrorFile={logs}/hs_err_pid%p.log", text)
-    text = re.sub(r"-XX:HeapDumpPath=\S+", lambda _: f"-XX:HeapDumpPath={logs}", text)
-    path.write_text(text, encoding="utf-8")
-
-
-def _free_port(avoid: int | None = None) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
-        if port != avoid:
-            return port
-
-
 _LIVE: set[LocalElasticsearch] = set()
 
 
@@ -517,77 +421,3 @@ def _stop_leftovers() -> None:
     """Never leave an Elasticsearch running after the Python process that started it exits."""
     for server in list(_LIVE):
         server.close()
-
-
-# -- command line ---------------------------------------------------------------------------
-
-
-def _cli_stop(directory: Path) -> int:
-    state = _read_state_file(directory)
-    pid = state.get("pid")
-    if isinstance(pid, int) and _proc.group_alive(pid):
-        _proc.stop_group(pid, None, 30.0)
-        print(f"stopped Elasticsearch (pid {pid})")
-    else:
-        print("not running")
-    return 0
-
-
-def _cli_status(directory: Path) -> int:
-    state = _read_state_file(directory)
-    pid = state.get("pid")
-    alive = isinstance(pid, int) and _proc.group_alive(pid)
-    print(json.dumps({**state, "password": None, "running": alive}, indent=2))
-    return 0 if alive else 3
-
-
-def _read_state_file(directory: Path) -> dict[str, Any]:
-    try:
-        state: dict[str, Any] = json.loads((directory / _STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m auditwatch.testing.elasticsearch")
-    commands = parser.add_subparsers(dest="command", required=True)
-    ensure = commands.add_parser("ensure", help="fetch the distribution and find (or install) a JDK")
-    ensure.add_argument("--version", default=None)
-    start = commands.add_parser("start", help="start detached, write DIR/state.json, print the url")
-    start.add_argument("--dir", type=Path, required=True)
-    start.add_argument("--port", type=int, default=None)
-    start.add_argument("--security", action="store_true")
-    start.add_argument("--heap", default="1g")
-    start.add_argument("--version", default=None)
-    for name in ("stop", "status"):
-        commands.add_parser(name).add_argument("--dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "ensure":
-            home = ensure_distribution(args.version)
-            print(f"elasticsearch: {home}\njava: {find_java(args.version)}")
-            return 0
-        if args.command == "start":
-            state = _read_state_file(args.dir)
-            if isinstance(state.get("pid"), int) and _proc.group_alive(state["pid"]):
-                print(state["url"])  # already running from an earlier `start`
-                return 0
-            args.dir.mkdir(parents=True, exist_ok=True)
-            server = LocalElasticsearch(
-                args.dir, version=args.version, port=args.port, security=args.security, heap=args.heap
-            )
-            server.start()
-            server.detach()
-            print(server.url)
-            return 0
-        if args.command == "stop":
-            return _cli_stop(args.dir)
-        return _cli_status(args.dir)
-    except (DistributionError, StartError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
-from auditwatch.testing import _proc
+from auditwatch.testing.elasticsearch import _proc
 
 CERTS_DIR: Final = "certs"
 CA_CERT: Final = "certs/ca/ca.crt"
