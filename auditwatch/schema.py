@@ -94,9 +94,7 @@ PARSER_SETTABLE: Final[frozenset[str]] = frozenset(EVENT_FIELDS) - {
 }
 
 # Fields that hold lists in the document.
-LIST_FIELDS: Final[frozenset[str]] = frozenset(
-    {"event.category", "event.type", "user.roles", "related.user"}
-)
+LIST_FIELDS: Final[frozenset[str]] = frozenset({"event.category", "event.type", "user.roles", "related.user"})
 
 DEFAULT_INDEX_PREFIX: Final = "auditwatch"
 

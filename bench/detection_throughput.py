@@ -37,13 +37,22 @@ def persons_shape(rows: dict[str, list[dict[str, Any]]], staff: int) -> None:
         row["postcode"] = f"AB{i % 90 + 1} {i % 9}CD"
     rows["persons"] = [
         *(
-            {"person_id": f"P-{i}", "surname": f"SURNAME{i % 7000}", "forenames": f"NAME{i}",
-             "dob": f"19{50 + i % 50}-0{1 + i % 9}-1{i % 9}", "postcode": f"ab{i % 90 + 1}{i % 9}cd"}
+            {
+                "person_id": f"P-{i}",
+                "surname": f"SURNAME{i % 7000}",
+                "forenames": f"NAME{i}",
+                "dob": f"19{50 + i % 50}-0{1 + i % 9}-1{i % 9}",
+                "postcode": f"ab{i % 90 + 1}{i % 9}cd",
+            }
             for i in range(100_000)
         ),
         *(
-            {"person_id": f"P-{900000 + i}", "surname": f"SURNAME{i % 3000}", "forenames": f"NAME{i}",
-             "dob": f"19{70 + i % 30}-0{1 + i % 9}-1{i % 9}"}
+            {
+                "person_id": f"P-{900000 + i}",
+                "surname": f"SURNAME{i % 3000}",
+                "forenames": f"NAME{i}",
+                "dob": f"19{70 + i % 30}-0{1 + i % 9}-1{i % 9}",
+            }
             for i in range(staff)
         ),
     ]

@@ -142,8 +142,21 @@ def profile_ingest(client: Any, url: str, work: Path, log: Path, top: int = 15) 
     _setup(config)
     out = work / "profile" / "daemon.prof"
     _run_measured(
-        [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "auditwatch", "--log-level", "warning",
-         "run", "--until-idle", "--config", str(config)]
+        [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(out),
+            "-m",
+            "auditwatch",
+            "--log-level",
+            "warning",
+            "run",
+            "--until-idle",
+            "--config",
+            str(config),
+        ]
     )
     events = _count(client, "bench-prof")
     remove_deployment(client, "bench-prof")

@@ -30,8 +30,28 @@ from auditwatch.reference import EventView, load_reference
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.surnames import COMMON_SURNAMES
 
-FORENAMES = ("Jane", "John", "Mary", "David", "Sarah", "Paul", "Emma", "James", "Laura", "Mark", "Anna",
-             "Peter", "Claire", "Tom", "Ruth", "Ali", "Priya", "Sean", "Zoe", "Jose")
+FORENAMES = (
+    "Jane",
+    "John",
+    "Mary",
+    "David",
+    "Sarah",
+    "Paul",
+    "Emma",
+    "James",
+    "Laura",
+    "Mark",
+    "Anna",
+    "Peter",
+    "Claire",
+    "Tom",
+    "Ruth",
+    "Ali",
+    "Priya",
+    "Sean",
+    "Zoe",
+    "Jose",
+)
 BASE_DAY = date(2026, 1, 1)
 EVENT_AT = 1795608000.0  # 2026-11-25T12:00Z
 
@@ -40,8 +60,16 @@ PERSONS = 600_000
 
 
 def _sizes(scale: float) -> dict[str, int]:
-    base = {"staff": 50_000, "watchlist": 10_000, "associates": 20_000, "assignments": 200_000,
-            "links": 1_000_000, "roster": 500_000, "cases": 300_000, "persons": PERSONS}
+    base = {
+        "staff": 50_000,
+        "watchlist": 10_000,
+        "associates": 20_000,
+        "assignments": 200_000,
+        "links": 1_000_000,
+        "roster": 500_000,
+        "cases": 300_000,
+        "persons": PERSONS,
+    }
     return {k: max(int(v * scale), 10) for k, v in base.items()}
 
 
@@ -66,41 +94,131 @@ def generate(directory: str, scale: float, persons: bool = False, person_rows: i
     def day(offset: int) -> str:
         return (BASE_DAY + timedelta(days=offset)).strftime("%d/%m/%Y")
 
-    write("hr.csv", ["staff_id", "surname", "forenames", "dob", "postcode", "address", "unit", "rank",
-                     "roles", "vetting_level", "vetting_expiry", "status", "status_from", "person_id"],
-          ([f"MP{i:06d}", _surname(rng, i), rng.choice(FORENAMES), day(-rng.randint(8000, 20000)),
-            f"AB{rng.randint(1, 99)} {rng.randint(1, 9)}CD", f"{rng.randint(1, 300)} High Street",
-            f"Unit {rng.randint(1, 200)}", "PC", rng.choice(["", "", "vetting", "control_room|psd"]), "MV",
-            day(rng.randint(-100, 900)), rng.choice(["Active"] * 30 + ["Suspended", "Left"]),
-            day(rng.randint(-300, 300)), f"P{rng.randint(0, 10**8):08d}"] for i in range(n["staff"])))
-    write("watchlist.csv", ["person_id", "surname", "forenames", "dob", "category", "reason"],
-          ([f"P{rng.randint(0, n['persons']):08d}", _surname(rng, i), rng.choice(FORENAMES),
-            day(-rng.randint(8000, 25000)), rng.choice(["celebrity", "politician", "high_profile_case"]),
-            "listed"] for i in range(n["watchlist"])))
-    write("associates.csv", ["staff_id", "surname", "forenames", "dob", "person_id", "relationship"],
-          ([f"MP{rng.randrange(n['staff']):06d}", _surname(rng, i), rng.choice(FORENAMES),
-            day(-rng.randint(8000, 25000)), f"P{rng.randint(0, n['persons']):08d}", "friend"]
-           for i in range(n["associates"])))
-    write("assignments.csv", ["staff_id", "case_ref", "from", "to", "role"],
-          ([f"MP{rng.randrange(n['staff']):06d}", f"CR/2026/{rng.randrange(n['cases']):06d}",
-            day(s := rng.randint(0, 330)), day(s + rng.randint(10, 200)) if rng.random() < 0.7 else "",
-            rng.choice(["oic", "investigator", "support"])] for _ in range(n["assignments"])))
-    write("case_links.csv", ["case_ref", "person_id", "record_id", "role"],
-          ([f"CR/2026/{rng.randrange(n['cases']):06d}", f"P{rng.randrange(n['persons']):08d}",
-            f"REC{rng.randrange(10**7):07d}" if rng.random() < 0.3 else "",
-            rng.choice(["victim", "witness", "suspect", "informant"])] for _ in range(n["links"])))
+    write(
+        "hr.csv",
+        [
+            "staff_id",
+            "surname",
+            "forenames",
+            "dob",
+            "postcode",
+            "address",
+            "unit",
+            "rank",
+            "roles",
+            "vetting_level",
+            "vetting_expiry",
+            "status",
+            "status_from",
+            "person_id",
+        ],
+        (
+            [
+                f"MP{i:06d}",
+                _surname(rng, i),
+                rng.choice(FORENAMES),
+                day(-rng.randint(8000, 20000)),
+                f"AB{rng.randint(1, 99)} {rng.randint(1, 9)}CD",
+                f"{rng.randint(1, 300)} High Street",
+                f"Unit {rng.randint(1, 200)}",
+                "PC",
+                rng.choice(["", "", "vetting", "control_room|psd"]),
+                "MV",
+                day(rng.randint(-100, 900)),
+                rng.choice(["Active"] * 30 + ["Suspended", "Left"]),
+                day(rng.randint(-300, 300)),
+                f"P{rng.randint(0, 10**8):08d}",
+            ]
+            for i in range(n["staff"])
+        ),
+    )
+    write(
+        "watchlist.csv",
+        ["person_id", "surname", "forenames", "dob", "category", "reason"],
+        (
+            [
+                f"P{rng.randint(0, n['persons']):08d}",
+                _surname(rng, i),
+                rng.choice(FORENAMES),
+                day(-rng.randint(8000, 25000)),
+                rng.choice(["celebrity", "politician", "high_profile_case"]),
+                "listed",
+            ]
+            for i in range(n["watchlist"])
+        ),
+    )
+    write(
+        "associates.csv",
+        ["staff_id", "surname", "forenames", "dob", "person_id", "relationship"],
+        (
+            [
+                f"MP{rng.randrange(n['staff']):06d}",
+                _surname(rng, i),
+                rng.choice(FORENAMES),
+                day(-rng.randint(8000, 25000)),
+                f"P{rng.randint(0, n['persons']):08d}",
+                "friend",
+            ]
+            for i in range(n["associates"])
+        ),
+    )
+    write(
+        "assignments.csv",
+        ["staff_id", "case_ref", "from", "to", "role"],
+        (
+            [
+                f"MP{rng.randrange(n['staff']):06d}",
+                f"CR/2026/{rng.randrange(n['cases']):06d}",
+                day(s := rng.randint(0, 330)),
+                day(s + rng.randint(10, 200)) if rng.random() < 0.7 else "",
+                rng.choice(["oic", "investigator", "support"]),
+            ]
+            for _ in range(n["assignments"])
+        ),
+    )
+    write(
+        "case_links.csv",
+        ["case_ref", "person_id", "record_id", "role"],
+        (
+            [
+                f"CR/2026/{rng.randrange(n['cases']):06d}",
+                f"P{rng.randrange(n['persons']):08d}",
+                f"REC{rng.randrange(10**7):07d}" if rng.random() < 0.3 else "",
+                rng.choice(["victim", "witness", "suspect", "informant"]),
+            ]
+            for _ in range(n["links"])
+        ),
+    )
     if persons:
-        write("persons.csv", ["person_id", "surname", "forenames", "dob", "postcode", "address"],
-              ([f"P{i:08d}", _surname(rng, i).upper(), rng.choice(FORENAMES).upper(),
-                day(-rng.randint(8000, 25000)), f"ab{rng.randint(1, 99)}{rng.randint(1, 9)}cd",
-                f"{rng.randint(1, 300)} HIGH STREET, TOWN"]
-               for i in range(n["persons"])))
+        write(
+            "persons.csv",
+            ["person_id", "surname", "forenames", "dob", "postcode", "address"],
+            (
+                [
+                    f"P{i:08d}",
+                    _surname(rng, i).upper(),
+                    rng.choice(FORENAMES).upper(),
+                    day(-rng.randint(8000, 25000)),
+                    f"ab{rng.randint(1, 99)}{rng.randint(1, 9)}cd",
+                    f"{rng.randint(1, 300)} HIGH STREET, TOWN",
+                ]
+                for i in range(n["persons"])
+            ),
+        )
     per_staff = max(n["roster"] // n["staff"], 1)
-    write("roster.csv", ["staff_id", "date", "start", "end"],
-          ([f"MP{i % n['staff']:06d}", day(300 + (i // n["staff"]) * 3 + rng.randint(0, 2)),
-            (sh := rng.choice(["07:00", "14:00", "22:00"])),
-            {"07:00": "15:00", "14:00": "22:00"}.get(sh, "07:00")]
-           for i in range(n["staff"] * per_staff)))
+    write(
+        "roster.csv",
+        ["staff_id", "date", "start", "end"],
+        (
+            [
+                f"MP{i % n['staff']:06d}",
+                day(300 + (i // n["staff"]) * 3 + rng.randint(0, 2)),
+                (sh := rng.choice(["07:00", "14:00", "22:00"])),
+                {"07:00": "15:00", "14:00": "22:00"}.get(sh, "07:00"),
+            ]
+            for i in range(n["staff"] * per_staff)
+        ),
+    )
 
 
 def _config(directory: Path, persons: bool = False) -> ReferenceConfig:
@@ -108,25 +226,44 @@ def _config(directory: Path, persons: bool = False) -> ReferenceConfig:
         return SourceConfig(kind=kind, path=str(directory / name), columns=columns)
 
     return ReferenceConfig(
-        sources=(src("staff", "hr.csv"), src("watchlist", "watchlist.csv"),
-                 src("associates", "associates.csv"), src("assignments", "assignments.csv"),
-                 src("case_links", "case_links.csv"), src("roster", "roster.csv"),
-                 *((src("persons", "persons.csv"),) if persons else ())),
-        identifiers={"staff_id": {"staff_id": {"prefix": "MP", "digits": 6}}, "person_id": "trim",
-                     "record_id": "trim", "case_ref": "upper"},
+        sources=(
+            src("staff", "hr.csv"),
+            src("watchlist", "watchlist.csv"),
+            src("associates", "associates.csv"),
+            src("assignments", "assignments.csv"),
+            src("case_links", "case_links.csv"),
+            src("roster", "roster.csv"),
+            *((src("persons", "persons.csv"),) if persons else ()),
+        ),
+        identifiers={
+            "staff_id": {"staff_id": {"prefix": "MP", "digits": 6}},
+            "person_id": "trim",
+            "record_id": "trim",
+            "case_ref": "upper",
+        },
     )
 
 
 MIX_VALUES = ("user.status", "user.vetting_expired", "user.roles", "subject.surname_rarity")
-MIX_MATCHES = ("subject_is_staff", "subject_is_self", "subject_on_watchlist", "subject_is_declared_associate",
-               "subject_same_surname", "subject_same_postcode", "assigned_to_linked_case",
-               "assigned_to_case_ref", "rostered_on_duty")
+MIX_MATCHES = (
+    "subject_is_staff",
+    "subject_is_self",
+    "subject_on_watchlist",
+    "subject_is_declared_associate",
+    "subject_same_surname",
+    "subject_same_postcode",
+    "assigned_to_linked_case",
+    "assigned_to_case_ref",
+    "rostered_on_duty",
+)
 
 
 def _report(what: str, count: int, started: float, cpu: float) -> None:
     wall, used = time.perf_counter() - started, time.process_time() - cpu
-    print(f"EventView, {what}: {count / used:,.0f} events/s of CPU, {used / count * 1e6:.2f} us CPU/event "
-          f"({wall / count * 1e6:.2f} us wall)")
+    print(
+        f"EventView, {what}: {count / used:,.0f} events/s of CPU, {used / count * 1e6:.2f} us CPU/event "
+        f"({wall / count * 1e6:.2f} us wall)"
+    )
 
 
 def _peak_rss_mib() -> float:
@@ -141,8 +278,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", help="generate into (and keep) this directory")
     parser.add_argument("--persons", action="store_true", help="add a person table (the records system's)")
     parser.add_argument("--person-rows", type=int, default=0, help="persons table rows (implies --persons)")
-    parser.add_argument("--reload", action="store_true", help="also load everything a second time while the "
-                        "first snapshot is held (a reload before the swap): peak RSS")
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="also load everything a second time while the "
+        "first snapshot is held (a reload before the swap): peak RSS",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write load figures here")
     args = parser.parse_args(argv)
     if args.person_rows:
@@ -170,11 +311,18 @@ def main(argv: list[str] | None = None) -> None:
     for item in snapshot.describe():
         print(f"  {item['kind']:<12} {item['rows']:>9,} rows  {Path(str(item['source'])).name}")
     print(f"warnings: {len(warnings)}")
-    print(f"load: {load_s:.1f}s wall, {load_cpu:.1f}s CPU; RSS {rss / 2**20:.0f} MiB "
-          f"(process before load {base_rss / 2**20:.0f} MiB, "
-          f"reference data {(rss - base_rss) / 2**20:.0f} MiB); peak RSS during load {peak_load:.0f} MiB")
-    figures: dict[str, object] = {"rows": rows, "load_s": load_s, "load_cpu_s": load_cpu,
-                                  "rss_after_load_mib": rss / 2**20, "peak_rss_load_mib": peak_load}
+    print(
+        f"load: {load_s:.1f}s wall, {load_cpu:.1f}s CPU; RSS {rss / 2**20:.0f} MiB "
+        f"(process before load {base_rss / 2**20:.0f} MiB, "
+        f"reference data {(rss - base_rss) / 2**20:.0f} MiB); peak RSS during load {peak_load:.0f} MiB"
+    )
+    figures: dict[str, object] = {
+        "rows": rows,
+        "load_s": load_s,
+        "load_cpu_s": load_cpu,
+        "rss_after_load_mib": rss / 2**20,
+        "peak_rss_load_mib": peak_load,
+    }
     if args.reload:
         started = time.perf_counter()
         second, _ = load_reference(_config(directory, args.persons))
@@ -182,9 +330,11 @@ def main(argv: list[str] | None = None) -> None:
         peak_reload = _peak_rss_mib()
         del second
         gc.collect()
-        print(f"reload (second full load while the first is held): {reload_s:.1f}s, "
-              f"peak RSS {peak_reload:.0f} MiB "
-              f"({peak_reload / peak_load:.2f}x the first load's peak)")
+        print(
+            f"reload (second full load while the first is held): {reload_s:.1f}s, "
+            f"peak RSS {peak_reload:.0f} MiB "
+            f"({peak_reload / peak_load:.2f}x the first load's peak)"
+        )
         figures.update(reload_s=reload_s, peak_rss_reload_mib=peak_reload)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -169,7 +169,7 @@ def component_templates(names: IndexNames) -> dict[str, dict[str, Any]]:
                     "numeric_detection": False,
                     "dynamic_templates": _ALERT_DYNAMIC_TEMPLATES,
                     "properties": alert_props,
-                }
+                },
             }
         },
         f"{names.prefix}-deadletter-mappings": {

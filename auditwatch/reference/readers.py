@@ -71,8 +71,9 @@ class ExportRows:
                 raise self._broken(line, name, f"column {label} not found; the export has {shown}")
         if self.spec.one_of and not present & set(self.spec.one_of):
             raise self._broken(
-                line, self.spec.one_of[0], f"needs one of the columns {', '.join(self.spec.one_of)}; "
-                f"the export has {shown}"
+                line,
+                self.spec.one_of[0],
+                f"needs one of the columns {', '.join(self.spec.one_of)}; the export has {shown}",
             )
 
 
@@ -99,8 +100,14 @@ def _decode_failure(source: SourceConfig, exc: UnicodeDecodeError) -> BrokenExpo
     except OSError:
         pass
     return BrokenExport(
-        Problem(source.path, line_no, "", f"not valid {source.encoding} text ({exc.reason}); "
-                "declare the file's `encoding:` in the source config", code=EXPORT_REJECTED)
+        Problem(
+            source.path,
+            line_no,
+            "",
+            f"not valid {source.encoding} text ({exc.reason}); "
+            "declare the file's `encoding:` in the source config",
+            code=EXPORT_REJECTED,
+        )
     )
 
 
@@ -210,8 +217,11 @@ class _JsonRows(ExportRows):
         if isinstance(data, dict):
             lists = [v for v in data.values() if isinstance(v, list)]
             if len(lists) != 1:
-                raise self._broken(None, "", "a JSON export must be a list of objects "
-                                   "(or an object holding exactly one such list)")
+                raise self._broken(
+                    None,
+                    "",
+                    "a JSON export must be a list of objects (or an object holding exactly one such list)",
+                )
             data = lists[0]
         if not isinstance(data, list):
             raise self._broken(None, "", "a JSON export must be a list of objects")

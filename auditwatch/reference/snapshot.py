@@ -135,10 +135,16 @@ class ReferenceSnapshot:
             freq = {}
             for table in surname_tables:
                 freq.update(table.counts)
-        put(self, "rarity", SurnameRarity(
-            freq, max(freq.values(), default=0.0) if freq else 0.0,
-            staff_counts, sum(len(s.by_id) for s in self.staff),
-        ))
+        put(
+            self,
+            "rarity",
+            SurnameRarity(
+                freq,
+                max(freq.values(), default=0.0) if freq else 0.0,
+                staff_counts,
+                sum(len(s.by_id) for s in self.staff),
+            ),
+        )
         put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
         put(self, "_day_cache", {})
         put(self, "_id_cache", {})
@@ -183,9 +189,16 @@ class ReferenceSnapshot:
     def describe(self, now: float | None = None) -> list[dict[str, object]]:
         """One line per export in force, for status output: rows, as-of date and age of the file version."""
         now = datetime.now(UTC).timestamp() if now is None else now
-        return [{"kind": s.table.kind, "source": s.table.source, "as_of": s.table.as_of, "rows": s.table.rows,
-                 "age_hours": round(max(0.0, now - s.fingerprint[2] / 1e9) / 3600, 1)}
-                for s in self.sources]
+        return [
+            {
+                "kind": s.table.kind,
+                "source": s.table.source,
+                "as_of": s.table.as_of,
+                "rows": s.table.rows,
+                "age_hours": round(max(0.0, now - s.fingerprint[2] / 1e9) / 3600, 1),
+            }
+            for s in self.sources
+        ]
 
 
 def _of(tables: list[Table], cls: type[T], kind: str) -> tuple[T, ...]:
@@ -321,11 +334,15 @@ def _load_one(
     flagged = problems.skipped + problems.warnings
     if flagged:
         listed = f" (first {len(problems.reported)} listed)" if len(problems.reported) < flagged else ""
-        summary.append(Problem(
-            source.path, None, "",
-            f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, "
-            f"{problems.warnings} values ignored{listed}",
-        ))
+        summary.append(
+            Problem(
+                source.path,
+                None,
+                "",
+                f"{table.rows} rows loaded, {problems.skipped} bad rows skipped, "
+                f"{problems.warnings} values ignored{listed}",
+            )
+        )
     return table, problems, [*problems.reported, *summary]
 
 

@@ -17,6 +17,7 @@ CHUNK = 1 << 20
 
 ReadAt = Callable[[int, int], bytes]  # (offset, size) -> bytes; short or empty at end of data
 
+
 def _sha1(data: bytes) -> str:
     return hashlib.sha1(data, usedforsecurity=False).hexdigest()
 

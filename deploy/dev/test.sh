@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Bootstrap, then run ruff, mypy and pytest (arguments go to pytest). All three always run; the
-# exit code is pytest's when it failed, else 1 when ruff or mypy failed, else 0.
+# Bootstrap, then run ruff (lint, then the format check), mypy and pytest (arguments go to pytest).
+# All of them always run; the exit code is pytest's when it failed, else 1 when ruff or mypy failed.
 set -uo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,6 +26,7 @@ check() {
 
 lint=0
 check ruff .venv/bin/ruff check . || lint=1
+check ruff-format .venv/bin/ruff format --check . || lint=1
 check mypy .venv/bin/mypy || lint=1
 tests=0
 check pytest .venv/bin/pytest "$@" || tests=$?

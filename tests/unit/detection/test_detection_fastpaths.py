@@ -84,6 +84,7 @@ def test_idle_groups_are_still_swept(rule: Make) -> None:
         """
     )
     engine = DetectionEngine(rules, empty_reference())
+
     def view(n: int, at: float, user: str) -> AccessEvent:
         return event(n, at, user__id=user, event__action="person_view", auditwatch__subject__person_id="P")
 

@@ -20,28 +20,54 @@ Make = Callable[..., RuleSet]
 
 ROWS: dict[str, list[dict[str, object]]] = {
     "staff": [
-        {"staff_id": "MP000101", "surname": "Reid", "forenames": "Alex", "dob": "1984-05-06",
-         "person_id": "P-1", "postcode": "AB1 2CD", "address": "1 Mill Lane", "unit": "CID",
-         "vetting_level": "SC", "vetting_expiry": "2020-01-01", "status": "active"},
+        {
+            "staff_id": "MP000101",
+            "surname": "Reid",
+            "forenames": "Alex",
+            "dob": "1984-05-06",
+            "person_id": "P-1",
+            "postcode": "AB1 2CD",
+            "address": "1 Mill Lane",
+            "unit": "CID",
+            "vetting_level": "SC",
+            "vetting_expiry": "2020-01-01",
+            "status": "active",
+        },
         {"staff_id": "MP000102", "surname": "Khan", "status": "active", "status_from": "2020-01-01"},
         {"staff_id": "MP000102", "surname": "Khan", "status": "suspended", "status_from": "2021-01-01"},
         {"staff_id": "MP000103", "surname": "Reid", "forenames": "Sam", "status": "active"},
         {"staff_id": "MP000104", "surname": "Webb", "unit": "CID", "status": "active"},
     ],
-    "associates": [{"staff_id": "MP000101", "person_id": "P-9", "surname": "Doe", "forenames": "Jo",
-                    "relationship": "friend"}],
-    "assignments": [{"staff_id": "MP000101", "case_ref": "CR-1", "from": "2020-01-01"},
-                    {"staff_id": "MP000104", "case_ref": "CR-1", "from": "2020-01-01"}],
+    "associates": [
+        {
+            "staff_id": "MP000101",
+            "person_id": "P-9",
+            "surname": "Doe",
+            "forenames": "Jo",
+            "relationship": "friend",
+        }
+    ],
+    "assignments": [
+        {"staff_id": "MP000101", "case_ref": "CR-1", "from": "2020-01-01"},
+        {"staff_id": "MP000104", "case_ref": "CR-1", "from": "2020-01-01"},
+    ],
     "roster": [{"staff_id": "MP000101", "start": "2026-01-05T08:00:00Z", "end": "2026-01-05T16:00:00Z"}],
     "case_links": [{"case_ref": "CR-1", "person_id": "P-9", "role": "suspect"}],
 }
 USERS = ["MP000101", "MP000102", "MP000103", "MP000104", "MP999999", None]
 SUBJECTS: list[dict[str, object]] = [
     {"auditwatch__subject__person_id": "P-9", "auditwatch__reason__case_ref": "CR-1"},
-    {"auditwatch__subject__person_id": "P-1", "auditwatch__subject__surname": "Reid",
-     "auditwatch__subject__postcode": "ab12cd", "auditwatch__subject__address": "1 Mill Lane"},
-    {"auditwatch__subject__person_id": "P-5", "auditwatch__subject__postcode": "ab12cd",
-     "auditwatch__subject__address": "1 Mill Lane"},
+    {
+        "auditwatch__subject__person_id": "P-1",
+        "auditwatch__subject__surname": "Reid",
+        "auditwatch__subject__postcode": "ab12cd",
+        "auditwatch__subject__address": "1 Mill Lane",
+    },
+    {
+        "auditwatch__subject__person_id": "P-5",
+        "auditwatch__subject__postcode": "ab12cd",
+        "auditwatch__subject__address": "1 Mill Lane",
+    },
     {"auditwatch__subject__surname": "Khan", "auditwatch__subject__forenames": "Ali"},
     {},
 ]
@@ -83,10 +109,12 @@ def test_rules_needing_an_impossible_match_are_skipped(rule: Make) -> None:
     rules = rule("condition: event.action == view and match(subject_is_declared_associate)\n")
     assert rules.rules[0].requires == {"subject_is_declared_associate"}
     engine = DetectionEngine(rules, reference_from_rows(ROWS))
-    fired = engine.process([
-        event(1, 0.0, event__action="view", user__id="MP000103", auditwatch__subject__person_id="P-9"),
-        event(2, 0.0, event__action="view", user__id="MP000101", auditwatch__subject__person_id="P-9"),
-    ])
+    fired = engine.process(
+        [
+            event(1, 0.0, event__action="view", user__id="MP000103", auditwatch__subject__person_id="P-9"),
+            event(2, 0.0, event__action="view", user__id="MP000101", auditwatch__subject__person_id="P-9"),
+        ]
+    )
     assert [a.rule_id for a in fired] == ["r1"]
     _runtimes, by_user = engine._candidates["view"]
     assert by_user is not None
@@ -102,9 +130,13 @@ def test_sorted_by_key_matches_the_json_byte_order() -> None:
         chars = [ch for ch in alphabet if ch not in ' !"\n\x7f'] if safe else alphabet
         width = rng.choice([1, 2, 3])
         blank = rng.randrange(width + 1)  # this position is None in every key (none if == width)
-        keys = {tuple(None if i == blank else "".join(rng.choice(chars) for _ in range(rng.randint(0, 4)))
-                      for i in range(width))
-                for _ in range(rng.randint(0, 20))}
+        keys = {
+            tuple(
+                None if i == blank else "".join(rng.choice(chars) for _ in range(rng.randint(0, 4)))
+                for i in range(width)
+            )
+            for _ in range(rng.randint(0, 20))
+        }
         pairs = [(k, i) for i, k in enumerate(keys)]
         rng.shuffle(pairs)
         assert sorted_by_key(pairs) == sorted(pairs, key=lambda kv: orjson.dumps(kv[0]))

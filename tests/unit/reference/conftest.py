@@ -92,10 +92,15 @@ def snapshot(cfg: ReferenceConfig) -> ReferenceSnapshot:
 def view(snapshot: ReferenceSnapshot) -> Callable[..., EventView]:
     """view(at="2026-11-25T12:00:00", **fields) with `user`, `pid`, `surname`, ... shortcuts."""
     names = {
-        "user": "user.id", "pid": "auditwatch.subject.person_id", "surname": "auditwatch.subject.surname",
-        "forenames": "auditwatch.subject.forenames", "dob": "auditwatch.subject.dob",
-        "postcode": "auditwatch.subject.postcode", "address": "auditwatch.subject.address",
-        "record": "auditwatch.record.id", "case_ref": "auditwatch.reason.case_ref",
+        "user": "user.id",
+        "pid": "auditwatch.subject.person_id",
+        "surname": "auditwatch.subject.surname",
+        "forenames": "auditwatch.subject.forenames",
+        "dob": "auditwatch.subject.dob",
+        "postcode": "auditwatch.subject.postcode",
+        "address": "auditwatch.subject.address",
+        "record": "auditwatch.record.id",
+        "case_ref": "auditwatch.reason.case_ref",
         "name_norm": "auditwatch.subject.name_norm",
     }
 

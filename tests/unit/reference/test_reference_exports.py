@@ -125,8 +125,7 @@ def test_too_many_bad_rows_rejects_the_export(exports: Path, load_config: Load, 
 def test_wrong_cell_count_row_is_skipped(tmp_path: Path, load_config: Load) -> None:
     """A row with an extra unquoted delimiter is reported instead of shifting values into wrong columns."""
     (tmp_path / "links.csv").write_text("case_ref,person_id,role\nC1,P1,victim\nC2,P2,wit,ness\nC3,P3,\n")
-    text = ("reference:\n  max_bad_rows_percent: 50\n  sources:\n"
-            "    - {kind: case_links, path: links.csv}\n")
+    text = "reference:\n  max_bad_rows_percent: 50\n  sources:\n    - {kind: case_links, path: links.csv}\n"
     snap, warnings = load_reference(load_config(text, tmp_path))
     assert sorted(snap.case_links[0].by_person) == ["P1", "P3"]
     assert "links.csv:3: AW104 has 4 cells where the header has 3" in str(warnings[0])
@@ -163,17 +162,21 @@ def test_roster_with_full_timestamps(tmp_path: Path, load_config: Load) -> None:
     )
     snap = _one(load_config, "reference:\n  sources:\n    - {kind: roster, path: roster.csv}\n", tmp_path)
     shifts = snap.rosters[0].by_staff["1"]
-    utc = [datetime(*t, tzinfo=UTC).timestamp() for t in ((2026, 7, 1, 21), (2026, 7, 2, 5),
-                                                           (2026, 11, 24, 22), (2026, 11, 25, 6))]
+    utc = [
+        datetime(*t, tzinfo=UTC).timestamp()
+        for t in ((2026, 7, 1, 21), (2026, 7, 2, 5), (2026, 11, 24, 22), (2026, 11, 25, 6))
+    ]
     assert list(shifts.starts) == [utc[0], utc[2]]
     assert list(shifts.ends) == [utc[1], utc[3]]
 
 
 def test_config_errors_name_the_yaml_line(tmp_path: Path, load_config: Load) -> None:
     """Unknown kinds, unknown columns and bad normalisers are config problems with their YAML line."""
-    text = ("reference:\n  sources:\n    - kind: staf\n      path: x.csv\n"
-            "    - kind: staff\n      path: y.csv\n      columns: {staff_number: X}\n"
-            "      normalise: {surname: shout}\n      colour: red\n")
+    text = (
+        "reference:\n  sources:\n    - kind: staf\n      path: x.csv\n"
+        "    - kind: staff\n      path: y.csv\n      columns: {staff_number: X}\n"
+        "      normalise: {surname: shout}\n      colour: red\n"
+    )
     with pytest.raises(ConfigError) as err:
         load_config(text, tmp_path)
     found = {(p.line, p.field) for p in err.value.problems}

@@ -31,27 +31,63 @@ def linked(exports: Path, cfg: ReferenceConfig) -> Make:
 @pytest.mark.parametrize(
     ("scenario", "user", "fields", "at", "signal", "explanation"),
     [
-        ("colleague is a witness on the user's case", JANE,
-         {"auditwatch.subject.person_id": "P-1002"}, "2026-11-25T12:00:00",
-         "subject_is_staff", "assigned_to_linked_case"),
-        ("VIP is a witness on the user's case", ZOE,
-         {"auditwatch.subject.person_id": "P-2001"}, "2026-11-25T12:00:00",
-         "subject_on_watchlist", "assigned_to_linked_case"),
-        ("declared associate on an assigned case (still a conflict of interest)", SEAN,
-         {"auditwatch.subject.person_id": "P-3001"}, "2026-10-15T12:00:00",
-         "subject_is_declared_associate", "assigned_to_linked_case"),
-        ("same surname, but the subject is on the user's case", JANE,
-         {"auditwatch.subject.person_id": "P-4001", "auditwatch.subject.surname": "Smith"},
-         "2026-11-25T12:00:00", "subject_same_surname", "assigned_to_linked_case"),
-        ("neighbour on the user's case", JANE,
-         {"auditwatch.subject.person_id": "P-4001", "auditwatch.subject.postcode": "SW1A 1AA"},
-         "2026-11-25T12:00:00", "subject_same_postcode", "assigned_to_linked_case"),
-        ("access in the night on a rostered night shift", JANE,
-         {"auditwatch.subject.person_id": "P-4001"}, "2026-11-25T02:00:00", None, "rostered_on_duty"),
+        (
+            "colleague is a witness on the user's case",
+            JANE,
+            {"auditwatch.subject.person_id": "P-1002"},
+            "2026-11-25T12:00:00",
+            "subject_is_staff",
+            "assigned_to_linked_case",
+        ),
+        (
+            "VIP is a witness on the user's case",
+            ZOE,
+            {"auditwatch.subject.person_id": "P-2001"},
+            "2026-11-25T12:00:00",
+            "subject_on_watchlist",
+            "assigned_to_linked_case",
+        ),
+        (
+            "declared associate on an assigned case (still a conflict of interest)",
+            SEAN,
+            {"auditwatch.subject.person_id": "P-3001"},
+            "2026-10-15T12:00:00",
+            "subject_is_declared_associate",
+            "assigned_to_linked_case",
+        ),
+        (
+            "same surname, but the subject is on the user's case",
+            JANE,
+            {"auditwatch.subject.person_id": "P-4001", "auditwatch.subject.surname": "Smith"},
+            "2026-11-25T12:00:00",
+            "subject_same_surname",
+            "assigned_to_linked_case",
+        ),
+        (
+            "neighbour on the user's case",
+            JANE,
+            {"auditwatch.subject.person_id": "P-4001", "auditwatch.subject.postcode": "SW1A 1AA"},
+            "2026-11-25T12:00:00",
+            "subject_same_postcode",
+            "assigned_to_linked_case",
+        ),
+        (
+            "access in the night on a rostered night shift",
+            JANE,
+            {"auditwatch.subject.person_id": "P-4001"},
+            "2026-11-25T02:00:00",
+            None,
+            "rostered_on_duty",
+        ),
     ],
 )
 def test_signal_is_explained(  # noqa: PLR0917 (parametrised)
-    linked: Make, scenario: str, user: str, fields: dict[str, str], at: str, signal: str | None,
+    linked: Make,
+    scenario: str,
+    user: str,
+    fields: dict[str, str],
+    at: str,
+    signal: str | None,
     explanation: str,
 ) -> None:
     """The risk signal fires and so does the explanation a reviewer would accept."""
@@ -64,12 +100,27 @@ def test_signal_is_explained(  # noqa: PLR0917 (parametrised)
 @pytest.mark.parametrize(
     ("scenario", "user", "role", "signal", "fields"),
     [
-        ("vetting/PSD officer checks a colleague", JOSE, "psd", "subject_is_staff",
-         {"auditwatch.subject.person_id": "P-1002"}),
-        ("press office looks up a celebrity", ZOE, "press_office", "subject_on_watchlist",
-         {"auditwatch.subject.person_id": "P-2003"}),
-        ("bulk-check team looks up an unlinked person", JANE, "intelligence_bulk", None,
-         {"auditwatch.subject.person_id": "P-9999"}),
+        (
+            "vetting/PSD officer checks a colleague",
+            JOSE,
+            "psd",
+            "subject_is_staff",
+            {"auditwatch.subject.person_id": "P-1002"},
+        ),
+        (
+            "press office looks up a celebrity",
+            ZOE,
+            "press_office",
+            "subject_on_watchlist",
+            {"auditwatch.subject.person_id": "P-2003"},
+        ),
+        (
+            "bulk-check team looks up an unlinked person",
+            JANE,
+            "intelligence_bulk",
+            None,
+            {"auditwatch.subject.person_id": "P-9999"},
+        ),
     ],
 )
 def test_role_explains_the_access(  # noqa: PLR0917 (parametrised)
@@ -88,8 +139,9 @@ def test_role_explains_the_access(  # noqa: PLR0917 (parametrised)
 def test_common_surname_weighs_less_than_a_rare_one(linked: Make) -> None:
     """Same-surname hits carry a rarity: Smith counts for little, Featherstonehaugh for a lot."""
     smith = linked("2026-11-25T12:00:00", **{"user.id": JANE, "auditwatch.subject.surname": "Smith"})
-    rare = linked("2026-11-25T12:00:00", **{"user.id": ZOE,
-                                            "auditwatch.subject.surname": "Featherstonehaugh"})
+    rare = linked(
+        "2026-11-25T12:00:00", **{"user.id": ZOE, "auditwatch.subject.surname": "Featherstonehaugh"}
+    )
     assert smith.match("subject_same_surname") is not None
     assert rare.match("subject_same_surname") is not None
     common_rarity, rare_rarity = smith.value("subject.surname_rarity"), rare.value("subject.surname_rarity")

@@ -56,9 +56,7 @@ def test_status_is_effective_from_its_local_date(view: View, user: str, at: str,
     assert view(at, user=user).value("user.status") == status
 
 
-@pytest.mark.parametrize(
-    ("at", "expired"), [("2025-12-31T23:59:00", False), ("2026-01-01T00:00:00", True)]
-)
+@pytest.mark.parametrize(("at", "expired"), [("2025-12-31T23:59:00", False), ("2026-01-01T00:00:00", True)])
 def test_vetting_is_valid_through_its_expiry_day(view: View, at: str, expired: bool) -> None:
     """Vetting expiring 2025-12-31 is valid all that day and expired the next."""
     v = view(at, user=SEAN)
@@ -96,8 +94,10 @@ def test_surname_rarity_from_a_frequency_table(
         "reference:\n  sources:\n    - {kind: surnames, path: names.csv}\n", tmp_path
     )
     snap, _ = load_reference(cfg)
-    rarity = [EventView(snap, {"auditwatch.subject.surname": n}, 0.0).value("subject.surname_rarity")
-              for n in ("Smith", "Zed", "Hamilton")]
+    rarity = [
+        EventView(snap, {"auditwatch.subject.surname": n}, 0.0).value("subject.surname_rarity")
+        for n in ("Smith", "Zed", "Hamilton")
+    ]
     assert rarity[0] == 0.0
     assert isinstance(rarity[1], float)
     assert 0.8 < rarity[1] < 1.0
@@ -279,8 +279,12 @@ def test_roster_evidence_names_the_shift(view: View) -> None:
     """Roster evidence gives the shift in UTC and the export line."""
     hit = view("2026-11-25T03:00:00", user=JANE).match("rostered_on_duty")
     assert hit is not None
-    assert hit.entry == {"staff_id": "MP012345", "start": "2026-11-24T22:00:00.000Z",
-                         "end": "2026-11-25T06:00:00.000Z", "line": 2}
+    assert hit.entry == {
+        "staff_id": "MP012345",
+        "start": "2026-11-24T22:00:00.000Z",
+        "end": "2026-11-25T06:00:00.000Z",
+        "line": 2,
+    }
 
 
 def test_subject_in_same_unit_case(view: View) -> None:
