@@ -130,8 +130,10 @@ class CodedColumn(Generic[V]):
         return self.values[self.codes[i]]
 
     def finish(self) -> None:
-        """Building is over: drop the value -> code dict."""
+        """Building is over: drop the value -> code dict, and keep codes in two bytes when they fit."""
         self._codes_of = None
+        if self.codes.typecode == "I" and len(self.values) <= 1 << 16:
+            self.codes = array("H", self.codes)
 
     def nbytes(self) -> int:
         return self.codes.itemsize * len(self.codes)
