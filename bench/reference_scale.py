@@ -276,7 +276,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--keep", help="generate into (and keep) this directory")
+    parser.add_argument("--keep", help="generate into (and keep) this directory; exports already there are "
+                        "reused (same --scale and --person-rows)")
     parser.add_argument("--persons", action="store_true", help="add a person table (the records system's)")
     parser.add_argument("--person-rows", type=int, default=0, help="persons table rows (implies --persons)")
     parser.add_argument("--reload", action="store_true", help="also rewrite every export and reload them as "
@@ -290,9 +291,11 @@ def main(argv: list[str] | None = None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     spawn = multiprocessing.get_context("spawn")
-    child = spawn.Process(target=generate, args=(str(directory), args.scale, args.persons, args.person_rows))
-    child.start()
-    child.join()
+    if not (args.keep and (directory / "hr.csv").exists()):  # a kept directory's exports are reused
+        what = (str(directory), args.scale, args.persons, args.person_rows)
+        child = spawn.Process(target=generate, args=what)
+        child.start()
+        child.join()
     print(f"generated exports in {time.perf_counter() - started:.1f}s into {directory}")
     process = psutil.Process()
     gc.collect()
