@@ -344,7 +344,9 @@ class PairLists(Mapping[str, tuple[object, ...]]):
     def add(self, key: str, a: int, b: int) -> None:
         key_text, tail = self.key_text, self._tail
         assert tail is not None, "finished"
-        key_text.append(key)
+        blob = key_text.blob
+        blob += key.encode()
+        key_text.ends.append(len(blob))
         found = self.index.add(key)
         pair = len(self.a)
         self.a.append(a)

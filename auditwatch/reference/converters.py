@@ -227,7 +227,7 @@ def convert_rows(
     converters: list[Converter] = []
     fast: list[Converter] = []
     essential = set(spec.required)
-    blank_together = spec.blank_together
+    required, one_of, blank_together = spec.required, spec.one_of, spec.blank_together
     for line, values in rows:
         if not names:
             names = columns()
@@ -243,17 +243,21 @@ def convert_rows(
             if converted is None:
                 continue
             out = converted
-        for name in spec.required:
-            if not out.get(name):
-                if name in blank_together and not any(out.get(n) for n in blank_together):
-                    continue  # all blank together: a valid row stating an absence (a rest day)
-                problems.add(line, name, f"no {name}", skipped=True)
-                break
-        else:
-            if spec.one_of and not any(out.get(n) for n in spec.one_of):
-                problems.add(line, spec.one_of[0], f"needs one of {', '.join(spec.one_of)}", skipped=True)
+        if not all(map(out.get, required)):  # the usual row has them all: checked in one C-level pass
+            for name in required:
+                if not out.get(name):
+                    if name in blank_together and not any(out.get(n) for n in blank_together):
+                        continue  # all blank together: a valid row stating an absence (a rest day)
+                    problems.add(line, name, f"no {name}", skipped=True)
+                    break
+            else:
+                name = ""
+            if name:
                 continue
-            yield line, out
+        if one_of and not any(map(out.get, one_of)):
+            problems.add(line, one_of[0], f"needs one of {', '.join(one_of)}", skipped=True)
+            continue
+        yield line, out
 
 
 def _convert_slowly(
