@@ -233,7 +233,7 @@ def _persons(
     # per surname / forenames code: its part of the name_dob_key ("" when it has none), made once
     s_part: list[str] = [""]
     f_part: list[str] = [""]
-    add_key = by_key.add
+    add_key, keys_of = by_key.add, table.keys_of
 
     for line, row in rows:
         pid = row["person_id"]
@@ -287,9 +287,9 @@ def _persons(
         if aliases:
             aliases_of[number] = aliases
             for alias_key in person_keys(PersonRecord(table, number))[0]:
-                add_key(alias_key, number)
+                add_key(alias_key, number, keys_of)
         elif key and forename_part and dob:  # name_dob_key(): surname|first forename|dob, all folded
-            add_key(key + forename_part + dob, number)
+            add_key(key + forename_part + dob, number, keys_of)
     table.finish()
     return PersonTable("persons", source.path, as_of, len(table), table)
 

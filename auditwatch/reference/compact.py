@@ -12,7 +12,9 @@ when freed):
 - `KeyIndex`: open addressing from a string key to the row holding it, the keys themselves held by a
   `TextColumn` (no Python string per key);
 - `HashGroups`: open addressing from a computed key (never stored) to the rows that have it, verified
-  against a row on lookup by the caller's `key_of`;
+  against a row on lookup by the caller's `key_of` (passed to each call, not kept: a table holding its
+  groups and a `key_of` reading the table would be a reference cycle, freed only by the cyclic GC and
+  never once the daemon has `gc.freeze()`d it);
 - `PairLists`: a `KeyIndex` whose keys each have a list of value pairs (case links: person -> case,
   role, ...).
 
@@ -29,6 +31,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any, Final, Generic, TypeVar
 
 V = TypeVar("V", bound=Hashable)
+KeysOf = Callable[[int], "tuple[str, ...] | list[str]"]  # every key of one row
 _EMPTY: Final = -1
 _START_SLOTS: Final = 1024
 
@@ -221,10 +224,9 @@ class HashGroups:
 
     Per group: the low 32 bits of the key's hash and either its one row (>= 0) or ~chain (several rows)."""
 
-    __slots__ = ("count", "g_hash", "g_row", "key_of", "m_next", "m_row", "mask", "slots")
+    __slots__ = ("count", "g_hash", "g_row", "m_next", "m_row", "mask", "slots")
 
-    def __init__(self, key_of: Callable[[int], tuple[str, ...] | list[str]], expected: int = 0) -> None:
-        self.key_of = key_of
+    def __init__(self, expected: int = 0) -> None:
         size = _slots_for(expected)
         self.slots = array("i", [_EMPTY]) * size
         self.mask = size - 1
@@ -234,13 +236,13 @@ class HashGroups:
         self.m_next = array("i")
         self.count = 0  # (key, row) pairs added
 
-    def _group(self, key: str, h: int) -> tuple[int, int]:
+    def _group(self, key: str, h: int, key_of: KeysOf) -> tuple[int, int]:
         """(group of `key` (`h`: its hash's low 32 bits) or -1, the empty slot where it would go)."""
         slots, mask, g_hash = self.slots, self.mask, self.g_hash
         i = h & mask
         group = slots[i]
         while group >= 0:
-            if g_hash[group] == h and key in self.key_of(self.first(group)):
+            if g_hash[group] == h and key in key_of(self.first(group)):
                 return group, i
             i = (i + 1) & mask
             group = slots[i]
@@ -250,14 +252,14 @@ class HashGroups:
         row = self.g_row[group]
         return row if row >= 0 else self.m_row[~row]
 
-    def add(self, key: str, row: int) -> None:
+    def add(self, key: str, row: int, key_of: KeysOf) -> None:
         """Add `row` under `key` (`key_of(row)` must already give it); a row is listed once per key."""
         h = hash(key) & 0xFFFFFFFF
         slots, mask, g_hash = self.slots, self.mask, self.g_hash
         i = h & mask
         group = slots[i]
         while group >= 0:
-            if g_hash[group] == h and key in self.key_of(self.first(group)):
+            if g_hash[group] == h and key in key_of(self.first(group)):
                 break
             i = (i + 1) & mask
             group = slots[i]
@@ -305,9 +307,9 @@ class HashGroups:
             slots[i] = group
         self.slots, self.mask = slots, mask
 
-    def rows(self, key: str) -> list[int]:
+    def rows(self, key: str, key_of: KeysOf) -> list[int]:
         """The rows added under `key`, in the order added."""
-        group = self._group(key, hash(key) & 0xFFFFFFFF)[0]
+        group = self._group(key, hash(key) & 0xFFFFFFFF, key_of)[0]
         if group < 0:
             return []
         row = self.g_row[group]

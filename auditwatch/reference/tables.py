@@ -257,7 +257,7 @@ class PersonRows(Mapping[str, PersonRecord]):
         self.address = TextColumn()
         self.aliases: dict[int, tuple[str, ...]] = {}  # by row; most persons have none
         self.line = array("i")
-        self.by_key = HashGroups(lambda row: person_keys(PersonRecord(self, row))[0], expected)
+        self.by_key = HashGroups(expected)
 
     def get(self, pid: str, default: object = None) -> PersonRecord | None:  # type: ignore[override]
         row = self.index.find(pid)
@@ -278,8 +278,12 @@ class PersonRows(Mapping[str, PersonRecord]):
     def __len__(self) -> int:
         return len(self.pid)
 
+    def keys_of(self, row: int) -> list[str]:
+        """The name_dob_keys of row `row` (own name, then aliases)."""
+        return person_keys(PersonRecord(self, row))[0]
+
     def pids_with(self, key: str) -> tuple[str, ...]:
-        rows = self.by_key.rows(key)
+        rows = self.by_key.rows(key, self.keys_of)
         if len(rows) < 2:
             return tuple(self.pid.get(row) or "" for row in rows)
         return tuple(sorted(self.pid.get(row) or "" for row in rows))
@@ -378,6 +382,10 @@ class PersonTable(Table):
     """The records system's person table."""
 
     by_id: PersonRows
+
+    def keys_of(self, row: int) -> list[str]:
+        """The name_dob_keys of row `row` (own name, then aliases)."""
+        return person_keys(PersonRecord(self, row))[0]
 
     def pids_with(self, key: str) -> tuple[str, ...]:
         """The person ids whose name (or an alias) and DOB give identity key `key`, sorted."""

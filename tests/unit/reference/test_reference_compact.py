@@ -41,15 +41,18 @@ def test_key_index_finds_every_key_and_reports_duplicates_as_a_dict_would() -> N
 def test_hash_groups_list_rows_per_computed_key_in_the_order_added() -> None:
     names = ["smith|jane|1990-01-01", "brown|sean|1988-02-03", "smith|jane|1990-01-01", "jones|al|2000-05-05"]
     aliases = {3: ["brown|sean|1988-02-03"]}  # row 3 also bears row 1's key
-    groups = HashGroups(lambda row: [names[row], *aliases.get(row, [])])
+    def keys_of(row: int) -> list[str]:
+        return [names[row], *aliases.get(row, [])]
+
+    groups = HashGroups()
     for row, key in enumerate(names):
-        groups.add(key, row)
-    groups.add("brown|sean|1988-02-03", 3)
-    groups.add("brown|sean|1988-02-03", 3)  # a row is listed once per key
-    assert groups.rows("smith|jane|1990-01-01") == [0, 2]
-    assert groups.rows("brown|sean|1988-02-03") == [1, 3]
-    assert groups.rows("jones|al|2000-05-05") == [3]
-    assert groups.rows("nobody|at|all") == []
+        groups.add(key, row, keys_of)
+    groups.add("brown|sean|1988-02-03", 3, keys_of)
+    groups.add("brown|sean|1988-02-03", 3, keys_of)  # a row is listed once per key
+    assert groups.rows("smith|jane|1990-01-01", keys_of) == [0, 2]
+    assert groups.rows("brown|sean|1988-02-03", keys_of) == [1, 3]
+    assert groups.rows("jones|al|2000-05-05", keys_of) == [3]
+    assert groups.rows("nobody|at|all", keys_of) == []
 
 
 def test_pair_lists_match_a_dict_of_flat_tuples() -> None:
