@@ -354,7 +354,7 @@ def _case_links(
         as_of,
         count,
         by_person,
-        by_record,  # type: ignore[arg-type]
+        by_record,
     )
 
 

@@ -327,7 +327,7 @@ class HashGroups:
         return sum(a.itemsize * len(a) for a in arrays)
 
 
-class PairLists(Mapping[str, tuple[object, ...]]):
+class PairLists(Mapping[str, tuple[Any, ...]]):
     """Key -> its pairs of values, flat (a, b, a, b, ...) in the order added; the keys held in a
     `TextColumn` (`key_text`), each pair as two codes into `first` and `second` (lists of distinct values)."""
 
@@ -366,7 +366,7 @@ class PairLists(Mapping[str, tuple[object, ...]]):
         self.index.finish()
         self._tail = None
 
-    def get(self, key: str, default: object = None) -> tuple[object, ...] | None:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> tuple[Any, ...] | None:  # type: ignore[override]
         row = self.index.find(key)
         if row < 0:
             return default  # type: ignore[return-value]
@@ -381,7 +381,7 @@ class PairLists(Mapping[str, tuple[object, ...]]):
             pair = following[pair]
         return tuple(out)
 
-    def __getitem__(self, key: str) -> tuple[object, ...]:
+    def __getitem__(self, key: str) -> tuple[Any, ...]:
         found = self.get(key)
         if found is None:
             raise KeyError(key)

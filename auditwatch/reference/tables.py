@@ -383,10 +383,6 @@ class PersonTable(Table):
 
     by_id: PersonRows
 
-    def keys_of(self, row: int) -> list[str]:
-        """The name_dob_keys of row `row` (own name, then aliases)."""
-        return person_keys(PersonRecord(self, row))[0]
-
     def pids_with(self, key: str) -> tuple[str, ...]:
         """The person ids whose name (or an alias) and DOB give identity key `key`, sorted."""
         return self.by_id.pids_with(key)
