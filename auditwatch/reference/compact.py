@@ -367,9 +367,23 @@ class PairLists(Mapping[str, tuple[Any, ...]]):
         self._tail = None
 
     def get(self, key: str, default: object = None) -> tuple[Any, ...] | None:  # type: ignore[override]
-        row = self.index.find(key)
+        index = self.index  # KeyIndex.find, inline (every event asks, most keys are absent)
+        slots, mask = index.slots, index.mask
+        i = hash(key) & mask
+        row = slots[i]
         if row < 0:
             return default  # type: ignore[return-value]
+        data = key.encode()
+        size = len(data)
+        ends, blob = self.key_text.ends, self.key_text.blob
+        while True:
+            start = ends[row]
+            if ends[row + 1] - start == size and blob.startswith(data, start):
+                break
+            i = (i + 1) & mask
+            row = slots[i]
+            if row < 0:
+                return default  # type: ignore[return-value]
         pair = self.head[row]
         a, b, following, first, second = self.a, self.b, self.next, self.first, self.second
         if following[pair] < 0:

@@ -229,6 +229,9 @@ class PersonRecord:
         }
 
 
+_new_record: Final = object.__new__
+
+
 class PersonRows(Mapping[str, PersonRecord]):
     """The person table as columns (see compact.py): person id -> `PersonRecord`, made on lookup.
 
@@ -261,7 +264,11 @@ class PersonRows(Mapping[str, PersonRecord]):
 
     def get(self, pid: str, default: object = None) -> PersonRecord | None:  # type: ignore[override]
         row = self.index.find(pid)
-        return PersonRecord(self, row) if row >= 0 else default  # type: ignore[return-value]
+        if row < 0:
+            return default  # type: ignore[return-value]
+        record = _new_record(PersonRecord)
+        record._rows, record._i = self, row
+        return record
 
     def __getitem__(self, pid: str) -> PersonRecord:
         found = self.get(pid)
