@@ -276,12 +276,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--keep", help="generate into (and keep) this directory; exports already there are "
-                        "reused (same --scale and --person-rows)")
+    parser.add_argument(
+        "--keep",
+        help="generate into (and keep) this directory; exports already there are "
+        "reused (same --scale and --person-rows)",
+    )
     parser.add_argument("--persons", action="store_true", help="add a person table (the records system's)")
     parser.add_argument("--person-rows", type=int, default=0, help="persons table rows (implies --persons)")
-    parser.add_argument("--reload", action="store_true", help="also rewrite every export and reload them as "
-                        "the daemon does (ReferenceHolder.reload): time and peak RSS")
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="also rewrite every export and reload them as "
+        "the daemon does (ReferenceHolder.reload): time and peak RSS",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write load figures here")
     args = parser.parse_args(argv)
     if args.person_rows:
@@ -337,10 +344,12 @@ def main(argv: list[str] | None = None) -> None:
         del holder
         gc.collect()
         peak_reload = _peak_rss_mib()
-        print(f"reload (every export rewritten, ReferenceHolder.reload): {reload_s:.1f}s, "
-              f"{len(problems)} problems, "
-              f"peak RSS {peak_reload:.0f} MiB ({peak_reload / peak_load:.2f}x the first load's peak), "
-              f"RSS after {process.memory_info().rss / 2**20:.0f} MiB")
+        print(
+            f"reload (every export rewritten, ReferenceHolder.reload): {reload_s:.1f}s, "
+            f"{len(problems)} problems, "
+            f"peak RSS {peak_reload:.0f} MiB ({peak_reload / peak_load:.2f}x the first load's peak), "
+            f"RSS after {process.memory_info().rss / 2**20:.0f} MiB"
+        )
         figures.update(reload_s=reload_s, peak_rss_reload_mib=peak_reload)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

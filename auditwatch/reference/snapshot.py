@@ -132,8 +132,9 @@ class ReferenceSnapshot:
         put(self, "rosters", _of(tables, RosterTable, "roster"))
         put(self, "roster_grace", cfg.roster_grace_seconds)
         identity_from = (self.persons, self.staff, self.watchlists, self.associates)
-        if reuse is not None and _same_tables(identity_from, (reuse.persons, reuse.staff, reuse.watchlists,
-                                                              reuse.associates)):
+        if reuse is not None and _same_tables(
+            identity_from, (reuse.persons, reuse.staff, reuse.watchlists, reuse.associates)
+        ):
             put(self, "identity", reuse.identity)
         else:
             put(self, "identity", IdentityIndex(*identity_from))
@@ -157,10 +158,16 @@ class ReferenceSnapshot:
             freq = {}
             for table in surname_tables:
                 freq.update(table.counts)
-        put(self, "rarity", SurnameRarity(
-            freq, max(freq.values(), default=0.0) if freq else 0.0,
-            staff_counts, sum(len(s.by_id) for s in self.staff),
-        ))
+        put(
+            self,
+            "rarity",
+            SurnameRarity(
+                freq,
+                max(freq.values(), default=0.0) if freq else 0.0,
+                staff_counts,
+                sum(len(s.by_id) for s in self.staff),
+            ),
+        )
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a ReferenceSnapshot is immutable")
@@ -311,8 +318,10 @@ def load_sources(
                 if done is not None:
                     _forget(reusable, sources[j], done)
             previous = None
-            partial = [done if done is not None else _find(reusable, other, None)
-                       for done, other in zip(loaded, sources, strict=True)]
+            partial = [
+                done if done is not None else _find(reusable, other, None)
+                for done, other in zip(loaded, sources, strict=True)
+            ]
             last = ReferenceSnapshot(cfg, tuple(x for x in partial if x is not None), now(), reuse=last)
             publish(last)
             release_free_memory()

@@ -41,6 +41,7 @@ def test_key_index_finds_every_key_and_reports_duplicates_as_a_dict_would() -> N
 def test_hash_groups_list_rows_per_computed_key_in_the_order_added() -> None:
     names = ["smith|jane|1990-01-01", "brown|sean|1988-02-03", "smith|jane|1990-01-01", "jones|al|2000-05-05"]
     aliases = {3: ["brown|sean|1988-02-03"]}  # row 3 also bears row 1's key
+
     def keys_of(row: int) -> list[str]:
         return [names[row], *aliases.get(row, [])]
 
