@@ -43,7 +43,7 @@ from auditwatch.jobs.silence import SourceActivity
 from auditwatch.model import AccessEvent, Alert, DeadLetter
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline, first_event_time
-from auditwatch.reference import ReferenceHolder
+from auditwatch.reference import ReferenceHolder, release_free_memory
 from auditwatch.schema import IndexNames
 from auditwatch.service.logsetup import problems_for_log
 from auditwatch.service.metrics import DaemonCollector, serving
@@ -248,6 +248,7 @@ class Daemon:
                 reference = self._reference.current
                 engine.set_reference(reference)
                 tuned.settle()
+                release_free_memory()  # the replaced snapshot's exports were freed just now
             raws = tailer.read(settings.batch_max_records, settings.batch_max_bytes)
             if raws:
                 idle_rounds = 0

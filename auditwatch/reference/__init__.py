@@ -16,6 +16,7 @@ view (`EventView`), subject (who the subject is), matches (one record per match:
 its evidence in evidence), values (one record per value).
 """
 
+from auditwatch.reference.compact import release_free_memory
 from auditwatch.reference.config import KINDS, ReferenceConfig, SourceConfig, read_reference_config
 from auditwatch.reference.evidence import Evidence
 from auditwatch.reference.matches import MATCHES, MatchInfo
@@ -47,5 +48,6 @@ __all__ = [
     "load_sources",
     "matcher",
     "read_reference_config",
+    "release_free_memory",
     "value_getter",
 ]

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from auditwatch.normalise import compile_date, compile_timestamp, fold_name
+from auditwatch.reference.compact import PairLists, expected_rows
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.converters import RowProblems
 from auditwatch.reference.keys import address_parts, name_dob_key, name_key, split_name
@@ -23,6 +24,7 @@ from auditwatch.reference.tables import (
     ListTable,
     Person,
     PersonRecord,
+    PersonRows,
     PersonTable,
     RosterTable,
     Shifts,
@@ -219,39 +221,77 @@ def _persons(
 ) -> Table:
     """Names are folded and postcodes normalised here, once: records systems often store names
     upper-cased or ASCII-folded and postcodes unspaced; matching compares the folded forms."""
-    by_id: dict[str, PersonRecord] = {}
-    by_key: dict[str, str | tuple[str, ...]] = {}  # a str for one person (the usual case): less memory
-    intern = sys.intern
+    table = PersonRows(expected_rows(source.path))
+    pids, add_pid, by_key, lines = table.pid, table.index.add, table.by_key, table.line
+    pid_blob, pid_ends = pids.blob, pids.ends
+    columns = (table.surname, table.forenames, table.dob, table.postcode)
+    coded = [(c.codes, c.values, {None: 0}) for c in columns]
+    (s_codes, s_values, s_code), (f_codes, f_values, f_code) = coded[0], coded[1]
+    (d_codes, d_values, d_code), (p_codes, p_values, p_code) = coded[2], coded[3]
+    addresses, aliases_of = table.address, table.aliases
+    a_blob, a_ends = addresses.blob, addresses.ends
+    # per surname / forenames code: its part of the name_dob_key ("" when it has none), made once
+    s_part: list[str] = [""]
+    f_part: list[str] = [""]
+    add_key, keys_of = by_key.add, table.keys_of
+
     for line, row in rows:
         pid = row["person_id"]
-        if pid in by_id:
-            where = f"already on line {by_id[pid].line}"
+        pid_blob += pid.encode()
+        pid_ends.append(len(pid_blob))
+        earlier = add_pid(pid)
+        if earlier >= 0:
+            pids.pop()
+            where = f"already on line {lines[earlier]}"
             problems.add(line, "person_id", f"person id {pid!r} {where}", skipped=True)
             continue
         surname, forenames = row.get("surname"), row.get("forenames")
         if not surname and row.get("name"):
             surname, split_fore = split_name(row["name"])
             forenames = forenames or split_fore
-        record = PersonRecord(
-            pid,
-            intern(surname) if surname else None,  # names repeat: one string each
-            intern(forenames) if forenames else None,
-            row.get("dob"),
-            row.get("postcode"),
-            row.get("address"),
-            row.get("aliases") or (),
-            line,
-        )
-        by_id[pid] = record
-        for key in person_keys(record)[0]:
-            found = by_key.get(key)
-            if found is None:
-                by_key[key] = pid
-            elif found.__class__ is str:
-                by_key[key] = tuple(sorted((found, pid)))
-            else:
-                by_key[key] = tuple(sorted((*found, pid)))
-    return PersonTable("persons", source.path, as_of, len(by_id), by_id, by_key)
+        number = len(lines)
+        code = s_code.get(surname)
+        if code is None:
+            code = s_code[surname] = len(s_values)
+            s_values.append(surname)
+            folded = fold_name(surname) if surname else ""
+            s_part.append(f"{folded.replace(' ', '')}|" if folded else "")
+        s_codes.append(code)
+        key = s_part[code]
+        code = f_code.get(forenames)
+        if code is None:
+            code = f_code[forenames] = len(f_values)
+            f_values.append(forenames)
+            folded = fold_name(forenames) if forenames else ""
+            f_part.append(f"{folded.split(' ', 1)[0]}|" if folded else "")
+        f_codes.append(code)
+        forename_part = f_part[code]
+        dob = row.get("dob")
+        code = d_code.get(dob)
+        if code is None:
+            code = d_code[dob] = len(d_values)
+            d_values.append(dob)
+        d_codes.append(code)
+        postcode = row.get("postcode")
+        code = p_code.get(postcode)
+        if code is None:
+            code = p_code[postcode] = len(p_values)
+            p_values.append(postcode)
+        p_codes.append(code)
+        address = row.get("address")
+        if address:
+            a_blob += address.encode()
+        a_ends.append(len(a_blob))
+        lines.append(line)
+        aliases = row.get("aliases")
+        if aliases:
+            aliases_of[number] = aliases
+            for alias_key in person_keys(PersonRecord(table, number))[0]:
+                add_key(alias_key, number, keys_of)
+        elif key and forename_part and dob:  # name_dob_key(): surname|first forename|dob, all folded
+            add_key(key + forename_part + dob, number, keys_of)
+    table.finish()
+    return PersonTable("persons", source.path, as_of, len(table), table)
 
 
 def _assignments(
@@ -280,19 +320,42 @@ def _assignments(
 def _case_links(
     source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
 ) -> Table:
-    by_person: dict[str, tuple[str, ...]] = {}
-    by_record: dict[str, tuple[str, ...]] = {}
+    cases: list[str] = []
+    roles: list[str] = []
+    links = expected_rows(source.path)  # most links name a person, some a record
+    by_person, by_record = PairLists(cases, roles, links), PairLists(cases, roles, links // 4)
+    add_person, add_record = by_person.add, by_record.add
+    case_codes: dict[str, int] = {}
+    role_codes: dict[str, int] = {}
     intern = sys.intern
     count = 0
     for _line, row in rows:
-        case, role = intern(row["case_ref"]), intern(row.get("role") or "")
+        case = row["case_ref"]
+        case_code = case_codes.get(case)
+        if case_code is None:
+            case_code = case_codes[case] = len(cases)
+            cases.append(intern(case))  # shared with the assignments' case refs
+        role = row.get("role") or ""
+        role_code = role_codes.get(role)
+        if role_code is None:
+            role_code = role_codes[role] = len(roles)
+            roles.append(intern(role))
         person, record = row.get("person_id"), row.get("record_id")
         if person:
-            _add(by_person, person, case, role)
+            add_person(person, case_code, role_code)
         if record:
-            _add(by_record, record, case, role)
+            add_record(record, case_code, role_code)
         count += 1
-    return CaseLinkTable("case_links", source.path, as_of, count, by_person, by_record)
+    by_person.finish()
+    by_record.finish()
+    return CaseLinkTable(
+        "case_links",
+        source.path,
+        as_of,
+        count,
+        by_person,
+        by_record,
+    )
 
 
 def _roster(

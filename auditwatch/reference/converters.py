@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from operator import call
 from typing import Any, Final
 
 from auditwatch.errors import AuditwatchError, Problem
@@ -25,7 +26,7 @@ from auditwatch.reference.config import (
     SourceConfig,
 )
 from auditwatch.reference.keys import token
-from auditwatch.reference.readers import unusable_row
+from auditwatch.reference.readers import BadRow, unusable_row
 
 _LIST_SPLIT: Final = re.compile(r"[,;|]")
 _NAMES_SPLIT: Final = re.compile(r"[;|]")
@@ -50,8 +51,6 @@ _DISTINCT: Final = frozenset(
         "person_id",
         "record_id",
         "address",
-        "surname",
-        "forenames",
         "name",
         "start",
         "end",
@@ -63,25 +62,36 @@ _DISTINCT: Final = frozenset(
 _CACHE_LIMIT: Final = 100_000
 
 
-def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
-    """The cell converter for `column`; repetitive columns get a bounded cache, which also makes
-    equal values share one string object (less memory in large tables)."""
-    convert = _plain_converter(source, cfg, column)
-    if column in _DISTINCT:
-        return convert
-    cache: dict[str, object] = {}
+class _CellCache(dict[object, object]):
+    """Raw cell -> converted value: `cache[raw]` is a C-speed hit, a miss converts (bounded; a bad value,
+    raising `_Bad`, is not cached)."""
 
-    def cached(value: object) -> object:
-        if value.__class__ is not str:
-            return convert(value)
-        found = cache.get(value, _MISSING)
-        if found is _MISSING:
-            found = convert(value)  # raises _Bad for a bad value: not cached
-            if len(cache) < _CACHE_LIMIT:
-                cache[value] = found
+    __slots__ = ("convert",)
+
+    def __init__(self, convert: Converter) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, value: object) -> object:
+        found = self.convert(value)
+        if len(self) < _CACHE_LIMIT:
+            self[value] = found
         return found
 
-    return cached
+
+def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> tuple[Converter, Converter]:
+    """(any cell, a text cell) converters for `column`; repetitive columns get a bounded cache, which
+    also makes equal values share one string object (less memory in large tables). The second raises
+    TypeError for a cell that is not text (a JSON list)."""
+    convert = _plain_converter(source, cfg, column)
+    if column in _DISTINCT:
+        return convert, convert
+    cache = _CellCache(convert)
+
+    def cached(value: object) -> object:
+        return cache[value] if value.__class__ is str else convert(value)
+
+    return cached, cache.__getitem__
 
 
 def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
@@ -90,6 +100,8 @@ def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) ->
     if spec is None and kind_type == ID:
         spec = cfg.identifiers.get(column, "trim")
     custom = build_normaliser(spec) if spec is not None else None
+    if kind_type == ID and spec == "trim":
+        custom = None  # what `pre` does anyway
 
     def pre(value: object) -> str | None:
         text = (value if value.__class__ is str else _text(value)).strip()
@@ -104,6 +116,8 @@ def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) ->
             return pre
 
         def collapsed(value: object) -> object:
+            if value.__class__ is str:
+                return " ".join(value.split()) or None
             text = pre(value)
             return " ".join(text.split()) if text else None
 
@@ -211,34 +225,39 @@ def convert_rows(
     spec = KINDS[source.kind]
     names: tuple[str, ...] = ()
     converters: list[Converter] = []
+    fast: list[Converter] = []
     essential = set(spec.required)
-    blank_together = spec.blank_together
+    required, one_of, blank_together = spec.required, spec.one_of, spec.blank_together
     for line, values in rows:
         if not names:
             names = columns()
-            converters = [_converter(source, cfg, name) for name in names]
-        if values.__class__ is not list:  # the readers' _BadRow subclass: cannot be split
+            pairs = [_converter(source, cfg, name) for name in names]
+            converters, fast = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
+        if values.__class__ is BadRow:  # cannot be split into columns
             problems.add(line, "", unusable_row(values) or "unreadable row", skipped=True)
             continue
-        try:
-            cells = [convert(raw) for convert, raw in zip(converters, values, strict=True)]
-            out = dict(zip(names, cells, strict=True))
-        except _Bad:
+        try:  # the readers give one value per column: zip's lengths agree
+            out = dict(zip(names, map(call, fast, values), strict=False))
+        except (_Bad, TypeError):  # a bad cell, or one that is not text: cell by cell
             converted = _convert_slowly(names, converters, values, essential, line=line, problems=problems)
             if converted is None:
                 continue
             out = converted
-        for name in spec.required:
-            if not out.get(name):
-                if name in blank_together and not any(out.get(n) for n in blank_together):
-                    continue  # all blank together: a valid row stating an absence (a rest day)
-                problems.add(line, name, f"no {name}", skipped=True)
-                break
-        else:
-            if spec.one_of and not any(out.get(n) for n in spec.one_of):
-                problems.add(line, spec.one_of[0], f"needs one of {', '.join(spec.one_of)}", skipped=True)
+        if not all(map(out.get, required)):  # the usual row has them all: checked in one C-level pass
+            for name in required:
+                if not out.get(name):
+                    if name in blank_together and not any(out.get(n) for n in blank_together):
+                        continue  # all blank together: a valid row stating an absence (a rest day)
+                    problems.add(line, name, f"no {name}", skipped=True)
+                    break
+            else:
+                name = ""
+            if name:
                 continue
-            yield line, out
+        if one_of and not any(map(out.get, one_of)):
+            problems.add(line, one_of[0], f"needs one of {', '.join(one_of)}", skipped=True)
+            continue
+        yield line, out
 
 
 def _convert_slowly(

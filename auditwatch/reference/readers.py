@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Final
 
@@ -142,7 +143,8 @@ class _CsvRows(ExportRows):
         self._check_columns(set(index), header_line, [h.replace("\ufeff", "").strip() for h in header])
         self.columns = tuple(index)
         positions = tuple(index.values())
-        width = len(header)
+        # the cells wanted, in column order: the whole row as read when that is every cell in order
+        pick = None if positions == tuple(range(width := len(header))) else _picker(positions)
         previous_end = header_line
         for cells in reader:
             start, previous_end = previous_end + 1, reader.line_num
@@ -151,12 +153,19 @@ class _CsvRows(ExportRows):
                     continue  # blank line
                 # the cell count is wrong: the values would land in the wrong columns
                 message = f"has {len(cells)} cells where the header has {width} (an unquoted delimiter?)"
-                yield start, _BadRow(message)
+                yield start, BadRow(message)
                 continue
-            yield start, [cells[p] for p in positions]
+            yield start, cells if pick is None else pick(cells)
 
 
-class _BadRow(list[object]):
+def _picker(positions: tuple[int, ...]) -> Callable[[list[str]], Sequence[str]]:
+    if len(positions) == 1:
+        (only,) = positions
+        return lambda cells: (cells[only],)
+    return itemgetter(*positions)
+
+
+class BadRow(list[object]):
     """A row that cannot be split into columns (wrong cell count, not an object); reported and skipped."""
 
     def __init__(self, message: str) -> None:
@@ -166,7 +175,7 @@ class _BadRow(list[object]):
 
 def unusable_row(values: Sequence[object]) -> str | None:
     """Why a row from `ExportRows` cannot be used at all, or None."""
-    return values.message if isinstance(values, _BadRow) else None
+    return values.message if isinstance(values, BadRow) else None
 
 
 class _JsonRows(ExportRows):
@@ -180,7 +189,7 @@ class _JsonRows(ExportRows):
         count = 0
         for line, item in self._items():
             if not isinstance(item, dict):
-                yield line, _BadRow("is not a JSON object")
+                yield line, BadRow("is not a JSON object")
                 continue
             values: dict[str, object] = {}
             for raw_key, value in item.items():

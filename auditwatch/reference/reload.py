@@ -1,8 +1,10 @@
 """The daemon's current reference snapshot, reloaded atomically when an export changes.
 
-`current` is a plain attribute replaced in one assignment, so a reader sees the old snapshot or the
-new one, never a mix. Exports are judged one by one: a broken export keeps its own last good
-version (reported with file, line and column) while the others update; `missing()` lists the
+`current` is a plain attribute replaced in one assignment, so a reader sees one snapshot or the next,
+never a mix. A reload that rebuilds several large exports swaps in a snapshot after each (see
+`load_sources`), so memory holds one export twice at most, not every export. Exports are judged one
+by one: a broken export keeps its own last good version (reported with file, line and column) while
+the others update; `missing()` lists the
 exports with no usable version at all. Changes are found by the daemon's one `ChangeWatcher`
 (an mtime/size/inode poll, woken early by watchdog), so exports on NFS/CIFS shares are reloaded too.
 """
@@ -47,7 +49,7 @@ class ReferenceHolder:
     def reload(self) -> list[Problem]:
         """Reload changed exports; a broken export keeps its previous version. Returns the problems."""
         with self._lock:
-            result = load_sources(self.cfg, self.current)
+            result = load_sources(self.cfg, self.current, publish=self._publish)
             self.current = snapshot = result.snapshot
             self.rejected = result.rejected
             problems = [p for _, export_problems in result.rejected for p in export_problems]
@@ -77,6 +79,11 @@ class ReferenceHolder:
         if self._on_reload is not None:
             self._on_reload(snapshot, problems, rejected)
         return problems
+
+    def _publish(self, snapshot: ReferenceSnapshot) -> None:
+        """A reload's partial snapshot (one large export rebuilt, see `load_sources`): in force at once,
+        so the export's old version is freed before the next one is built."""
+        self.current = snapshot
 
     def missing(self) -> tuple[SourceConfig, ...]:
         """Exports rejected by the last reload that have no good version in force."""

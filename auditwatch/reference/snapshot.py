@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from auditwatch.errors import EXPORT_REJECTED, LOAD_FAILED, ConfigError, Problem
 from auditwatch.normalise import Normaliser, build_normaliser
 from auditwatch.reference.builders import build_table
+from auditwatch.reference.compact import release_free_memory
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
 from auditwatch.reference.converters import RowProblems, convert_rows
 from auditwatch.reference.identity import IdentityIndex
@@ -108,7 +109,15 @@ class ReferenceSnapshot:
     _users: dict[str, UserFacts]  # facts per raw user id, filled and bounded by view.EventView
     _zone: tzinfo
 
-    def __init__(self, cfg: ReferenceConfig, sources: tuple[LoadedSource, ...], loaded_at: float) -> None:
+    def __init__(
+        self,
+        cfg: ReferenceConfig,
+        sources: tuple[LoadedSource, ...],
+        loaded_at: float,
+        reuse: ReferenceSnapshot | None = None,
+    ) -> None:
+        """`reuse`: a snapshot whose identity index and surname rarity are taken over when the tables they
+        are built from are the very same (a reload that changed only other exports)."""
         tables = [s.table for s in sources]
         put = object.__setattr__
         put(self, "config", cfg)
@@ -122,10 +131,24 @@ class ReferenceSnapshot:
         put(self, "case_links", _of(tables, CaseLinkTable, "case_links"))
         put(self, "rosters", _of(tables, RosterTable, "roster"))
         put(self, "roster_grace", cfg.roster_grace_seconds)
-        put(self, "identity", IdentityIndex(self.persons, self.staff, self.watchlists, self.associates))
+        identity_from = (self.persons, self.staff, self.watchlists, self.associates)
+        if reuse is not None and _same_tables(
+            identity_from, (reuse.persons, reuse.staff, reuse.watchlists, reuse.associates)
+        ):
+            put(self, "identity", reuse.identity)
+        else:
+            put(self, "identity", IdentityIndex(*identity_from))
         for name in ("staff_id", "person_id", "record_id", "case_ref"):
             put(self, f"normalise_{name}", build_normaliser(cfg.identifiers.get(name, "trim")))
         surname_tables = _of(tables, SurnameTable, "surnames")
+        put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
+        put(self, "_day_cache", {})
+        put(self, "_id_cache", {})
+        put(self, "_users", {})
+        reused_surnames = _of([s.table for s in reuse.sources], SurnameTable, "surnames") if reuse else ()
+        if reuse is not None and _same_tables((self.staff, surname_tables), (reuse.staff, reused_surnames)):
+            put(self, "rarity", reuse.rarity)
+            return
         staff_counts: dict[str, int] = {}
         for staff in self.staff:
             for name, count in staff.surname_counts.items():
@@ -145,10 +168,6 @@ class ReferenceSnapshot:
                 sum(len(s.by_id) for s in self.staff),
             ),
         )
-        put(self, "_zone", ZoneInfo(cfg.timezone) if cfg.timezone.upper() not in ("UTC", "GMT") else UTC)
-        put(self, "_day_cache", {})
-        put(self, "_id_cache", {})
-        put(self, "_users", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a ReferenceSnapshot is immutable")
@@ -201,6 +220,13 @@ class ReferenceSnapshot:
         ]
 
 
+def _same_tables(a: tuple[tuple[Table, ...], ...], b: tuple[tuple[Table, ...], ...]) -> bool:
+    """Whether each group of tables in `a` is the very same tables as in `b`."""
+    return all(
+        len(x) == len(y) and all(t is u for t, u in zip(x, y, strict=True)) for x, y in zip(a, b, strict=True)
+    )
+
+
 def _of(tables: list[Table], cls: type[T], kind: str) -> tuple[T, ...]:
     return tuple(t for t in tables if isinstance(t, cls) and t.kind == kind)
 
@@ -228,27 +254,50 @@ class ReferenceLoad:
         return tuple(source for source, _ in self.rejected if source not in kept)
 
 
+# Exports whose old version is worth freeing as soon as the new one is built (see `load_sources`).
+_LARGE: Final = frozenset({"persons", "case_links", "assignments", "roster"})
+
+
 def load_sources(
     cfg: ReferenceConfig,
     previous: ReferenceSnapshot | None = None,
     *,
     clock: Callable[[], float] | None = None,
+    publish: Callable[[ReferenceSnapshot], None] | None = None,
 ) -> ReferenceLoad:
     """Load every export, judging each on its own; never raises for a broken export.
 
     Exports unchanged since `previous` (same settings, same file version) are reused; a rejected one
     keeps its version from `previous`. When nothing changed, `previous` itself is returned.
+
+    `publish` (a reload in the daemon): called with a snapshot each time a large export (persons, case
+    links, assignments, roster) has been rebuilt, holding it and the other exports as they are so far
+    (new where already reloaded, else previous), so that the caller can swap it in and the old version
+    of that export is freed at once: a full reload then needs memory for one export more, not for a
+    second copy of all of them. The small exports are loaded first and their changes published with the
+    first large one (or the result).
     """
-    reusable = previous.sources if previous is not None else ()
-    loaded: list[LoadedSource] = []
-    warnings: list[Problem] = []
-    rejected: list[tuple[SourceConfig, tuple[Problem, ...]]] = []
-    for source in cfg.sources:
+    reusable: list[LoadedSource | None] = list(previous.sources) if previous is not None else []
+    sources = cfg.sources
+    loaded: list[LoadedSource | None] = [None] * len(sources)
+    warnings: list[list[Problem]] = [[] for _ in sources]
+    rejected: list[tuple[SourceConfig, tuple[Problem, ...]] | None] = [None] * len(sources)
+    fresh = False
+    stamp: list[float] = []  # when this load's first snapshot was made (the clock is read once)
+
+    def now() -> float:
+        if not stamp:
+            stamp.append(clock() if clock is not None else datetime.now(UTC).timestamp())
+        return stamp[0]
+
+    last = previous
+    for i in sorted(range(len(sources)), key=lambda i: sources[i].kind in _LARGE):  # small exports first
+        source = sources[i]
         try:
             fingerprint = _fingerprint(source)
             reuse = _find(reusable, source, fingerprint)
             if reuse is not None:
-                loaded.append(reuse)
+                loaded[i] = reuse
                 continue
             table, counted, problems = _load_one(source, cfg, fingerprint)
         except Exception as exc:  # BrokenExport, or a reader bug: either way this export alone fails
@@ -257,17 +306,41 @@ def load_sources(
             else:
                 failure = f"could not be loaded: {type(exc).__name__}: {exc}"
                 found = (Problem(source.path, None, "", failure, code=LOAD_FAILED),)
-            rejected.append((source, found))
-            kept = _find(reusable, source, None)
-            if kept is not None:
-                loaded.append(kept)
+            rejected[i] = (source, found)
+            loaded[i] = _find(reusable, source, None)
             continue
-        loaded.append(LoadedSource(source, fingerprint, table, counted.skipped, counted.warnings))
-        warnings.extend(problems)
-    if previous is not None and previous.config == cfg and _same(loaded, previous.sources):
-        return ReferenceLoad(previous, warnings, tuple(rejected))
-    now = clock() if clock is not None else datetime.now(UTC).timestamp()
-    return ReferenceLoad(ReferenceSnapshot(cfg, tuple(loaded), now), warnings, tuple(rejected))
+        loaded[i] = LoadedSource(source, fingerprint, table, counted.skipped, counted.warnings)
+        warnings[i] = problems
+        fresh = True
+        if publish is not None and source.kind in _LARGE:
+            # drop every reference to the versions replaced so far, then publish
+            for j, done in enumerate(loaded):
+                if done is not None:
+                    _forget(reusable, sources[j], done)
+            previous = None
+            partial = [
+                done if done is not None else _find(reusable, other, None)
+                for done, other in zip(loaded, sources, strict=True)
+            ]
+            last = ReferenceSnapshot(cfg, tuple(x for x in partial if x is not None), now(), reuse=last)
+            publish(last)
+            release_free_memory()
+    result = [x for x in loaded if x is not None]
+    problems_found = [p for found in warnings for p in found]
+    rejections = tuple(r for r in rejected if r is not None)
+    if not fresh and previous is not None and previous.config == cfg and _same(result, previous.sources):
+        return ReferenceLoad(previous, problems_found, rejections)
+    snapshot = ReferenceSnapshot(cfg, tuple(result), now(), reuse=last)
+    if fresh:
+        release_free_memory()
+    return ReferenceLoad(snapshot, problems_found, rejections)
+
+
+def _forget(reusable: list[LoadedSource | None], source: SourceConfig, keep: LoadedSource) -> None:
+    """Drop the previous version(s) of `source` other than `keep` from `reusable`."""
+    for k, old in enumerate(reusable):
+        if old is not None and old is not keep and old.config == source:
+            reusable[k] = None
 
 
 def load_reference(
@@ -291,11 +364,15 @@ def _same(loaded: list[LoadedSource], before: tuple[LoadedSource, ...]) -> bool:
 
 
 def _find(
-    reusable: tuple[LoadedSource, ...], source: SourceConfig, fingerprint: Fingerprint | None
+    reusable: list[LoadedSource | None], source: SourceConfig, fingerprint: Fingerprint | None
 ) -> LoadedSource | None:
     """The previous version of `source`: of exactly that file version, or (None) of any version."""
     for loaded in reusable:
-        if (fingerprint is None or loaded.fingerprint == fingerprint) and loaded.config == source:
+        if (
+            loaded is not None
+            and (fingerprint is None or loaded.fingerprint == fingerprint)
+            and loaded.config == source
+        ):
             return loaded
     return None
 

@@ -1,19 +1,21 @@
 """Immutable in-memory indexes built from one export each (built by builders.py).
 
-Every lookup the per-event view makes is a dict hit (plus a `bisect` for roster shifts), keyed by
-strings normalised the same way on the export and on the event side (keys.py). Large tables (case
-links, assignments, roster) keep tuples of interned strings and `array`s rather than dicts per row.
+Every lookup the per-event view makes is a dict hit (plus a `bisect` for roster shifts), or for the
+largest tables (persons, case links) a probe of an open-addressing index over columns (compact.py),
+keyed by strings normalised the same way on the export and on the event side (keys.py). Assignments
+and the roster keep tuples of interned strings and `array`s rather than dicts per row.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from auditwatch.normalise import fold_name
+from auditwatch.reference.compact import CodedColumn, HashGroups, KeyIndex, TextColumn
 from auditwatch.reference.keys import name_dob_key, name_key, split_name
 
 OPEN_END: Final = "9999-12-31"
@@ -149,19 +151,61 @@ class ListedPerson:
         return out
 
 
-@dataclass(frozen=True, slots=True)
 class PersonRecord:
-    """One row of the records system's person table. Kept lean (a force has millions): the folded
-    forms and keys are computed when asked (`person_keys`), not stored."""
+    """One row of the records system's person table: a view of row `i` of the table's columns (a force
+    has millions of persons), each value read when asked; the folded forms and keys are computed when
+    asked (`person_keys`)."""
 
-    person_id: str
-    surname: str | None
-    forenames: str | None
-    dob: str | None
-    postcode: str | None
-    address: str | None
-    aliases: tuple[str, ...]
-    line: int
+    __slots__ = ("_i", "_rows")
+
+    def __init__(self, rows: PersonRows, i: int) -> None:
+        self._rows = rows
+        self._i = i
+
+    @property
+    def person_id(self) -> str:
+        return self._rows.pid.get(self._i) or ""
+
+    @property
+    def surname(self) -> str | None:
+        column = self._rows.surname
+        return column.values[column.codes[self._i]]
+
+    @property
+    def forenames(self) -> str | None:
+        column = self._rows.forenames
+        return column.values[column.codes[self._i]]
+
+    @property
+    def dob(self) -> str | None:
+        column = self._rows.dob
+        return column.values[column.codes[self._i]]
+
+    @property
+    def postcode(self) -> str | None:
+        column = self._rows.postcode
+        return column.values[column.codes[self._i]]
+
+    @property
+    def address(self) -> str | None:
+        return self._rows.address.get(self._i)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return self._rows.aliases.get(self._i, ())
+
+    @property
+    def line(self) -> int:
+        return self._rows.line[self._i]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PersonRecord) and other._rows is self._rows and other._i == self._i
+
+    def __hash__(self) -> int:
+        return hash((id(self._rows), self._i))
+
+    def __repr__(self) -> str:
+        return f"PersonRecord({self.entry()!r})"
 
     def names(self) -> tuple[tuple[str | None, str | None], ...]:
         """(surname, forenames) of the person's own name, then of each alias."""
@@ -183,6 +227,91 @@ class PersonRecord:
             "aliases": list(self.aliases),
             "line": self.line,
         }
+
+
+_new_record: Final = object.__new__
+
+
+class PersonRows(Mapping[str, PersonRecord]):
+    """The person table as columns (see compact.py): person id -> `PersonRecord`, made on lookup.
+
+    About 60 bytes a person plus its text, where a dict of records cost over 400."""
+
+    __slots__ = (
+        "address",
+        "aliases",
+        "by_key",
+        "dob",
+        "forenames",
+        "index",
+        "line",
+        "pid",
+        "postcode",
+        "surname",
+    )
+
+    def __init__(self, expected: int = 0) -> None:
+        self.pid = TextColumn()
+        self.index = KeyIndex(self.pid, expected)
+        self.surname: CodedColumn[str] = CodedColumn()
+        self.forenames: CodedColumn[str] = CodedColumn()
+        self.dob: CodedColumn[str] = CodedColumn()
+        self.postcode: CodedColumn[str] = CodedColumn()
+        self.address = TextColumn()
+        self.aliases: dict[int, tuple[str, ...]] = {}  # by row; most persons have none
+        self.line = array("i")
+        self.by_key = HashGroups(expected)
+
+    def get(self, pid: str, default: object = None) -> PersonRecord | None:  # type: ignore[override]
+        row = self.index.find(pid)
+        if row < 0:
+            return default  # type: ignore[return-value]
+        record = _new_record(PersonRecord)
+        record._rows, record._i = self, row
+        return record
+
+    def __getitem__(self, pid: str) -> PersonRecord:
+        found = self.get(pid)
+        if found is None:
+            raise KeyError(pid)
+        return found
+
+    def __contains__(self, pid: object) -> bool:
+        return isinstance(pid, str) and self.index.find(pid) >= 0
+
+    def __iter__(self) -> Iterator[str]:
+        return (pid for pid in self.pid if pid is not None)
+
+    def __len__(self) -> int:
+        return len(self.pid)
+
+    def keys_of(self, row: int) -> list[str]:
+        """The name_dob_keys of row `row` (own name, then aliases)."""
+        return person_keys(PersonRecord(self, row))[0]
+
+    def pids_with(self, key: str) -> tuple[str, ...]:
+        rows = self.by_key.rows(key, self.keys_of)
+        if len(rows) < 2:
+            return tuple(self.pid.get(row) or "" for row in rows)
+        return tuple(sorted(self.pid.get(row) or "" for row in rows))
+
+    def finish(self) -> None:
+        self.index.finish()
+        for column in (self.surname, self.forenames, self.dob, self.postcode):
+            column.finish()
+
+    def nbytes(self) -> int:
+        columns = (
+            self.pid,
+            self.index,
+            self.surname,
+            self.forenames,
+            self.dob,
+            self.postcode,
+            self.address,
+            self.by_key,
+        )
+        return sum(c.nbytes() for c in columns) + self.line.itemsize * len(self.line)
 
 
 def person_keys(row: PersonRecord) -> tuple[list[str], list[str]]:
@@ -259,13 +388,11 @@ class ListTable(Table):
 class PersonTable(Table):
     """The records system's person table."""
 
-    by_id: Mapping[str, PersonRecord]
-    by_key: Mapping[str, str | tuple[str, ...]]  # name_dob_key (own name or alias) -> person id(s), sorted
+    by_id: PersonRows
 
     def pids_with(self, key: str) -> tuple[str, ...]:
         """The person ids whose name (or an alias) and DOB give identity key `key`, sorted."""
-        found = self.by_key.get(key)
-        return () if found is None else (found,) if found.__class__ is str else found  # type: ignore[return-value]
+        return self.by_id.pids_with(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +403,7 @@ class AssignmentTable(Table):
 
 @dataclass(frozen=True, slots=True)
 class CaseLinkTable(Table):
-    # person/record id -> flat (case_ref, role, case_ref, role, ...) of interned strings: compact
+    # person/record id -> flat (case_ref, role, case_ref, role, ...), held as columns (compact.py)
     by_person: Mapping[str, tuple[str, ...]]
     by_record: Mapping[str, tuple[str, ...]]
 
