@@ -162,6 +162,9 @@ def _unquote(value: str) -> str | None:
 
 
 _MEMO_LIMIT: Final = 50_000
+#: memo caches keep values up to this long only: identifiers and codes are short, and long crafted
+#: values (up to max_line_bytes each) would otherwise be held by the thousand
+MEMO_KEY_MAX: Final = 256
 _MISSING: Final = object()
 
 
@@ -172,9 +175,11 @@ def _memo(function: Normaliser) -> Normaliser:
     def cached(value: str) -> str | None:
         hit = cache.get(value, _MISSING)
         if hit is _MISSING:
-            if len(cache) >= _MEMO_LIMIT:
-                cache.clear()
-            hit = cache[value] = function(value)
+            hit = function(value)
+            if len(value) <= MEMO_KEY_MAX:
+                if len(cache) >= _MEMO_LIMIT:
+                    cache.clear()
+                cache[value] = hit
         return hit  # type: ignore[return-value]
 
     return cached

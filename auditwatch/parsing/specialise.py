@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from auditwatch.normalise import MEMO_KEY_MAX
 from auditwatch.parsing.decoders.json import MAX_DEPTH
 from auditwatch.parsing.mapping import MEMO_LIMIT, FieldError, Getter, to_keyword
 from auditwatch.timefmt import iso_utc
@@ -72,9 +73,10 @@ def _memo_fill(
             except FieldError as exc:
                 out.append(Failed(str(exc)))
         values = tuple(out)
-        if len(cache) >= MEMO_LIMIT:
-            cache.clear()
-        cache[text] = values
+        if len(text) <= MEMO_KEY_MAX:
+            if len(cache) >= MEMO_LIMIT:
+                cache.clear()
+            cache[text] = values
         return values
 
     return fill
