@@ -34,6 +34,10 @@ V = TypeVar("V", bound=Hashable)
 KeysOf = Callable[[int], "tuple[str, ...] | list[str]"]  # every key of one row
 _EMPTY: Final = -1
 _START_SLOTS: Final = 1024
+#: the most rows a size hint may promise: indexes are allocated from the hint up front, and a crafted
+#: export (newline-dense head, huge or sparse tail) must not reserve gigabytes; real rows beyond it
+#: grow the tables as they arrive
+HINT_MAX: Final = 1 << 23
 
 
 def _slots_for(expected: int) -> int:
@@ -55,7 +59,7 @@ def expected_rows(path: str, sample: int = 1 << 16) -> int:
         return 0
     if not head:
         return 0
-    return int(size * max(head.count(b"\n"), 1) / len(head))
+    return min(int(size * max(head.count(b"\n"), 1) / len(head)), HINT_MAX)
 
 
 class TextColumn:

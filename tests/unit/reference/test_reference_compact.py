@@ -8,7 +8,15 @@ import random
 from pathlib import Path
 
 from auditwatch.reference import ReferenceConfig, ReferenceHolder, ReferenceSnapshot, load_sources
-from auditwatch.reference.compact import CodedColumn, HashGroups, KeyIndex, PairLists, TextColumn
+from auditwatch.reference.compact import (
+    HINT_MAX,
+    CodedColumn,
+    HashGroups,
+    KeyIndex,
+    PairLists,
+    TextColumn,
+    expected_rows,
+)
 
 
 def _keys(count: int, seed: int = 3) -> list[str]:
@@ -121,3 +129,14 @@ def test_the_identity_index_is_reused_when_its_tables_are(exports: Path, cfg: Re
     _rewrite(exports / "hr.csv")
     holder.reload()
     assert holder.current.identity is not before.identity
+
+
+def test_a_crafted_size_hint_reserves_no_more_than_the_cap(tmp_path: Path) -> None:
+    """A newline-dense head on a huge (sparse) file promises billions of rows; the hint is capped, so
+    the indexes sized from it stay small, and real rows beyond it still grow them."""
+    path = tmp_path / "persons.csv"
+    with path.open("wb") as f:
+        f.write(b"\n" * 65536)
+        f.truncate(1 << 40)  # 1 TiB, sparse: no disk used
+    assert expected_rows(str(path)) == HINT_MAX
+    assert len(KeyIndex(TextColumn(), expected_rows(str(path))).slots) <= 4 * HINT_MAX
