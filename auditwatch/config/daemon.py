@@ -31,6 +31,9 @@ class PipelineConfig:
     batch_max_records: int = 5000
     batch_max_bytes: int = 8 << 20
     checkpoint_interval: float = 1.0  # seconds between checkpoints (offsets + rule state together)
+    # A checkpoint that wrote much state (a backlog across files holds a whole batch of events for
+    # ordering, rewritten at every checkpoint) delays the next by ~1 s per MiB, up to this long.
+    checkpoint_interval_max: float = 10.0
     idle_wait: float = 0.5  # longest wait for new data before looking again
     queue_batches: int = 2  # batches in flight to the indexer: bounds memory while Elasticsearch is down
     rules_poll_interval: float = 5.0
@@ -146,10 +149,15 @@ def _beside(base: Path, kind: Kind) -> Path:
 
 def _read_pipeline(r: Reader) -> PipelineConfig:
     d = PipelineConfig()
+    interval = r.optional("checkpoint_interval", float, d.checkpoint_interval, positive)
+    longest_given = r.has("checkpoint_interval_max")
     cfg = PipelineConfig(
         batch_max_records=r.optional("batch_max_records", int, d.batch_max_records, positive),
         batch_max_bytes=r.optional("batch_max_bytes", int, d.batch_max_bytes, positive),
-        checkpoint_interval=r.optional("checkpoint_interval", float, d.checkpoint_interval, positive),
+        checkpoint_interval=interval,
+        checkpoint_interval_max=r.optional(
+            "checkpoint_interval_max", float, max(d.checkpoint_interval_max, interval), positive
+        ),
         idle_wait=r.optional("idle_wait", float, d.idle_wait, positive),
         queue_batches=r.optional("queue_batches", int, d.queue_batches, positive),
         rules_poll_interval=r.optional("rules_poll_interval", float, d.rules_poll_interval, positive),
@@ -157,6 +165,11 @@ def _read_pipeline(r: Reader) -> PipelineConfig:
         stop_timeout=r.optional("stop_timeout", float, d.stop_timeout, positive),
         lateness=r.optional("lateness", float, d.lateness, not_negative),
     )
+    if longest_given and cfg.checkpoint_interval_max < cfg.checkpoint_interval:
+        r.problem(
+            (*r.path, "checkpoint_interval_max"),
+            f"must be at least checkpoint_interval ({cfg.checkpoint_interval:g})",
+        )
     r.done()
     return cfg
 
