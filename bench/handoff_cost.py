@@ -11,7 +11,6 @@ bulk body bytes and rebuilds the fields from them). Medians of --repeat runs, µ
 from __future__ import annotations
 
 import argparse
-import gc
 import pickle
 import statistics
 import time
@@ -22,9 +21,11 @@ import orjson
 from auditwatch.config.daemon import load_config
 from auditwatch.detection import DetectionEngine, load_ruleset
 from auditwatch.indexing.body import encode_fields
+from auditwatch.model import RawLine
 from auditwatch.parsing import load_parsers
 from auditwatch.pipeline import Pipeline
 from auditwatch.reference import load_reference
+from auditwatch.service.tuning import throughput
 from auditwatch.testing.scenarios.replay import read_all
 from bench.output_identity import NOW, prepare
 
@@ -41,15 +42,17 @@ def main() -> None:
     engine = DetectionEngine(load_ruleset(config.rules_dir, config.lists_dir), snapshot)
     pipeline = Pipeline(config.inputs, parsers, engine)
     raws = read_all(config)
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    with throughput():  # the daemon's GC settings
+        measure(pipeline, raws, args.repeat, args.force)
+
+
+def measure(pipeline: Pipeline, raws: list[RawLine], repeat: int, force: int) -> None:
     batches = [pipeline.parse(raws[i : i + 5000], NOW)[0] for i in range(0, len(raws), 5000)]
     count = sum(map(len, batches))
     docs = [[encode_fields(e.fields) for e in batch] for batch in batches]
     times: dict[str, list[float]] = {"parse": [], "pickle.dumps": [], "pickle.loads": [], "orjson.loads": []}
     size = 0
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         start = time.perf_counter()
         for i in range(0, len(raws), 5000):
             pipeline.parse(raws[i : i + 5000], NOW)
@@ -69,7 +72,7 @@ def main() -> None:
         times["orjson.loads"].append((time.perf_counter() - start) / count)
     shown = "  ".join(f"{k} {statistics.median(v) * 1e6:.2f}" for k, v in times.items())
     print(
-        f"force {args.force}: {count} events, µs/event (median of {args.repeat}): {shown}; "
+        f"force {force}: {count} events, µs/event (median of {repeat}): {shown}; "
         f"pickled {size // max(count, 1)} B/event"
     )
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
-import gc
 import json
 import os
 import pstats
@@ -23,6 +22,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import orjson
 
 from auditwatch.model import RawLine
 from auditwatch.parsing import CompiledParser, load_parsers
+from auditwatch.service.tuning import throughput
 
 ROOT = Path(__file__).resolve().parents[1]
 INGESTED = "2026-11-30T12:00:00.000Z"  # after every generated line (later ones are refused)
@@ -219,7 +220,6 @@ def _time_peer(peer: Callable[[str], object], raws: list[RawLine]) -> float:
 def run(lines: int = 200_000, profile: str = "", gc_freeze: bool = False) -> dict[str, dict[str, float]]:
     parsers = load_parsers(ROOT / "parsers")
     results: dict[str, dict[str, float]] = {}
-    default_thresholds = gc.get_threshold()
     # CPU time of this process; other load on the machine still slows it (caches, shared cores)
     print(f"load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(
@@ -230,17 +230,15 @@ def run(lines: int = 200_000, profile: str = "", gc_freeze: bool = False) -> dic
         rng = random.Random(42)
         raws = _raws([generate(rng, i) for i in range(lines)])
         parser = parsers[name]
-        if gc_freeze:  # what the daemon does after loading: long-lived objects leave the collector's
-            gc.freeze()  # scans, and young collections run every 100k allocations, not 700
-            gc.set_threshold(100_000, 50, 100)
-        if profile == name:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            _time_parser(parser, raws)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
-        elapsed, dead = _time_parser(parser, raws)
-        peer_elapsed = _time_peer(_peer(name), raws)
+        with throughput() if gc_freeze else nullcontext():  # the daemon's GC settings
+            if profile == name:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                _time_parser(parser, raws)
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+            elapsed, dead = _time_parser(parser, raws)
+            peer_elapsed = _time_peer(_peer(name), raws)
         rate, peer_rate = lines / elapsed, lines / peer_elapsed
         results[name] = {
             "lines_per_s": rate,
@@ -253,9 +251,6 @@ def run(lines: int = 200_000, profile: str = "", gc_freeze: bool = False) -> dic
             f"{name:16} {lines:>8} {rate:>10,.0f} {1e6 / rate:>8.2f} {peer_rate:>13,.0f} "
             f"{rate / peer_rate:>6.2f} {dead:>5}"
         )
-        if gc_freeze:
-            gc.unfreeze()
-            gc.set_threshold(*default_thresholds)
     return results
 
 
