@@ -12,7 +12,8 @@ exactly those offsets) is attached to a batch every `checkpoint_interval` second
 checkpoint that wrote much state: `checkpoint_pause`) and committed only
 after that batch, and every batch before it, was acknowledged. After a crash the daemon resumes from
 the last checkpoint; replayed events and alerts have deterministic ids and `create` semantics, so
-they are not duplicated.
+they are not duplicated. A clean stop ends with a checkpoint of everything read (`Delivery.shutdown`
+commits it after every queued batch), so a restart reads nothing again.
 """
 
 from __future__ import annotations
@@ -172,13 +173,15 @@ class Daemon:
         hooks = Hooks(lambda: self._heartbeat_counts(tailer), self._deliver_alerts, self._reference.describe)
         jobs = scheduled_jobs(self.config, self._names, self._activity, hooks)
         # the collector tuned for the loop, restored when it ends (service/tuning.py)
+        final: Batch | None = None
         with throughput() as tuned, jobs, self._watching(), serving(self.config.metrics, collector):
             try:
-                self._main_loop(tailer, engine, dict(offsets), tuned, until_idle=until_idle)
+                final = self._main_loop(tailer, engine, dict(offsets), tuned, until_idle=until_idle)
             finally:
                 self.notifier.stopping()
                 tailer.close()
-                delivery.shutdown(reserve=FINAL_HEARTBEAT_TIMEOUT + 1.0)  # time for the final heartbeat
+                # time for the final heartbeat
+                delivery.shutdown(reserve=FINAL_HEARTBEAT_TIMEOUT + 1.0, final=final)
                 if watchdog is not None:
                     watchdog.stop()
         if delivery.error is not None:
@@ -233,7 +236,10 @@ class Daemon:
         tuned: Throughput,
         *,
         until_idle: bool,
-    ) -> None:
+    ) -> Batch | None:
+        """Read, parse, detect and queue until stopped (or idle, with `until_idle`). Returns the
+        final checkpoint to commit after everything queued (None: nothing new, or a batch was
+        dropped on the way out: then what was read after the last checkpoint is read again)."""
         settings = self.config.pipeline
         pipeline = Pipeline(self.config.inputs, self._parsers, engine)
         last_checkpoint = time.monotonic()
@@ -266,11 +272,13 @@ class Daemon:
                 if now - last_checkpoint >= pause:
                     with tuned.batch():
                         state = engine.state_delta()
-                    self._delivery.put(Batch(events, dead, alerts, len(raws), dict(offsets), state))
+                    queued = self._delivery.put(Batch(events, dead, alerts, len(raws), dict(offsets), state))
                     last_checkpoint, dirty = now, False
                     pause = checkpoint_pause(state.size, settings)
                 else:
-                    self._delivery.put(Batch(events, dead, alerts, len(raws)))
+                    queued = self._delivery.put(Batch(events, dead, alerts, len(raws)))
+                if not queued:  # stopping: what this batch read is read again after a restart
+                    return None
                 self._count(len(raws), events, dead, alerts)
                 continue
             # idle: events the reorder buffer held are due by now (or, with --until-idle, all of them)
@@ -285,18 +293,24 @@ class Daemon:
             if dirty and (engine.held == 0 or now - last_checkpoint >= pause):
                 with tuned.batch():
                     state = engine.state_delta()
-                self._delivery.put(Batch((), (), released, 0, dict(offsets), state))
+                if not self._delivery.put(Batch((), (), released, 0, dict(offsets), state)):
+                    return None
                 last_checkpoint, dirty = now, False
                 pause = checkpoint_pause(state.size, settings)
-            elif released:
-                self._delivery.put(Batch((), (), released, 0))
+            elif released and not self._delivery.put(Batch((), (), released, 0)):
+                return None
             if until_idle:
                 self._delivery.drain()
                 idle_rounds += 1
                 if idle_rounds >= _IDLE_ROUNDS_TO_EXIT:
-                    return
+                    return None
             due = engine.next_release()
             tailer.wait(settings.idle_wait if due is None else min(settings.idle_wait, max(due, 0.05)))
+        if not dirty:
+            return None
+        with tuned.batch():  # held events go into it, and are held again after the restart
+            state = engine.state_delta()
+        return Batch((), (), (), 0, dict(offsets), state)
 
     def _count(
         self, records: int, events: list[AccessEvent], dead: list[DeadLetter], alerts: list[Alert]

@@ -92,17 +92,18 @@ class Delivery:
 
     # -- main thread --------------------------------------------------------------------------
 
-    def put(self, batch: Batch) -> None:
+    def put(self, batch: Batch) -> bool:
         """Queue `batch`; while the queue is full (Elasticsearch behind or down) reading pauses here.
-        On shutdown the batch is dropped: it is not checkpointed, so a restart reads it again."""
+        On shutdown the batch is dropped (False): it is not checkpointed, so a restart reads it again."""
         while not self.stop.is_set():
             self._main_alive.tick()  # waiting on a full queue is back-pressure, not a hang
             self.raise_if_failed()
             try:
                 self._queue.put(batch, timeout=0.2)
-                return
+                return True
             except queue.Full:
                 continue
+        return False
 
     def drain(self) -> None:
         while self._queue.unfinished_tasks and not self.stop.is_set():
@@ -117,12 +118,13 @@ class Delivery:
             raise error
         raise RuntimeError("delivery thread failed") from error
 
-    def shutdown(self, reserve: float) -> None:
+    def shutdown(self, reserve: float, final: Batch | None = None) -> None:
         """Let the delivery thread finish what is queued for half the stop timeout, then interrupt
         its retries; if it is still inside a request at the deadline (the stop timeout less
         `reserve` seconds kept for what runs after it, but no sooner than half of it) it is left
         behind (a daemon thread: it dies with the process; nothing it had not acknowledged was
-        checkpointed)."""
+        checkpointed). `final`: a last checkpoint (everything read was queued), committed after
+        every queued batch is acknowledged, so a restart after a clean stop reads nothing again."""
         delivery = self._thread
         if delivery is None:
             return
@@ -130,13 +132,14 @@ class Delivery:
         timeout = self.config.pipeline.stop_timeout
         graceful = started + timeout / 2
         deadline = started + max(timeout / 2, timeout - reserve)
-        while delivery.is_alive():
-            try:
-                self._queue.put(None, timeout=0.2)
-                break
-            except queue.Full:
-                if time.monotonic() > graceful:
+        for item in (final, None) if final is not None else (None,):
+            while delivery.is_alive():
+                try:
+                    self._queue.put(item, timeout=0.2)
                     break
+                except queue.Full:
+                    if time.monotonic() > graceful:
+                        break
         delivery.join(max(0.0, graceful - time.monotonic()))
         if delivery.is_alive():
             self._abort.set()

@@ -3,11 +3,15 @@ restart then delivers every line exactly once."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
+import orjson
 import pytest
 
+from auditwatch.checkpoint import Checkpoint
+from auditwatch.detection.engine import ENGINE_META
 from auditwatch.testing.faults import (
     TcpProxy,
     frozen,
@@ -17,6 +21,7 @@ from auditwatch.testing.faults import (
     wait_for_log,
 )
 from auditwatch.testing.logwriter import NumberedLogWriter
+from auditwatch.testing.waiting import wait_until
 
 STOP_TIMEOUT = 8.0
 
@@ -100,3 +105,41 @@ def test_stop_while_reading_a_large_backlog(daemon_setup):
     done = daemon_setup.run_until_idle(timeout=900)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     daemon_setup.assert_exactly_once(300_000)
+
+
+def test_a_clean_stop_checkpoints_what_was_read_so_a_restart_reads_nothing_again(daemon_setup):
+    """No periodic checkpoint is due (interval 600 s) and every event is held (lateness 600 s), so
+    only the checkpoint taken on SIGTERM can record the offsets and the held events; the restart
+    reads no line again and still detects the held events (`--until-idle` flushes them)."""
+    config = daemon_setup.config
+    config.write_text(
+        config.read_text().replace("checkpoint_interval: 0.5", "checkpoint_interval: 600\n  lateness: 600")
+    )
+    log = daemon_setup.logs / "audit.log"
+    writer = NumberedLogWriter(log)
+    writer.write(3000)
+    writer.close()
+    proc = daemon_setup.start()
+    try:
+        wait_until(lambda: daemon_setup.count() == 3000, timeout=120, what="3,000 events indexed")
+        took = stop_and_time(proc, signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0
+    assert took < 20.0, took
+
+    checkpoint = Checkpoint(daemon_setup.root / "state" / "checkpoint.sqlite")
+    try:
+        assert list(checkpoint.offsets().values()) == [log.stat().st_size]
+        held = orjson.loads(checkpoint.rule_state().meta[ENGINE_META])["held"]["events"]
+    finally:
+        checkpoint.close()
+    assert len(held) == 3000
+
+    done = daemon_setup.run_until_idle()
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stopped = [json.loads(line) for line in done.stderr.splitlines() if b'"stopped"' in line]
+    assert stopped, done.stderr.decode()[-3000:]
+    assert stopped[-1]["records"] == 0, stopped
+    daemon_setup.assert_exactly_once(3000)
