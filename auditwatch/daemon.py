@@ -144,8 +144,13 @@ class Daemon:
             saved_state = checkpoint.state(DETECTION_STATE)  # schema 1: the whole state as one blob
         finally:
             checkpoint.close()
+        settings = self.config.pipeline
         engine = DetectionEngine(
-            self._ruleset, self._reference.current, lateness=self.config.pipeline.lateness, clock=time.time
+            self._ruleset,
+            self._reference.current,
+            lateness=settings.lateness,
+            clock=time.time,
+            max_held=settings.reorder_max_events,
         )
         restored = engine.restore_rows(stored)
         if not restored and saved_state is not None:

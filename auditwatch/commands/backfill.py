@@ -50,7 +50,10 @@ def backfill(
     reference, _problems = load_reference(config.reference)
     settings = config.pipeline
     engine = DetectionEngine(
-        load_ruleset(config.rules_dir, config.lists_dir), reference, lateness=settings.lateness
+        load_ruleset(config.rules_dir, config.lists_dir),
+        reference,
+        lateness=settings.lateness,
+        max_held=settings.reorder_max_events,
     )
     pipeline = Pipeline(inputs, parsers, engine)
     names = IndexNames(config.elasticsearch.index_prefix)

@@ -60,7 +60,10 @@ def backtest_rule(config_path: Path, rule: str, *, since: str = "30d", samples: 
     ruleset = _load_rule(config, rule)
     rule_id = next(iter(ruleset)).id
     reference, _warnings = load_reference(config.reference)
-    engine = DetectionEngine(ruleset, reference, lateness=config.pipeline.lateness)
+    settings = config.pipeline
+    engine = DetectionEngine(
+        ruleset, reference, lateness=settings.lateness, max_held=settings.reorder_max_events
+    )
     client = make_client(config.elasticsearch)
     report = BacktestReport(rule_id, since, samples=samples)
     start = time.time() - parse_duration(since)

@@ -110,7 +110,10 @@ def scan_files(
     inputs = _inputs_for(files, config.inputs, parser_name, str(config.path))
     reference, _problems = load_reference(config.reference)
     engine = DetectionEngine(
-        load_ruleset(config.rules_dir, config.lists_dir), reference, lateness=settings.lateness
+        load_ruleset(config.rules_dir, config.lists_dir),
+        reference,
+        lateness=settings.lateness,
+        max_held=settings.reorder_max_events,
     )
     pipeline = Pipeline(inputs, parsers, engine)
     result = ScanResult()

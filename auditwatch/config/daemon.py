@@ -46,6 +46,9 @@ class PipelineConfig:
     # see events in time order whatever order files deliver them in; also the longest an event waits.
     # 0: each batch is detected as read (sorted); a backlog across files is still aligned.
     lateness: float = 0.0
+    # The most events the reorder buffer holds: past it the oldest go to detection before the
+    # watermark passes them (a backlog whose lines share one time would otherwise be held whole).
+    reorder_max_events: int = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ def _read_pipeline(r: Reader) -> PipelineConfig:
         heartbeat_interval=r.optional("heartbeat_interval", float, d.heartbeat_interval, positive),
         stop_timeout=r.optional("stop_timeout", float, d.stop_timeout, positive),
         lateness=r.optional("lateness", float, d.lateness, not_negative),
+        reorder_max_events=r.optional("reorder_max_events", int, d.reorder_max_events, positive),
     )
     if longest_given and cfg.checkpoint_interval_max < cfg.checkpoint_interval:
         r.problem(

@@ -16,6 +16,7 @@ in its `RuleRuntime` (`runtime.py`).
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from auditwatch.detection.alerts import build_alert
 from auditwatch.detection.context import EvalContext
 from auditwatch.detection.fold import fold_alerts
 from auditwatch.detection.kinds import KindState
-from auditwatch.detection.reorder import ReorderBuffer
+from auditwatch.detection.reorder import MAX_HELD, ReorderBuffer
 from auditwatch.detection.rule import RuleSet
 from auditwatch.detection.runtime import RuleRuntime, spec_json, suppress_json
 from auditwatch.detection.state_codec import key_from_json
@@ -95,16 +96,26 @@ class DetectionEngine:
         *,
         lateness: float = 0.0,
         clock: Callable[[], float] | None = None,
+        max_held: int = MAX_HELD,
     ) -> None:
         """`lateness`: the reorder bound in seconds of event time (0: detect each batch as given).
-        `clock`: wall-clock epoch seconds, for releasing held events on a quiet system (daemon)."""
+        `clock`: wall-clock epoch seconds, for releasing held events on a quiet system (daemon).
+        `max_held`: the most events the reorder buffer holds (past it the oldest are released)."""
         self._reference = reference
         self._runtimes: tuple[RuleRuntime, ...] = ()
         self._watermark = float("-inf")  # newest event time detected
         self._next_sweep = float("-inf")
         self._stored: set[str] = set()  # rule ids the checkpoint has rows or meta for
-        self.stats: dict[str, int] = {"events": 0, "alerts": 0, "suppressed": 0, "failed": 0, "late": 0}
-        self._buffer = ReorderBuffer(lateness, clock)
+        self.stats: dict[str, int] = {
+            "events": 0,
+            "alerts": 0,
+            "suppressed": 0,
+            "failed": 0,
+            "late": 0,
+            "forced": 0,
+        }
+        self._buffer = ReorderBuffer(lateness, clock, max_held)
+        self._forced_logged = float("-inf")
         self._install(rules, {})
 
     # -- wiring -------------------------------------------------------------------------------
@@ -195,7 +206,25 @@ class DetectionEngine:
         if buffer.lateness <= 0 and not buffer.events and read_to == float("inf"):
             return self._process(events, failures)
         self.stats["late"] += buffer.hold(events)
-        return self._process(buffer.due(buffer.bound(), read_to - buffer.lateness), failures)
+        forced = buffer.forced
+        released = buffer.due(buffer.bound(), read_to - buffer.lateness)
+        if buffer.forced != forced:
+            self._forced(buffer.forced - forced)
+        return self._process(released, failures)
+
+    def _forced(self, count: int) -> None:
+        self.stats["forced"] += count
+        now = time.monotonic()
+        if now < self._forced_logged + 60.0:  # at most once a minute: a stuck clock repeats per batch
+            return
+        self._forced_logged = now
+        log.warning(
+            "reorder_buffer_full",
+            max_held=self._buffer.max_held,
+            forced_total=self.stats["forced"],
+            reason="held events released before the watermark passed them (many share one time?); "
+            "an earlier event read after them is detected out of order",
+        )
 
     def tick(
         self, read_to: float = float("inf"), failures: list[DetectionFailure] | None = None

@@ -8,6 +8,11 @@ also moves to now minus L, and past every event that has waited L seconds, so a 
 source whose clock runs ahead) never holds an event longer than L. An event later than what was
 already released is counted late (`hold` returns how many) and released at once, out of order. The
 buffer is part of the engine's snapshot (`dump`, `load`), so a restart from a checkpoint stays exact.
+
+The buffer holds at most `max_held` events: past that the oldest are released even though the
+watermark has not passed them (counted in `forced`). Without the bound a backlog whose lines share
+one time (a parser without a time field, a clock stuck in the source, a second-resolution burst)
+would be held whole, in memory and in every checkpoint, until the file was read to its end.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ from auditwatch.model import AccessEvent, RawLine
 
 _TIME = attrgetter("timestamp")
 _ORDER = attrgetter("timestamp", "id")  # the order detection sees events in (`pipeline.event_order`)
+MAX_HELD = 20_000  # events (~1.5 KB each in memory): four full batches
 
 
 class ReorderBuffer:
     """Events read but not yet detected, sorted by (time, id)."""
 
-    def __init__(self, lateness: float, clock: Callable[[], float] | None) -> None:
+    def __init__(self, lateness: float, clock: Callable[[], float] | None, max_held: int = MAX_HELD) -> None:
         self.lateness = lateness
         self._clock = clock
+        self.max_held = max_held
+        self.forced = 0  # events released by the bound before the watermark passed them
         self.events: list[AccessEvent] = []  # sorted by (time, id)
         self._seen = float("-inf")  # newest event time that arrived
         self._released = float("-inf")  # newest event time detected from the buffer
@@ -86,6 +94,10 @@ class ReorderBuffer:
         cut = bisect_right(held, bound, key=_TIME)
         if cap != float("inf"):
             cut = min(cut, bisect_left(held, cap, key=_TIME))
+        over = len(held) - self.max_held
+        if over > cut:
+            self.forced += over - cut
+            cut = over
         out = held[:cut]
         del held[:cut]
         if out:  # an event arriving later than this one now comes too late to be put in order

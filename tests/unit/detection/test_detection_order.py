@@ -146,6 +146,24 @@ def test_events_wait_for_a_source_with_unread_data_that_is_behind(rule: Make) ->
     assert anchors(engine.tick(read_to=float("inf"))) == ["ev2"]
 
 
+def test_the_buffer_holds_at_most_max_held_events_releasing_the_oldest(rule: Make) -> None:
+    """A backlog whose lines share one time (`read_to` never passes it) is not held whole: past
+    `max_held` the oldest go to detection, in (time, id) order, counted in stats["forced"]."""
+    engine = DetectionEngine(rule(SUPPRESSED), empty_reference(), max_held=3)
+    read_to = BASE_TIME + 60
+    alerts = engine.process([view(n, 60, user=f"MP{n:06d}") for n in range(1, 6)], read_to=read_to)
+    assert anchors(alerts) == ["ev1", "ev2"]
+    assert engine.held == 3
+    assert engine.stats["forced"] == 2
+    assert anchors(engine.process([view(6, 60, user="MP000006")], read_to=read_to)) == ["ev3"]
+    assert engine.held == 3
+    assert anchors(engine.flush()) == ["ev4", "ev5", "ev6"]
+    assert engine.stats["forced"] == 3
+    unbounded = DetectionEngine(rule(SUPPRESSED), empty_reference())
+    assert unbounded.process([view(n, 60, user=f"MP{n:06d}") for n in range(1, 6)], read_to=read_to) == []
+    assert unbounded.held == 5
+
+
 def test_held_events_survive_a_snapshot_exactly(rule: Make) -> None:
     """Events read but not yet detected are in the snapshot: a restored engine raises the same
     alerts as one that never stopped, with evidence from the held events' own lines."""

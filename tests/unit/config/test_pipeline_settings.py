@@ -1,6 +1,7 @@
-"""Checkpoint pacing: a checkpoint that wrote much state (a backlog across files holds a batch of
-events for ordering) delays the next one, ~1 s per MiB, between `checkpoint_interval` and
-`checkpoint_interval_max`; the config refuses a maximum below the interval."""
+"""Pipeline settings that bound the daemon's work. Checkpoint pacing: a checkpoint that wrote much
+state (a backlog across files holds a batch of events for ordering) delays the next one, ~1 s per
+MiB, between `checkpoint_interval` and `checkpoint_interval_max`; a maximum below the interval is
+refused. The reorder buffer's bound, `reorder_max_events`."""
 
 from __future__ import annotations
 
@@ -58,3 +59,12 @@ def test_a_maximum_below_the_interval_is_refused_with_file_line_and_field(tmp_pa
         f"{cfg}:5:3: AW104 [pipeline.checkpoint_interval_max] must be at least checkpoint_interval (5)"
         in str(caught.value)
     )
+
+
+def test_the_reorder_bound_defaults_to_four_batches_and_must_be_positive(tmp_path: Path) -> None:
+    assert load_config(_config(tmp_path, "  batch_max_records: 10\n")).pipeline.reorder_max_events == 20_000
+    assert load_config(_config(tmp_path, "  reorder_max_events: 500\n")).pipeline.reorder_max_events == 500
+    cfg = _config(tmp_path, "  reorder_max_events: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(cfg)
+    assert f"{cfg}:4:3: AW104 [pipeline.reorder_max_events] must be greater than zero" in str(caught.value)
