@@ -25,10 +25,11 @@ STOP_TIMEOUT = 10.0
 
 
 @pytest.mark.soak
-def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup, es_url):
+@pytest.mark.parametrize("lateness", [0, 0.25], ids=["lateness-0", "lateness-0.25"])
+def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup, es_url, lateness):
     """Connection refused (the way to the cluster cut) with backoff_max 1 s: a retry round every
-    second or so."""
-    set_pipeline(daemon_setup.config, stop_timeout=STOP_TIMEOUT)
+    second or so. With a reorder bound too (events held, released by the wall clock)."""
+    set_pipeline(daemon_setup.config, stop_timeout=STOP_TIMEOUT, lateness=lateness)
     config = daemon_setup.config
     config.write_text(config.read_text().replace("backoff_max: 2", "backoff_max: 1"))
     proxy = TcpProxy(es_url)
@@ -58,6 +59,7 @@ def test_rss_is_bounded_while_elasticsearch_is_unreachable(daemon_setup, es_url)
         "outage_s": OUTAGE,
         "lines_written": writer.written,
         "rate": RATE,
+        "lateness": lateness,
         "rss_mb": [(round(t), round(r / 2**20, 1)) for t, r in samples[::5]],
         "stop_s": round(took, 2),
     }
