@@ -78,8 +78,7 @@ def _reset_peak(pid: int) -> bool:
 def _baseline_rss_mib() -> float:
     """RSS of an interpreter with the daemon's modules imported and nothing loaded."""
     code = (
-        "import auditwatch.commands.cli, auditwatch.daemon, psutil; "
-        "print(psutil.Process().memory_info().rss)"
+        "import auditwatch.commands.cli, auditwatch.daemon, psutil; print(psutil.Process().memory_info().rss)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.split()[-1]) / _MIB
@@ -161,7 +160,7 @@ class Watched:
 
 
 def _metrics(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:  # noqa: S310
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
     out: dict[str, float] = {}
     for line in text.splitlines():
@@ -200,7 +199,9 @@ def _ensure_exports(directory: Path, scale: float, person_rows: int) -> dict[str
     """reference_scale's exports in `directory` (generated in a child unless already there); row counts."""
     if not (directory / EXPORTS["persons"]).exists():
         spawn = multiprocessing.get_context("spawn")
-        child = spawn.Process(target=reference_scale.generate, args=(str(directory), scale, True, person_rows))
+        child = spawn.Process(
+            target=reference_scale.generate, args=(str(directory), scale, True, person_rows)
+        )
         child.start()
         child.join()
         if child.exitcode != 0:
@@ -212,12 +213,12 @@ def _ensure_exports(directory: Path, scale: float, person_rows: int) -> dict[str
     return rows
 
 
-def measure(client: Any, url: str, work: Path, exports: Path, events: int) -> dict[str, Any]:  # noqa: PLR0914
+def measure(client: Any, url: str, work: Path, exports: Path, events: int) -> dict[str, Any]:
     written = write_events(exports, work / "logs", events)
     lines = sum(written.values())
     port = _free_port()
     prefix = "bench-scale"
-    config = write_config(work, exports, work / "logs", url, prefix, port)
+    config = write_config(work, exports, work / "logs", url, prefix=prefix, metrics_port=port)
     subprocess.run([*_CLI, "setup", "--config", str(config)], check=True, capture_output=True)
     daemon = Watched([*_CLI, "--log-level", "info", "run", "--config", str(config)])
     try:
@@ -285,7 +286,7 @@ def measure(client: Any, url: str, work: Path, exports: Path, events: int) -> di
 
 
 def run(url: str, scale: float, person_rows: int, events: int, exports: Path | None) -> dict[str, Any]:
-    from elasticsearch import Elasticsearch  # noqa: PLC0415 - only this entry point needs a client
+    from elasticsearch import Elasticsearch
 
     with tempfile.TemporaryDirectory(prefix="aw-bench-scale-") as tmp:
         work = Path(tmp)
@@ -306,11 +307,12 @@ def render(r: dict[str, Any]) -> str:
     target_mib = TARGET_PEAK_MB * mb
     overall = max(r["peak_rss_mib"], r["reload_peak_mib"])
     lines = [
-        f"Reference: {rows['staff']:,} staff, {rows['case_links']:,} case links, {rows['persons']:,} persons, "
-        f"{rows['assignments']:,} assignments, {rows['roster']:,} roster shifts, "
+        f"Reference: {rows['staff']:,} staff, {rows['case_links']:,} case links, "
+        f"{rows['persons']:,} persons, {rows['assignments']:,} assignments, "
+        f"{rows['roster']:,} roster shifts, "
         f"{rows['watchlist']:,} watchlist, {rows['associates']:,} associates; whole rule pack; "
-        f"{r['lines_written']:,} lines in 4 formats ({r['events']:,} events, {r['dead_letters']} dead letters, "
-        f"{r['events_indexed']:,} indexed, {r['alerts']:,} alerts).",
+        f"{r['lines_written']:,} lines in 4 formats ({r['events']:,} events, "
+        f"{r['dead_letters']} dead letters, {r['events_indexed']:,} indexed, {r['alerts']:,} alerts).",
         "",
         "| daemon process | measured | target |",
         "|---|---|---|",

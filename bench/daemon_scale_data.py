@@ -165,30 +165,31 @@ def write_events(exports: Path, out: Path, events: int, seed: int = 5) -> dict[s
         if roll < 0.94 or roll >= 0.99:
             plan.append((sid, person, None, time_in(rng, rng.choice(shifts[sid])), "view"))
         elif roll < 0.97:
-            ref = f"CR/2026/{rng.randrange(300_000):06d}" if rng.random() < 0.5 else None
-            plan.append((sid, person, ref, time_in(rng, rng.choice(shifts[sid])), "search"))
+            wanted = f"CR/2026/{rng.randrange(300_000):06d}" if rng.random() < 0.5 else None
+            plan.append((sid, person, wanted, time_in(rng, rng.choice(shifts[sid])), "search"))
         else:
             plan.append((sid, person, None, _off_duty(rng, shifts[sid]), "view"))
     people = _persons(exports / EXPORTS["persons"], {p for _, p, _, _, _ in plan})
     accesses: list[Access] = []
-    for sid, pid, ref, when, what in sorted(plan, key=lambda item: item[3]):
-        user, person = staff[sid], people[pid]
+    for sid, pid, case, when, what in sorted(plan, key=lambda item: item[3]):
+        user, subject = staff[sid], people[pid]
         if what == "search":
             fmt = "rms_json" if rng.random() < 0.5 else "pnc_mainframe"
-            terms = f"{person.surname[:3]}*" + ("/*/*" if fmt == "pnc_mainframe" else "")
-            accesses.append(search(rng, user, when, terms, wildcard=True, case_ref=ref, fmt=fmt))
+            terms = f"{subject.surname[:3]}*" + ("/*/*" if fmt == "pnc_mainframe" else "")
+            accesses.append(search(rng, user, when, terms, wildcard=True, case_ref=case, fmt=fmt))
         else:
             action = "update" if rng.random() < 0.05 else "view"
-            accesses.append(view(rng, user, when, person, ref, action=action))
+            accesses.append(view(rng, user, when, subject, case, action=action))
     _, _, counts = write_logs(rng, out, accesses, malformed_per_file=False)
     return counts
 
 
-def write_config(  # noqa: PLR0913
+def write_config(
     work: Path,
     exports: Path,
     logs: Path,
     url: str,
+    *,
     prefix: str,
     metrics_port: int,
     reload_poll: float = 1.0,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PARTS = ("parse", "parse_fuzz", "lognorm", "reference", "end_to_end", "latency")
+PARTS = ("parse", "parse_fuzz", "lognorm", "reference", "daemon_scale", "end_to_end", "latency")
 
 
 def _load(out: Path) -> dict[str, Any]:
@@ -145,6 +145,8 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"{ref['peak_rss_reload_mib'] / ref['peak_rss_load_mib']:.2f}",
                 )
             )
+    if d := data.get("daemon_scale"):
+        out += _daemon_scale_rows(d)
     lat = data.get("latency", [])
     aw = [r for r in lat if r.get("label", "").startswith("auditwatch") and "error" not in r]
     ea = [r for r in lat if "ElastAlert" in r.get("system", "")]
@@ -172,6 +174,41 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             )
         )
     return out
+
+
+def _daemon_scale_rows(d: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The whole daemon at the reference section's sizes (bench/daemon_scale.py)."""
+    r = d["rows"]
+    what = f"{r['staff']:,} staff / {r['case_links']:,} links / {r['persons']:,} persons"
+    peak = max(d["peak_rss_mib"], d["reload_peak_mib"])
+    return [
+        (
+            f"daemon time to ready, {what} (target ≤ 20 s)",
+            f"{d['ready_s']:.1f} s",
+            "20 s",
+            f"{d['ready_s'] / 20:.2f}",
+        ),
+        (
+            f"daemon peak RSS (VmHWM) over load, ingest of {d['lines_written']:,} events, reload "
+            "(target ≤ 600 MB)",
+            f"{peak:.0f} MiB (after load {d['rss_after_load_mib']:.0f}, "
+            f"ingest max {d['rss_ingest_max_mib']:.0f})",
+            "600 MB = 572 MiB",
+            f"{peak / 572.2:.2f}",
+        ),
+        (
+            "daemon full-size reload peak RSS vs steady RSS (target < 2x)",
+            f"{d['reload_peak_mib']:.0f} MiB",
+            f"steady {d['rss_steady_mib']:.0f} MiB",
+            f"{d['reload_ratio_to_steady']:.2f}",
+        ),
+        (
+            "daemon CPU/event at that reference size (rule pack) vs target",
+            f"{d['cpu_us_per_event']:.1f} µs ({d['alerts']:,} alerts)",
+            "≤ 20 µs",
+            f"{d['cpu_us_per_event'] / 20:.2f}",
+        ),
+    ]
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ def test_bench_run_sh_tiny(es_url: str, tmp_path: Path) -> None:
     assert "## Summary (ratios)" in md
     assert "rsyslog imfile → mmjsonparse → omelasticsearch" in md
     data = json.loads((tmp_path / "latest.json").read_text())
-    assert set(data) >= {"commit", "parse", "lognorm", "reference", "end_to_end", "latency"}
+    assert set(data) >= {"commit", "parse", "lognorm", "reference", "daemon_scale", "end_to_end", "latency"}
     lognorm = data["lognorm"]
     assert lognorm["compared"] == lognorm["lines"] == 500
     assert lognorm["mismatches"] == {}
@@ -48,3 +48,9 @@ def test_bench_run_sh_tiny(es_url: str, tmp_path: Path) -> None:
         0,
     )
     assert data["reference"]["rows"]["persons"] == 1000
+    scale = data["daemon_scale"]  # the real daemon on reference_scale's exports, then a reload
+    assert scale["rows"] == data["reference"]["rows"] | {"persons": 1000}
+    assert scale["lines_written"] == scale["events"] == scale["events_indexed"] == 500
+    assert scale["dead_letters"] == 0
+    assert scale["peak_rss_mib"] >= scale["rss_after_load_mib"] > scale["baseline_rss_mib"] / 2
+    assert scale["reload_peak_mib"] > 0
