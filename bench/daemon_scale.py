@@ -213,12 +213,16 @@ def _ensure_exports(directory: Path, scale: float, person_rows: int) -> dict[str
     return rows
 
 
-def measure(client: Any, url: str, work: Path, exports: Path, events: int) -> dict[str, Any]:
+def measure(  # noqa: PLR0917
+    client: Any, url: str, work: Path, exports: Path, events: int, pipeline: str | None = None
+) -> dict[str, Any]:
     written = write_events(exports, work / "logs", events)
     lines = sum(written.values())
     port = _free_port()
     prefix = "bench-scale"
-    config = write_config(work, exports, work / "logs", url, prefix=prefix, metrics_port=port)
+    config = write_config(
+        work, exports, work / "logs", url, prefix=prefix, metrics_port=port, pipeline=pipeline
+    )
     subprocess.run([*_CLI, "setup", "--config", str(config)], check=True, capture_output=True)
     daemon = Watched([*_CLI, "--log-level", "info", "run", "--config", str(config)])
     try:
@@ -285,7 +289,9 @@ def measure(client: Any, url: str, work: Path, exports: Path, events: int) -> di
     }
 
 
-def run(url: str, scale: float, person_rows: int, events: int, exports: Path | None) -> dict[str, Any]:
+def run(  # noqa: PLR0917
+    url: str, scale: float, person_rows: int, events: int, exports: Path | None, pipeline: str | None = None
+) -> dict[str, Any]:
     from elasticsearch import Elasticsearch
 
     with tempfile.TemporaryDirectory(prefix="aw-bench-scale-") as tmp:
@@ -295,10 +301,10 @@ def run(url: str, scale: float, person_rows: int, events: int, exports: Path | N
         rows = _ensure_exports(directory, scale, person_rows)
         client = Elasticsearch(url)
         try:
-            result = measure(client, url, work, directory, events)
+            result = measure(client, url, work, directory, events, pipeline)
         finally:
             client.close()
-    return {"rows": rows, "baseline_rss_mib": _baseline_rss_mib(), **result}
+    return {"rows": rows, "baseline_rss_mib": _baseline_rss_mib(), "pipeline": pipeline, **result}
 
 
 def render(r: dict[str, Any]) -> str:
@@ -343,9 +349,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--person-rows", type=int, default=2_000_000, help="persons export rows")
     parser.add_argument("--events", type=int, default=300_000, help="access lines in the backlog")
     parser.add_argument("--exports", type=Path, default=None, help="reuse (or generate into) this directory")
+    parser.add_argument("--pipeline", default=None, help="a `pipeline:` section for the config (YAML flow)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    result = run(args.url, args.scale, args.person_rows, args.events, args.exports)
+    result = run(args.url, args.scale, args.person_rows, args.events, args.exports, args.pipeline)
     print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

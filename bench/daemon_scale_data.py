@@ -193,6 +193,7 @@ def write_config(
     prefix: str,
     metrics_port: int,
     reload_poll: float = 1.0,
+    pipeline: str | None = None,
 ) -> Path:
     """The daemon config: the force's four inputs, the whole rule pack, reference_scale's exports."""
     inputs = "\n".join(
@@ -214,6 +215,7 @@ elasticsearch:
   hosts: ["{url}"]
   index_prefix: {prefix}
 metrics: {{port: {metrics_port}}}
+{f"pipeline: {pipeline}" if pipeline else ""}
 reference:
   timezone: Europe/London
   roster_grace_minutes: 30

@@ -53,7 +53,9 @@ def prepare(data: Path, force: int) -> Path:
     return root / "identity.yml"
 
 
-def run(config_path: Path, rules: bool = True) -> tuple[str, int, dict[str, float]]:
+def run(
+    config_path: Path, rules: bool = True, batch_records: int = 5000, unordered: bool = False
+) -> tuple[str, int, dict[str, float]]:
     """(hex digest, lines read, seconds per stage: parse, detect, body) for one force."""
     config = load_config(config_path)
     parsers = load_parsers(config.parsers_dir)
@@ -79,12 +81,18 @@ def run(config_path: Path, rules: bool = True) -> tuple[str, int, dict[str, floa
 
     pipeline.parse = timed_parse  # type: ignore[method-assign]
 
+    items: list[bytes] = []  # --unordered: the same outputs in any order give the same digest
+
     def emit(kind: bytes, key: str, payload: bytes) -> None:
-        digest.update(kind + b"\0" + key.encode() + b"\0" + payload + b"\0")
+        item = kind + b"\0" + key.encode() + b"\0" + payload + b"\0"
+        if unordered:
+            items.append(item)
+        else:
+            digest.update(item)
 
     with throughput() as tuned:  # the daemon's collector settings
         try:
-            while batch := tailer.read(5000):
+            while batch := tailer.read(batch_records):
                 start = time.perf_counter()
                 with tuned.batch():
                     done = pipeline.process(batch, NOW, tailer)
@@ -111,6 +119,8 @@ def run(config_path: Path, rules: bool = True) -> tuple[str, int, dict[str, floa
             emit(b"A", alert.id, builder.alert(alert).payload)
         emit(b"S", "", state)
     spent["detect"] -= spent["parse"]
+    for item in sorted(items):
+        digest.update(item)
     return digest.hexdigest(), count, spent
 
 
@@ -120,17 +130,25 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="write a cProfile of force 1's run here")
     parser.add_argument("--force", type=int, choices=(1, 2), action="append")
     parser.add_argument("--no-rules", action="store_true", help="ingest only: no detection rules")
+    parser.add_argument(
+        "--batch", type=int, default=5000, help="records per read (the daemon's pipeline.batch_max_records)"
+    )
+    parser.add_argument(
+        "--unordered",
+        action="store_true",
+        help="digest the outputs sorted: equal when only their order differs (e.g. another --batch)",
+    )
     args = parser.parse_args()
     for force in args.force or [1, 2]:
         config = prepare(args.data, force)
         if args.profile and force == (args.force or [1])[0]:
             prof = cProfile.Profile()
             prof.enable()
-            hexdigest, count, spent = run(config, not args.no_rules)
+            hexdigest, count, spent = run(config, not args.no_rules, args.batch, args.unordered)
             prof.disable()
             prof.dump_stats(str(args.profile))
         else:
-            hexdigest, count, spent = run(config, not args.no_rules)
+            hexdigest, count, spent = run(config, not args.no_rules, args.batch, args.unordered)
         per = {k: v / max(count, 1) * 1e6 for k, v in spent.items()}
         stages = "  ".join(f"{k} {v:.1f}" for k, v in per.items())
         total = sum(per.values())
