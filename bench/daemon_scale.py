@@ -47,6 +47,7 @@ from bench.bulk_ceiling import remove_deployment
 from bench.daemon_scale_data import EXPORTS, write_config, write_events
 
 _CLI = [sys.executable, "-m", "auditwatch"]
+UNIT = Path(__file__).resolve().parents[1] / "deploy" / "systemd" / "auditwatch.service"
 _MIB = 2**20
 TARGET_READY_S = 20.0
 TARGET_PEAK_MB = 600.0
@@ -87,9 +88,11 @@ def _baseline_rss_mib() -> float:
 class Watched:
     """The daemon process: its log events (by name, with times) and an RSS/CPU sampler."""
 
-    def __init__(self, cmd: list[str], interval: float = 0.2) -> None:
+    def __init__(self, cmd: list[str], env: dict[str, str], interval: float = 0.2) -> None:
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **env}
+        )
         self.ps = psutil.Process(self.proc.pid)
         self.events: list[tuple[float, str]] = []
         self.tail: list[str] = []
@@ -159,6 +162,18 @@ class Watched:
         return code
 
 
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
+    """The allocator settings the systemd unit gives the daemon (`Environment=MALLOC_...`)."""
+    out: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        if line.startswith("Environment="):
+            for item in line.removeprefix("Environment=").split():
+                key, _, value = item.partition("=")
+                if key.startswith("MALLOC_"):
+                    out[key] = value
+    return out
+
+
 def _metrics(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
@@ -214,8 +229,15 @@ def _ensure_exports(directory: Path, scale: float, person_rows: int) -> dict[str
 
 
 def measure(  # noqa: PLR0917
-    client: Any, url: str, work: Path, exports: Path, events: int, pipeline: str | None = None
+    client: Any,
+    url: str,
+    work: Path,
+    exports: Path,
+    events: int,
+    pipeline: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    env = env or {}
     written = write_events(exports, work / "logs", events)
     lines = sum(written.values())
     port = _free_port()
@@ -224,7 +246,7 @@ def measure(  # noqa: PLR0917
         work, exports, work / "logs", url, prefix=prefix, metrics_port=port, pipeline=pipeline
     )
     subprocess.run([*_CLI, "setup", "--config", str(config)], check=True, capture_output=True)
-    daemon = Watched([*_CLI, "--log-level", "info", "run", "--config", str(config)])
+    daemon = Watched([*_CLI, "--log-level", "info", "run", "--config", str(config)], env)
     try:
         loaded_at = daemon.wait_for("reference_reloaded", 1, timeout=600)
         ready_at = daemon.wait_for("started", 1, timeout=120)
@@ -290,7 +312,13 @@ def measure(  # noqa: PLR0917
 
 
 def run(  # noqa: PLR0917
-    url: str, scale: float, person_rows: int, events: int, exports: Path | None, pipeline: str | None = None
+    url: str,
+    scale: float,
+    person_rows: int,
+    events: int,
+    exports: Path | None,
+    pipeline: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     from elasticsearch import Elasticsearch
 
@@ -301,10 +329,16 @@ def run(  # noqa: PLR0917
         rows = _ensure_exports(directory, scale, person_rows)
         client = Elasticsearch(url)
         try:
-            result = measure(client, url, work, directory, events, pipeline)
+            result = measure(client, url, work, directory, events, pipeline, env)
         finally:
             client.close()
-    return {"rows": rows, "baseline_rss_mib": _baseline_rss_mib(), "pipeline": pipeline, **result}
+    return {
+        "rows": rows,
+        "baseline_rss_mib": _baseline_rss_mib(),
+        "pipeline": pipeline,
+        "env": env or {},
+        **result,
+    }
 
 
 def render(r: dict[str, Any]) -> str:
@@ -319,6 +353,10 @@ def render(r: dict[str, Any]) -> str:
         f"{rows['watchlist']:,} watchlist, {rows['associates']:,} associates; whole rule pack; "
         f"{r['lines_written']:,} lines in 4 formats ({r['events']:,} events, "
         f"{r['dead_letters']} dead letters, {r['events_indexed']:,} indexed, {r['alerts']:,} alerts).",
+        f"Daemon environment (deploy/systemd/auditwatch.service): "
+        f"{' '.join(f'{k}={v}' for k, v in r['env'].items()) or 'none'}"
+        + (f"; pipeline: {r['pipeline']}" if r["pipeline"] else "")
+        + ".",
         "",
         "| daemon process | measured | target |",
         "|---|---|---|",
@@ -350,9 +388,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=300_000, help="access lines in the backlog")
     parser.add_argument("--exports", type=Path, default=None, help="reuse (or generate into) this directory")
     parser.add_argument("--pipeline", default=None, help="a `pipeline:` section for the config (YAML flow)")
+    parser.add_argument(
+        "--no-unit-env",
+        action="store_true",
+        help="run the daemon without the allocator settings of deploy/systemd/auditwatch.service",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
-    result = run(args.url, args.scale, args.person_rows, args.events, args.exports, args.pipeline)
+    env = {} if args.no_unit_env else unit_environment()
+    result = run(args.url, args.scale, args.person_rows, args.events, args.exports, args.pipeline, env)
     print(render(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
