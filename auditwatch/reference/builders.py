@@ -11,28 +11,24 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from auditwatch.normalise import compile_date, compile_timestamp, fold_name
-from auditwatch.reference.compact import PairLists, expected_rows
+from auditwatch.reference.batched import BATCH_BUILDERS
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
-from auditwatch.reference.converters import RowProblems
+from auditwatch.reference.converters import RowProblems, convert_batches, convert_rows
 from auditwatch.reference.keys import address_parts, name_dob_key, name_key, split_name
+from auditwatch.reference.readers import ExportRows
 from auditwatch.reference.tables import (
     OPEN_END,
     Assignment,
     AssignmentTable,
-    CaseLinkTable,
     ListedPerson,
     ListTable,
     Person,
-    PersonRecord,
-    PersonRows,
-    PersonTable,
     RosterTable,
     Shifts,
     StaffEntry,
     StaffTable,
     SurnameTable,
     Table,
-    person_keys,
 )
 from auditwatch.timefmt import iso_utc
 
@@ -80,10 +76,15 @@ Builder = Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Tabl
 
 
 def build_table(
-    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+    source: SourceConfig, cfg: ReferenceConfig, export: ExportRows, as_of: str, problems: RowProblems
 ) -> Table:
-    builder = _BUILDERS[source.kind]
-    return builder(source, cfg, rows, as_of, problems)
+    """The table of one export: the largest kinds (batched.py) a batch of rows at a time, the others a
+    row at a time."""
+    batch_builder = BATCH_BUILDERS.get(source.kind)
+    if batch_builder is not None:
+        return batch_builder(source, cfg, convert_batches(source, cfg, export, problems), as_of, problems)
+    rows = convert_rows(source, cfg, lambda: export.columns, export, problems)
+    return _BUILDERS[source.kind](source, cfg, rows, as_of, problems)
 
 
 def _staff(
@@ -216,84 +217,6 @@ def _listed(kind: str) -> Builder:
     return build
 
 
-def _persons(
-    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
-) -> Table:
-    """Names are folded and postcodes normalised here, once: records systems often store names
-    upper-cased or ASCII-folded and postcodes unspaced; matching compares the folded forms."""
-    table = PersonRows(expected_rows(source.path))
-    pids, add_pid, by_key, lines = table.pid, table.index.add, table.by_key, table.line
-    pid_blob, pid_ends = pids.blob, pids.ends
-    columns = (table.surname, table.forenames, table.dob, table.postcode)
-    coded = [(c.codes, c.values, {None: 0}) for c in columns]
-    (s_codes, s_values, s_code), (f_codes, f_values, f_code) = coded[0], coded[1]
-    (d_codes, d_values, d_code), (p_codes, p_values, p_code) = coded[2], coded[3]
-    addresses, aliases_of = table.address, table.aliases
-    a_blob, a_ends = addresses.blob, addresses.ends
-    # per surname / forenames code: its part of the name_dob_key ("" when it has none), made once
-    s_part: list[str] = [""]
-    f_part: list[str] = [""]
-    add_key, keys_of = by_key.add, table.keys_of
-
-    for line, row in rows:
-        pid = row["person_id"]
-        pid_blob += pid.encode()
-        pid_ends.append(len(pid_blob))
-        earlier = add_pid(pid)
-        if earlier >= 0:
-            pids.pop()
-            where = f"already on line {lines[earlier]}"
-            problems.add(line, "person_id", f"person id {pid!r} {where}", skipped=True)
-            continue
-        surname, forenames = row.get("surname"), row.get("forenames")
-        if not surname and row.get("name"):
-            surname, split_fore = split_name(row["name"])
-            forenames = forenames or split_fore
-        number = len(lines)
-        code = s_code.get(surname)
-        if code is None:
-            code = s_code[surname] = len(s_values)
-            s_values.append(surname)
-            folded = fold_name(surname) if surname else ""
-            s_part.append(f"{folded.replace(' ', '')}|" if folded else "")
-        s_codes.append(code)
-        key = s_part[code]
-        code = f_code.get(forenames)
-        if code is None:
-            code = f_code[forenames] = len(f_values)
-            f_values.append(forenames)
-            folded = fold_name(forenames) if forenames else ""
-            f_part.append(f"{folded.split(' ', 1)[0]}|" if folded else "")
-        f_codes.append(code)
-        forename_part = f_part[code]
-        dob = row.get("dob")
-        code = d_code.get(dob)
-        if code is None:
-            code = d_code[dob] = len(d_values)
-            d_values.append(dob)
-        d_codes.append(code)
-        postcode = row.get("postcode")
-        code = p_code.get(postcode)
-        if code is None:
-            code = p_code[postcode] = len(p_values)
-            p_values.append(postcode)
-        p_codes.append(code)
-        address = row.get("address")
-        if address:
-            a_blob += address.encode()
-        a_ends.append(len(a_blob))
-        lines.append(line)
-        aliases = row.get("aliases")
-        if aliases:
-            aliases_of[number] = aliases
-            for alias_key in person_keys(PersonRecord(table, number))[0]:
-                add_key(alias_key, number, keys_of)
-        elif key and forename_part and dob:  # name_dob_key(): surname|first forename|dob, all folded
-            add_key(key + forename_part + dob, number, keys_of)
-    table.finish()
-    return PersonTable("persons", source.path, as_of, len(table), table)
-
-
 def _assignments(
     source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
 ) -> Table:
@@ -315,47 +238,6 @@ def _assignments(
         _add(by_case, case, item)
         count += 1
     return AssignmentTable("assignments", source.path, as_of, count, by_staff, by_case)
-
-
-def _case_links(
-    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
-) -> Table:
-    cases: list[str] = []
-    roles: list[str] = []
-    links = expected_rows(source.path)  # most links name a person, some a record
-    by_person, by_record = PairLists(cases, roles, links), PairLists(cases, roles, links // 4)
-    add_person, add_record = by_person.add, by_record.add
-    case_codes: dict[str, int] = {}
-    role_codes: dict[str, int] = {}
-    intern = sys.intern
-    count = 0
-    for _line, row in rows:
-        case = row["case_ref"]
-        case_code = case_codes.get(case)
-        if case_code is None:
-            case_code = case_codes[case] = len(cases)
-            cases.append(intern(case))  # shared with the assignments' case refs
-        role = row.get("role") or ""
-        role_code = role_codes.get(role)
-        if role_code is None:
-            role_code = role_codes[role] = len(roles)
-            roles.append(intern(role))
-        person, record = row.get("person_id"), row.get("record_id")
-        if person:
-            add_person(person, case_code, role_code)
-        if record:
-            add_record(record, case_code, role_code)
-        count += 1
-    by_person.finish()
-    by_record.finish()
-    return CaseLinkTable(
-        "case_links",
-        source.path,
-        as_of,
-        count,
-        by_person,
-        by_record,
-    )
 
 
 def _roster(
@@ -455,11 +337,9 @@ def _surnames(
 
 _BUILDERS: Final[dict[str, Builder]] = {
     "staff": _staff,
-    "persons": _persons,
     "watchlist": _listed("watchlist"),
     "associates": _listed("associates"),
     "assignments": _assignments,
-    "case_links": _case_links,
     "roster": _roster,
     "surnames": _surnames,
 }

@@ -11,10 +11,7 @@ when freed):
   list of distinct values;
 - `KeyIndex`: open addressing from a string key to the row holding it, the keys themselves held by a
   `TextColumn` (no Python string per key);
-- `HashGroups`: open addressing from a computed key (never stored) to the rows that have it, verified
-  against a row on lookup by the caller's `key_of` (passed to each call, not kept: a table holding its
-  groups and a `key_of` reading the table would be a reference cycle, freed only by the cyclic GC and
-  never once the daemon has `gc.freeze()`d it);
+- `HashGroups` (groups.py): open addressing from a computed key (never stored) to the rows that have it;
 - `PairLists`: a `KeyIndex` whose keys each have a list of value pairs (case links: person -> case,
   role, ...).
 
@@ -28,11 +25,11 @@ import ctypes.util
 import os
 from array import array
 from collections.abc import Callable, Hashable, Iterator, Mapping
+from itertools import accumulate, islice, repeat
 from typing import Any, Final, Generic, TypeVar
 
 V = TypeVar("V", bound=Hashable)
-KeysOf = Callable[[int], "tuple[str, ...] | list[str]"]  # every key of one row
-_EMPTY: Final = -1
+EMPTY: Final = -1
 _START_SLOTS: Final = 1024
 #: the most rows a size hint may promise: indexes are allocated from the hint up front, and a crafted
 #: export (newline-dense head, huge or sparse tail) must not reserve gigabytes; real rows beyond it
@@ -40,7 +37,7 @@ _START_SLOTS: Final = 1024
 HINT_MAX: Final = 1 << 23
 
 
-def _slots_for(expected: int) -> int:
+def slots_for(expected: int) -> int:
     """A power of two holding `expected` keys at most half full (growing costs a pass over every key)."""
     size = _START_SLOTS
     while size < 2 * expected + 2:
@@ -79,6 +76,13 @@ class TextColumn:
         if text:
             blob += text.encode()
         self.ends.append(len(blob))
+
+    def extend(self, texts: list[str] | list[str | None]) -> None:
+        """`append` each of `texts`."""
+        parts = [text.encode() if text else b"" for text in texts]
+        blob = self.blob
+        self.ends.extend(islice(accumulate(map(len, parts), initial=len(blob)), 1, None))
+        blob += b"".join(parts)
 
     def pop(self) -> None:
         """Drop the last value (a row rejected after it was appended)."""
@@ -155,8 +159,8 @@ class KeyIndex:
 
     def __init__(self, keys: TextColumn, expected: int = 0) -> None:
         self.keys = keys
-        size = _slots_for(expected)
-        self.slots = array("i", [_EMPTY]) * size
+        size = slots_for(expected)
+        self.slots = array("i", [EMPTY]) * size
         self.mask = size - 1
         self._hashes: array[int] | None = array("q")  # per row, while building (to grow the table)
 
@@ -202,11 +206,43 @@ class KeyIndex:
             self._grow()
         return -1
 
+    def add_many(self, keys: list[str]) -> list[int]:
+        """Append the keys not held yet to `keys` and index them; the row of each key (a key held by an
+        earlier row, or earlier in `keys`, gets that row: a key is new iff its row is the number of
+        keys held before it)."""
+        hashes = self._hashes
+        assert hashes is not None, "the index is finished"
+        text = self.keys
+        base = len(hashes)
+        fresh: list[str] = []  # the new keys, rows base, base + 1, ...
+        rows: list[int] = []
+        slots, mask = self.slots, self.mask
+        for key, h in zip(keys, map(hash, keys), strict=True):
+            i = h & mask
+            found = slots[i]
+            while found >= 0:
+                if hashes[found] == h and (
+                    fresh[found - base] == key if found >= base else text.equals(found, key.encode())
+                ):
+                    break
+                i = (i + 1) & mask
+                found = slots[i]
+            if found < 0:
+                found = slots[i] = len(hashes)
+                hashes.append(h)
+                fresh.append(key)
+                if 2 * len(hashes) > len(slots):
+                    self._grow()
+                    slots, mask = self.slots, self.mask
+            rows.append(found)
+        text.extend(fresh)
+        return rows
+
     def _grow(self) -> None:
         hashes = self._hashes
         assert hashes is not None
         size = 2 * len(self.slots)
-        slots = array("i", [_EMPTY]) * size
+        slots = array("i", [EMPTY]) * size
         mask = size - 1
         for row, h in enumerate(hashes):
             i = h & mask
@@ -220,115 +256,6 @@ class KeyIndex:
 
     def nbytes(self) -> int:
         return self.slots.itemsize * len(self.slots)
-
-
-class HashGroups:
-    """Computed key -> the rows that have it (in the order added), keys not stored: a group is found by
-    its key's hash and confirmed with `key_of(row)` (all the keys of one row) on the group's first row.
-
-    Per group: the low 32 bits of the key's hash and either its one row (>= 0) or ~chain (several rows)."""
-
-    __slots__ = ("count", "g_hash", "g_row", "m_next", "m_row", "mask", "slots")
-
-    def __init__(self, expected: int = 0) -> None:
-        size = _slots_for(expected)
-        self.slots = array("i", [_EMPTY]) * size
-        self.mask = size - 1
-        self.g_hash = array("I")
-        self.g_row = array("i")
-        self.m_row = array("i")  # chains of groups with several rows: row, next (-1 ends)
-        self.m_next = array("i")
-        self.count = 0  # (key, row) pairs added
-
-    def _group(self, key: str, h: int, key_of: KeysOf) -> tuple[int, int]:
-        """(group of `key` (`h`: its hash's low 32 bits) or -1, the empty slot where it would go)."""
-        slots, mask, g_hash = self.slots, self.mask, self.g_hash
-        i = h & mask
-        group = slots[i]
-        while group >= 0:
-            if g_hash[group] == h and key in key_of(self.first(group)):
-                return group, i
-            i = (i + 1) & mask
-            group = slots[i]
-        return -1, i
-
-    def first(self, group: int) -> int:
-        row = self.g_row[group]
-        return row if row >= 0 else self.m_row[~row]
-
-    def add(self, key: str, row: int, key_of: KeysOf) -> None:
-        """Add `row` under `key` (`key_of(row)` must already give it); a row is listed once per key."""
-        h = hash(key) & 0xFFFFFFFF
-        slots, mask, g_hash = self.slots, self.mask, self.g_hash
-        i = h & mask
-        group = slots[i]
-        while group >= 0:
-            if g_hash[group] == h and key in key_of(self.first(group)):
-                break
-            i = (i + 1) & mask
-            group = slots[i]
-        self.count += 1
-        if group < 0:
-            slots[i] = len(g_hash)
-            g_hash.append(h)
-            self.g_row.append(row)
-            if 2 * len(g_hash) > len(slots):
-                self._grow()
-            return
-        m_row, m_next = self.m_row, self.m_next
-        head = self.g_row[group]
-        if head >= 0:  # one row so far: start its chain
-            if head == row:
-                self.count -= 1
-                return
-            self.g_row[group] = ~len(m_row)
-            m_row.append(head)
-            m_next.append(len(m_row))
-            m_row.append(row)
-            m_next.append(_EMPTY)
-            return
-        link = ~head
-        while True:
-            if m_row[link] == row:
-                self.count -= 1
-                return
-            following = m_next[link]
-            if following < 0:
-                break
-            link = following
-        m_next[link] = len(m_row)
-        m_row.append(row)
-        m_next.append(_EMPTY)
-
-    def _grow(self) -> None:
-        size = 2 * len(self.slots)
-        slots = array("i", [_EMPTY]) * size
-        mask = size - 1
-        for group, h in enumerate(self.g_hash):
-            i = h & mask
-            while slots[i] >= 0:
-                i = (i + 1) & mask
-            slots[i] = group
-        self.slots, self.mask = slots, mask
-
-    def rows(self, key: str, key_of: KeysOf) -> list[int]:
-        """The rows added under `key`, in the order added."""
-        group = self._group(key, hash(key) & 0xFFFFFFFF, key_of)[0]
-        if group < 0:
-            return []
-        row = self.g_row[group]
-        if row >= 0:
-            return [row]
-        m_row, m_next = self.m_row, self.m_next
-        link, out = ~row, []
-        while link >= 0:
-            out.append(m_row[link])
-            link = m_next[link]
-        return out
-
-    def nbytes(self) -> int:
-        arrays = (self.slots, self.g_hash, self.g_row, self.m_row, self.m_next)
-        return sum(a.itemsize * len(a) for a in arrays)
 
 
 class PairLists(Mapping[str, tuple[Any, ...]]):
@@ -357,7 +284,7 @@ class PairLists(Mapping[str, tuple[Any, ...]]):
         pair = len(self.a)
         self.a.append(a)
         self.b.append(b)
-        self.next.append(_EMPTY)
+        self.next.append(EMPTY)
         if found < 0:
             self.head.append(pair)
             tail.append(pair)
@@ -365,6 +292,26 @@ class PairLists(Mapping[str, tuple[Any, ...]]):
             key_text.pop()
             self.next[tail[found]] = pair
             tail[found] = pair
+
+    def add_many(self, keys: list[str], a: list[int], b: list[int]) -> None:
+        """`add` each key with its pair (a[i], b[i])."""
+        tail = self._tail
+        assert tail is not None, "finished"
+        following, head = self.next, self.head
+        pair = len(self.a)
+        self.a.extend(a)
+        self.b.extend(b)
+        following.extend(repeat(EMPTY, len(keys)))
+        known = len(head)
+        for row in self.index.add_many(keys):
+            if row == known:  # a new key
+                known += 1
+                head.append(pair)
+                tail.append(pair)
+            else:
+                following[tail[row]] = pair
+                tail[row] = pair
+            pair += 1
 
     def finish(self) -> None:
         self.index.finish()

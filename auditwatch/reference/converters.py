@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from operator import call
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import chain
+from operator import call, itemgetter
+from typing import Any, Final, NamedTuple, Protocol
 
 from auditwatch.errors import AuditwatchError, Problem
 from auditwatch.normalise import build_normaliser, compile_date
@@ -26,7 +27,7 @@ from auditwatch.reference.config import (
     SourceConfig,
 )
 from auditwatch.reference.keys import token
-from auditwatch.reference.readers import BadRow, unusable_row
+from auditwatch.reference.readers import BadRow, CsvRows, ExportRows, picker, unusable_row
 
 _LIST_SPLIT: Final = re.compile(r"[,;|]")
 _NAMES_SPLIT: Final = re.compile(r"[;|]")
@@ -79,19 +80,52 @@ class _CellCache(dict[object, object]):
         return found
 
 
-def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> tuple[Converter, Converter]:
-    """(any cell, a text cell) converters for `column`; repetitive columns get a bounded cache, which
-    also makes equal values share one string object (less memory in large tables). The second raises
-    TypeError for a cell that is not text (a JSON list)."""
+class ColumnConverter(NamedTuple):
+    """How one column's cells are converted: `any` takes any cell, `text` a text cell (TypeError for
+    another), `bulk` a list of text cells (raising as `text` does for the first bad one)."""
+
+    any: Converter
+    text: Converter
+    bulk: Callable[[list[str]], list[Any]]
+
+
+def _converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> ColumnConverter:
+    """The converters of `column`; repetitive columns get a bounded cache, which also makes equal values
+    share one string object (less memory in large tables)."""
     convert = _plain_converter(source, cfg, column)
-    if column in _DISTINCT:
-        return convert, convert
-    cache = _CellCache(convert)
+    if column not in _DISTINCT:
+        cache = _CellCache(convert)
 
-    def cached(value: object) -> object:
-        return cache[value] if value.__class__ is str else convert(value)
+        def cached(value: object) -> object:
+            return cache[value] if value.__class__ is str else convert(value)
 
-    return cached, cache.__getitem__
+        lookup = cache.__getitem__
+        return ColumnConverter(cached, lookup, lambda cells: list(map(lookup, cells)))
+    bulk = _BULK.get(_plain_kind(source, cfg, column))
+    return ColumnConverter(convert, convert, bulk or (lambda cells: list(map(convert, cells))))
+
+
+def _trimmed(cells: list[str]) -> list[Any]:
+    return [cell.strip() or None for cell in cells]
+
+
+def _collapsed(cells: list[str]) -> list[Any]:
+    return [" ".join(cell.split()) or None for cell in cells]
+
+
+# what `_plain_converter` does to a text cell, for a list of them at once (the converters without a cache)
+_BULK: Final = {"trim": _trimmed, "collapse": _collapsed}
+
+
+def _plain_kind(source: SourceConfig, cfg: ReferenceConfig, column: str) -> str:
+    """ "trim" or "collapse" when `_plain_converter` only trims / collapses the whitespace of a text cell."""
+    kind_type = KINDS[source.kind].columns[column][0]
+    spec = source.normalise.get(column)
+    if kind_type == ID and (spec if spec is not None else cfg.identifiers.get(column, "trim")) == "trim":
+        return "trim"
+    if kind_type == TEXT and spec is None:
+        return "collapse"
+    return ""
 
 
 def _plain_converter(source: SourceConfig, cfg: ReferenceConfig, column: str) -> Converter:
@@ -222,42 +256,164 @@ def convert_rows(
 
     `columns` is asked once the first row is read (a CSV's columns are known after its header).
     """
-    spec = KINDS[source.kind]
-    names: tuple[str, ...] = ()
-    converters: list[Converter] = []
-    fast: list[Converter] = []
-    essential = set(spec.required)
-    required, one_of, blank_together = spec.required, spec.one_of, spec.blank_together
+    convert: _RowConverter | None = None
     for line, values in rows:
-        if not names:
-            names = columns()
-            pairs = [_converter(source, cfg, name) for name in names]
-            converters, fast = [pair[0] for pair in pairs], [pair[1] for pair in pairs]
-        if values.__class__ is BadRow:  # cannot be split into columns
-            problems.add(line, "", unusable_row(values) or "unreadable row", skipped=True)
+        if convert is None:
+            convert = _RowConverter(source, cfg, columns())
+        out = convert(line, values, problems.add)
+        if out is not None:
+            yield line, out
+
+
+class Batch(NamedTuple):
+    """Converted rows, all usable: their lines, and per column present its values, one per row."""
+
+    lines: Sequence[int]
+    columns: dict[str, list[Any]]
+
+
+BATCH_ROWS: Final = 512
+
+
+def convert_batches(
+    source: SourceConfig, cfg: ReferenceConfig, export: ExportRows, problems: RowProblems
+) -> Iterator[Batch]:
+    """What `convert_rows` gives, a batch of rows at a time (converted a column at a time when the rows
+    are all good). Problems are reported in row order: the rows before a problem row are yielded first,
+    so that a builder reports its own problems about them before it."""
+    if not isinstance(export, CsvRows):
+        return _batches_by_row(source, cfg, export, problems)
+    return _csv_batches(source, cfg, export, problems)
+
+
+def _csv_batches(
+    source: SourceConfig, cfg: ReferenceConfig, export: CsvRows, problems: RowProblems
+) -> Iterator[Batch]:
+    spec = KINDS[source.kind]
+    convert: _RowConverter | None = None
+    for chunk in export.chunks(BATCH_ROWS):
+        if convert is None:
+            convert = _RowConverter(source, cfg, export.columns)
+            getters = [itemgetter(i) for i in export.positions]
+            pick = picker(export.positions)
+            bulks = [c.bulk for c in convert.pairs]
+        columns: dict[str, list[Any]] | None = None
+        if chunk.clean:
+            try:
+                columns = {
+                    name: bulk(list(map(get, chunk.rows)))
+                    for name, get, bulk in zip(convert.names, getters, bulks, strict=True)
+                }
+            except (_Bad, TypeError):  # a bad cell: row by row
+                columns = None
+            if columns is not None and not _complete(columns, spec.required, spec.one_of, len(chunk.rows)):
+                columns = None  # an essential value is missing somewhere: row by row
+        if columns is not None:
+            yield Batch(chunk.starts, columns)
             continue
+        values = (row if row.__class__ is BadRow else pick(row) for row in chunk.rows)
+        yield from _batches_of(convert, zip(chunk.starts, values, strict=True), problems)
+
+
+def _complete(
+    columns: dict[str, list[Any]], required: Sequence[str], one_of: Sequence[str], count: int
+) -> bool:
+    """Whether every row has each required value, and one of `one_of` (if any)."""
+    if not all(name in columns and all(columns[name]) for name in required):
+        return False
+    if not one_of:
+        return True
+    blank = [None] * count
+    return all(map(any, zip(*(columns.get(name, blank) for name in one_of), strict=True)))
+
+
+def _batches_by_row(
+    source: SourceConfig, cfg: ReferenceConfig, export: ExportRows, problems: RowProblems
+) -> Iterator[Batch]:
+    rows = iter(export)
+    first = next(rows, None)
+    if first is None:
+        return
+    convert = _RowConverter(source, cfg, export.columns)
+    yield from _batches_of(convert, chain((first,), rows), problems)
+
+
+def _batches_of(
+    convert: _RowConverter, rows: Iterable[tuple[int, Any]], problems: RowProblems
+) -> Iterator[Batch]:
+    """Rows converted one at a time, in batches that end where a row has a problem."""
+    held: list[tuple[int, str, str, bool]] = []
+    lines: list[int] = []
+    out: list[dict[str, Any]] = []
+
+    def hold(line: int, column: str, message: str, *, skipped: bool) -> None:
+        held.append((line, column, message, skipped))
+
+    def batch() -> Batch:
+        names = convert.names
+        return Batch(lines, {name: [row[name] for row in out] for name in names})
+
+    for line, values in rows:
+        row = convert(line, values, hold)
+        if held:
+            if out:
+                yield batch()
+                lines, out = [], []
+            for found_line, column, message, skipped in held:
+                problems.add(found_line, column, message, skipped=skipped)
+            held.clear()
+        if row is not None:
+            lines.append(line)
+            out.append(row)
+            if len(out) >= BATCH_ROWS:
+                yield batch()
+                lines, out = [], []
+    if out:
+        yield batch()
+
+
+class _Report(Protocol):
+    def __call__(self, line: int, column: str, message: str, *, skipped: bool) -> None: ...
+
+
+class _RowConverter:
+    """One row's canonical values, or None (reported) when the row cannot be used."""
+
+    def __init__(self, source: SourceConfig, cfg: ReferenceConfig, names: tuple[str, ...]) -> None:
+        spec = KINDS[source.kind]
+        self.names = names
+        self.pairs = [_converter(source, cfg, name) for name in names]
+        self.converters = [pair.any for pair in self.pairs]
+        self.fast = [pair.text for pair in self.pairs]
+        self.essential = set(spec.required)
+        self.required, self.one_of, self.blank_together = spec.required, spec.one_of, spec.blank_together
+
+    def __call__(self, line: int, values: Any, report: _Report) -> dict[str, Any] | None:
+        if values.__class__ is BadRow:  # cannot be split into columns
+            report(line, "", unusable_row(values) or "unreadable row", skipped=True)
+            return None
+        names = self.names
         try:  # the readers give one value per column: zip's lengths agree
-            out = dict(zip(names, map(call, fast, values), strict=False))
+            out = dict(zip(names, map(call, self.fast, values), strict=False))
         except (_Bad, TypeError):  # a bad cell, or one that is not text: cell by cell
-            converted = _convert_slowly(names, converters, values, essential, line=line, problems=problems)
+            converted = _convert_slowly(
+                names, self.converters, values, self.essential, line=line, report=report
+            )
             if converted is None:
-                continue
+                return None
             out = converted
+        required, one_of, blank_together = self.required, self.one_of, self.blank_together
         if not all(map(out.get, required)):  # the usual row has them all: checked in one C-level pass
             for name in required:
                 if not out.get(name):
                     if name in blank_together and not any(out.get(n) for n in blank_together):
                         continue  # all blank together: a valid row stating an absence (a rest day)
-                    problems.add(line, name, f"no {name}", skipped=True)
-                    break
-            else:
-                name = ""
-            if name:
-                continue
+                    report(line, name, f"no {name}", skipped=True)
+                    return None
         if one_of and not any(map(out.get, one_of)):
-            problems.add(line, one_of[0], f"needs one of {', '.join(one_of)}", skipped=True)
-            continue
-        yield line, out
+            report(line, one_of[0], f"needs one of {', '.join(one_of)}", skipped=True)
+            return None
+        return out
 
 
 def _convert_slowly(
@@ -267,7 +423,7 @@ def _convert_slowly(
     essential: set[str],
     *,
     line: int,
-    problems: RowProblems,
+    report: _Report,
 ) -> dict[str, Any] | None:
     """Cell by cell, reporting each bad cell; None when an essential one is bad."""
     out: dict[str, Any] = {}
@@ -275,7 +431,7 @@ def _convert_slowly(
         try:
             out[name] = convert(raw)
         except _Bad as exc:
-            problems.add(line, name, str(exc), skipped=name in essential)
+            report(line, name, str(exc), skipped=name in essential)
             if name in essential:
                 return None
             out[name] = None

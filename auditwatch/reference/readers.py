@@ -11,9 +11,11 @@ import csv
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
+from contextlib import contextmanager
+from itertools import islice, repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from auditwatch.errors import EXPORT_REJECTED, AuditwatchError, Problem
 from auditwatch.reference.config import KINDS, SourceConfig
@@ -40,7 +42,7 @@ def header_key(name: str) -> str:
 def open_rows(source: SourceConfig) -> ExportRows:
     """The rows of one export, with the canonical columns it has."""
     if source.format == "csv":
-        return _CsvRows(source)
+        return CsvRows(source)
     return _JsonRows(source)
 
 
@@ -112,11 +114,24 @@ def _decode_failure(source: SourceConfig, exc: UnicodeDecodeError) -> BrokenExpo
     )
 
 
-class _CsvRows(ExportRows):
+class CsvRows(ExportRows):
+    positions: tuple[int, ...] = ()  # of `columns`, in a row as read (after the header)
+
     def __iter__(self) -> Iterator[Row]:
+        with self._reading(), _open_text(self.source) as handle:
+            yield from self._rows(handle)
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        """The rows as read, up to `size` at a time, each with its first line: every cell of the row
+        (`positions` locates the columns); blank lines dropped, a row of the wrong width a `BadRow`.
+        `clean` says that no row of the chunk is a `BadRow`."""
+        with self._reading(), _open_text(self.source) as handle:
+            yield from self._chunks(handle, size)
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
         try:
-            with _open_text(self.source) as handle:
-                yield from self._rows(handle)
+            yield
         except UnicodeDecodeError as exc:
             raise _decode_failure(self.source, exc) from exc
         except csv.Error as exc:
@@ -124,8 +139,8 @@ class _CsvRows(ExportRows):
         except OSError as exc:
             raise self._broken(None, "", f"cannot read: {exc.strerror or exc}") from exc
 
-    def _rows(self, handle: Any) -> Iterator[Row]:
-        reader = csv.reader(handle, delimiter=self.source.delimiter)
+    def _start(self, reader: Any) -> tuple[int, int]:
+        """Read the header: (its last line, its width); sets `columns` and `positions`."""
         header: list[str] | None = None
         for header in reader:
             if any(cell.strip() for cell in header):
@@ -142,23 +157,74 @@ class _CsvRows(ExportRows):
                 index[name] = keys.index(key)
         self._check_columns(set(index), header_line, [h.replace("\ufeff", "").strip() for h in header])
         self.columns = tuple(index)
-        positions = tuple(index.values())
+        self.positions = tuple(index.values())
+        return header_line, len(header)
+
+    def _rows(self, handle: Any) -> Iterator[Row]:
+        reader = csv.reader(handle, delimiter=self.source.delimiter)
+        header_line, width = self._start(reader)
+        positions = self.positions
         # the cells wanted, in column order: the whole row as read when that is every cell in order
-        pick = None if positions == tuple(range(width := len(header))) else _picker(positions)
+        pick = None if positions == tuple(range(width)) else picker(positions)
         previous_end = header_line
         for cells in reader:
             start, previous_end = previous_end + 1, reader.line_num
             if len(cells) != width:
-                if not any(c.strip() for c in cells):
-                    continue  # blank line
-                # the cell count is wrong: the values would land in the wrong columns
-                message = f"has {len(cells)} cells where the header has {width} (an unquoted delimiter?)"
-                yield start, BadRow(message)
+                bad = _wrong_width(cells, width)
+                if bad is not None:
+                    yield start, bad
                 continue
             yield start, cells if pick is None else pick(cells)
 
+    def _chunks(self, handle: Any, size: int) -> Iterator[Chunk]:
+        reader = csv.reader(handle, delimiter=self.source.delimiter)
+        previous_end, width = self._start(reader)
+        # each row, and the line it ends on: read in C (zip asks the reader for its line after each row)
+        line_of, second, reading = attrgetter("line_num"), itemgetter(1), repeat(reader)
+        while True:
+            cells: list[list[str]] = []
+            read = map(cells.append, islice(reader, size))
+            ends = list(map(line_of, map(second, zip(read, reading, strict=False))))
+            if not cells:
+                return
+            first = previous_end + 1
+            previous_end = ends[-1]
+            if previous_end - first + 1 == len(cells):  # one line per row, the usual case
+                starts: Sequence[int] = range(first, previous_end + 1)
+            else:
+                starts = (first, *(end + 1 for end in ends[:-1]))
+            if all(map(width.__eq__, map(len, cells))):
+                yield Chunk(starts, cells, True)
+                continue
+            kept_starts: list[int] = []
+            kept: list[Any] = []  # rows, and BadRows
+            for start, row in zip(starts, cells, strict=True):
+                kept_row = row if len(row) == width else _wrong_width(row, width)
+                if kept_row is not None:  # not a blank line
+                    kept_starts.append(start)
+                    kept.append(kept_row)
+            if kept:
+                yield Chunk(kept_starts, kept, False)
 
-def _picker(positions: tuple[int, ...]) -> Callable[[list[str]], Sequence[str]]:
+
+class Chunk(NamedTuple):
+    """Rows of a CSV export as read (`CsvRows.chunks`)."""
+
+    starts: Sequence[int]  # the first line of each row
+    rows: Sequence[list[str]]  # every cell of each row, or a `BadRow`
+    clean: bool  # no row is a `BadRow`
+
+
+def _wrong_width(cells: list[str], width: int) -> BadRow | None:
+    """A row whose cell count is not the header's: None for a blank line (skipped), else a `BadRow`."""
+    if not any(c.strip() for c in cells):
+        return None
+    # the cell count is wrong: the values would land in the wrong columns
+    return BadRow(f"has {len(cells)} cells where the header has {width} (an unquoted delimiter?)")
+
+
+def picker(positions: tuple[int, ...]) -> Callable[[list[str]], Sequence[str]]:
+    """The cells at `positions` of a row, in that order."""
     if len(positions) == 1:
         (only,) = positions
         return lambda cells: (cells[only],)

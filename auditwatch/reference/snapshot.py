@@ -23,9 +23,9 @@ from auditwatch.normalise import Normaliser, build_normaliser
 from auditwatch.reference.builders import build_table
 from auditwatch.reference.compact import release_free_memory
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
-from auditwatch.reference.converters import RowProblems, convert_rows
+from auditwatch.reference.converters import RowProblems
 from auditwatch.reference.identity import IdentityIndex
-from auditwatch.reference.readers import BrokenExport, ExportRows, open_rows
+from auditwatch.reference.readers import BrokenExport, open_rows
 from auditwatch.reference.surnames import SurnameRarity
 from auditwatch.reference.tables import (
     AssignmentTable,
@@ -393,8 +393,7 @@ def _load_one(
     as_of = datetime.fromtimestamp(fingerprint[2] / 1e9, UTC).date().isoformat()
     problems = RowProblems(source, cfg.max_reported_rows)
     export = open_rows(source)
-    rows = convert_rows(source, cfg, _columns_of(export), export, problems)
-    table = build_table(source, cfg, rows, as_of, problems)
+    table = build_table(source, cfg, export, as_of, problems)
     total = table.rows + problems.skipped
     limit = source.max_bad_rows_percent
     if limit is None:
@@ -421,7 +420,3 @@ def _load_one(
             )
         )
     return table, problems, [*problems.reported, *summary]
-
-
-def _columns_of(export: ExportRows) -> Callable[[], tuple[str, ...]]:
-    return lambda: export.columns

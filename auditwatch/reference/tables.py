@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from auditwatch.normalise import fold_name
-from auditwatch.reference.compact import CodedColumn, HashGroups, KeyIndex, TextColumn
+from auditwatch.reference.compact import CodedColumn, KeyIndex, TextColumn
+from auditwatch.reference.groups import HashGroups
 from auditwatch.reference.keys import name_dob_key, name_key, split_name
 
 OPEN_END: Final = "9999-12-31"

@@ -11,12 +11,12 @@ from auditwatch.reference import ReferenceConfig, ReferenceHolder, ReferenceSnap
 from auditwatch.reference.compact import (
     HINT_MAX,
     CodedColumn,
-    HashGroups,
     KeyIndex,
     PairLists,
     TextColumn,
     expected_rows,
 )
+from auditwatch.reference.groups import HashGroups
 
 
 def _keys(count: int, seed: int = 3) -> list[str]:
