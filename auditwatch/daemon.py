@@ -50,7 +50,7 @@ from auditwatch.schema import IndexNames
 from auditwatch.service.logsetup import problems_for_log
 from auditwatch.service.metrics import DaemonCollector, serving
 from auditwatch.service.sdnotify import Liveness, Notifier, Watchdog
-from auditwatch.service.tuning import Throughput, throughput
+from auditwatch.service.tuning import Throughput, collector_paused, throughput
 from auditwatch.sources.changes import ChangeWatcher, yaml_tree_signature
 from auditwatch.sources.tail import Tailer
 
@@ -84,7 +84,8 @@ class Daemon:
         self._pending_rules: RuleSet | None = None
         self._watcher: ChangeWatcher | None = None
         self._reference = ReferenceHolder(config.reference)
-        self._reference.reload()
+        with collector_paused():  # the first load: millions of long-lived objects, no cycles (tuning.py)
+            self._reference.reload()
         self._refuse_blind_start()
         self._names = IndexNames(config.elasticsearch.index_prefix)
         self._delivery = Delivery(

@@ -175,10 +175,12 @@ class _JoinBuilder(Generic[Target]):
         key = person.name_dob_key
         if key:
             self._put(self.by_key, key, Link(target, table, NAME_DOB, METHODS[NAME_DOB]))
-            for row, persons in self._bearers(key):
+            bearers = self._bearers(key)
+            shared = _shared(bearers)
+            for row, persons in bearers:
                 text = (
                     f"name and date of birth: person {row.person_id} in {_base(persons.source)} has "
-                    f"{whose}'s surname, first forename and date of birth{self._shared(key)}"
+                    f"{whose}'s surname, first forename and date of birth{shared}"
                 )
                 self._put(self.by_pid, row.person_id, Link(target, table, NAME_DOB, text, Via(row, persons)))
         # name and DOB given by the person table's row of the entry's person id
@@ -191,13 +193,15 @@ class _JoinBuilder(Generic[Target]):
                     f"{_base(persons.source)}, {whose}'s person id"
                 )
                 self._put(self.by_key, k, Link(target, table, NAME_DOB, text, Via(own, persons)))
-                for row, bearer_table in self._bearers(k):
+                bearers = self._bearers(k)
+                shared = _shared(bearers)
+                for row, bearer_table in bearers:
                     if row.person_id == pid:
                         continue
                     text = (
                         f"name and date of birth: person {row.person_id} in {_base(bearer_table.source)} "
                         f"has the surname, first forename and date of birth of person {own.person_id}, "
-                        f"{whose}'s person id{self._shared(k)}"
+                        f"{whose}'s person id{shared}"
                     )
                     self._put(
                         self.by_pid,
@@ -213,13 +217,6 @@ class _JoinBuilder(Generic[Target]):
     def _bearers(self, key: str) -> list[tuple[PersonRecord, PersonTable]]:
         return [(t.by_id[p], t) for t in self.persons for p in t.pids_with(key)]
 
-    def _shared(self, key: str) -> str:
-        pids = sorted({p for t in self.persons for p in t.pids_with(key)})
-        if len(pids) < 2:
-            return ""
-        listed = ", ".join(pids[:5]) + (", ..." if len(pids) > 5 else "")
-        return f" ({len(pids)} persons share that name and date of birth: {listed})"
-
     @staticmethod
     def _put(index: dict[str, list[Link[Target]]], key: str, link: Link[Target]) -> None:
         links = index.get(key)
@@ -233,6 +230,17 @@ class _JoinBuilder(Generic[Target]):
             return {key: tuple(links) for key, links in index.items()}
 
         return Joins(frozen(self.by_pid), frozen(self.by_key), frozen(self.by_name))
+
+
+def _shared(bearers: list[tuple[PersonRecord, PersonTable]]) -> str:
+    """What the evidence says of an identity key borne by several persons ("" for one or none)."""
+    if len(bearers) < 2:
+        return ""
+    pids = sorted({row.person_id for row, _ in bearers})
+    if len(pids) < 2:
+        return ""
+    listed = ", ".join(pids[:5]) + (", ..." if len(pids) > 5 else "")
+    return f" ({len(pids)} persons share that name and date of birth: {listed})"
 
 
 def _base(path: str) -> str:

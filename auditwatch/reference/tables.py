@@ -288,7 +288,15 @@ class PersonRows(Mapping[str, PersonRecord]):
 
     def keys_of(self, row: int) -> list[str]:
         """The name_dob_keys of row `row` (own name, then aliases)."""
-        return person_keys(PersonRecord(self, row))[0]
+        if row in self.aliases:
+            return person_keys(PersonRecord(self, row))[0]
+        surname, forenames = self.surname.get(row), self.forenames.get(row)
+        key = name_dob_key(
+            fold_name(surname) if surname else None,
+            fold_name(forenames) if forenames else None,
+            self.dob.get(row),
+        )
+        return [key] if key else []
 
     def pids_with(self, key: str) -> tuple[str, ...]:
         rows = self.by_key.rows(key, self.keys_of)

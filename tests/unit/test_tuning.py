@@ -12,7 +12,7 @@ import pytest
 
 from auditwatch.detection import grammar
 from auditwatch.detection.grammar import parse_condition
-from auditwatch.service.tuning import THRESHOLDS, throughput
+from auditwatch.service.tuning import THRESHOLDS, collector_paused, throughput
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +70,21 @@ def test_batch_pauses_the_collector_and_restores_it_also_on_error() -> None:
             assert not gc.isenabled()
         assert not gc.isenabled()  # it was off before the batch: stays off
         gc.enable()
+
+
+def test_collector_paused_outside_the_loop_restores_it_also_on_error() -> None:
+    gc.enable()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="a load failed"), collector_paused():
+        raise ValueError("a load failed")
+    assert gc.isenabled()
+    gc.disable()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()
+    gc.enable()
 
 
 def test_importing_the_grammar_leaves_packrat_off() -> None:
