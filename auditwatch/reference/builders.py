@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from typing import Any, Final
 
 from auditwatch.normalise import compile_date, compile_timestamp, fold_name
-from auditwatch.reference.batched import BATCH_BUILDERS
+from auditwatch.reference.batched import BATCH_BUILDERS, BatchBuilder
 from auditwatch.reference.config import ReferenceConfig, SourceConfig
-from auditwatch.reference.converters import RowProblems, convert_batches, convert_rows
+from auditwatch.reference.converters import Batch, RowProblems, convert_batches, convert_rows
 from auditwatch.reference.keys import address_parts, name_dob_key, name_key, split_name
 from auditwatch.reference.readers import ExportRows
 from auditwatch.reference.tables import (
@@ -72,6 +72,7 @@ def _person(row: Mapping[str, Any], *, with_name_key: bool = True) -> Person:
 
 
 Rows = Iterable[tuple[int, dict[str, Any]]]
+Batches = Iterable[Batch]
 Builder = Callable[[SourceConfig, ReferenceConfig, Rows, str, RowProblems], Table]
 
 
@@ -80,7 +81,7 @@ def build_table(
 ) -> Table:
     """The table of one export: the largest kinds (batched.py) a batch of rows at a time, the others a
     row at a time."""
-    batch_builder = BATCH_BUILDERS.get(source.kind)
+    batch_builder = _BATCHED.get(source.kind)
     if batch_builder is not None:
         return batch_builder(source, cfg, convert_batches(source, cfg, export, problems), as_of, problems)
     rows = convert_rows(source, cfg, lambda: export.columns, export, problems)
@@ -218,30 +219,41 @@ def _listed(kind: str) -> Builder:
 
 
 def _assignments(
-    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+    source: SourceConfig, cfg: ReferenceConfig, batches: Batches, as_of: str, problems: RowProblems
 ) -> Table:
     by_staff: dict[str, dict[str, tuple[Assignment, ...]]] = {}
     by_case: dict[str, tuple[Assignment, ...]] = {}
     intern = sys.intern
     count = 0
-    for line, row in rows:
-        first, last = row.get("from") or "", row.get("to") or OPEN_END
-        if last < first:
-            problems.add(line, "to", f"ends ({last}) before it starts ({first})", skipped=True)
-            continue
-        case = intern(row["case_ref"])
-        item = Assignment(intern(row["staff_id"]), case, first, last, intern(row.get("role") or ""), line)
-        cases = by_staff.get(item.staff_id)
-        if cases is None:
-            cases = by_staff[item.staff_id] = {}
-        _add(cases, case, item)
-        _add(by_case, case, item)
-        count += 1
+    for lines, columns in batches:
+        blank = [None] * len(lines)
+        rows = zip(
+            lines,
+            columns["staff_id"],
+            columns["case_ref"],
+            columns.get("from", blank),
+            columns.get("to", blank),
+            columns.get("role", blank),
+            strict=True,
+        )
+        for line, staff_id, case_ref, first_day, last_day, role in rows:
+            first, last = first_day or "", last_day or OPEN_END
+            if last < first:
+                problems.add(line, "to", f"ends ({last}) before it starts ({first})", skipped=True)
+                continue
+            case = intern(case_ref)
+            item = Assignment(intern(staff_id), case, first, last, intern(role or ""), line)
+            cases = by_staff.get(item.staff_id)
+            if cases is None:
+                cases = by_staff[item.staff_id] = {}
+            _add(cases, case, item)
+            _add(by_case, case, item)
+            count += 1
     return AssignmentTable("assignments", source.path, as_of, count, by_staff, by_case)
 
 
 def _roster(
-    source: SourceConfig, cfg: ReferenceConfig, rows: Rows, as_of: str, problems: RowProblems
+    source: SourceConfig, cfg: ReferenceConfig, batches: Batches, as_of: str, problems: RowProblems
 ) -> Table:
     zone = source.timezone or cfg.timezone
     parse_ts = compile_timestamp(list(source.timestamp_formats), zone)
@@ -257,43 +269,38 @@ def _roster(
         return seen[key]
 
     count = 0
-    for line, row in rows:
-        start_text, end_text, day_text = row["start"], row["end"], row.get("date")
-        if not start_text and not end_text:
-            count += 1  # no times: a rest day or leave, i.e. not on duty; a valid row, no shift
-            continue
-        if day_text:
-            day = parse_date(day_text)
-            if day is None:
-                formats = " or ".join(source.date_formats)
-                problems.add(line, "date", f"{day_text!r} is not a date in {formats}", skipped=True)
+    for lines, columns in batches:
+        days = columns.get("date", [None] * len(lines))
+        rows = zip(lines, columns["staff_id"], columns["start"], columns["end"], days, strict=True)
+        for line, staff_id, start_text, end_text, day_text in rows:
+            if not start_text and not end_text:
+                count += 1  # no times: a rest day or leave, i.e. not on duty; a valid row, no shift
                 continue
-            start, end = time_on(day, start_text), time_on(day, end_text)
-            if start is not None and end is not None and end <= start:  # crosses midnight
-                end = time_on(_next_day(day), end_text)
-        else:
-            start, end = parse_ts(start_text), parse_ts(end_text)
-        bad = "start" if start is None else "end" if end is None else None
-        if bad is not None:
-            problems.add(
-                line,
-                bad,
-                f"{row[bad]!r} is not a time in {' or '.join(source.timestamp_formats)}",
-                skipped=True,
-            )
-            continue
-        assert start is not None
-        assert end is not None
-        if end <= start:
-            problems.add(
-                line, "end", f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})", skipped=True
-            )
-            continue
-        found = shifts.get(row["staff_id"])
-        if found is None:
-            found = shifts[sys.intern(row["staff_id"])] = array("d")
-        found.extend((start, end, float(line)))
-        count += 1
+            if day_text:
+                day = parse_date(day_text)
+                if day is None:
+                    formats = " or ".join(source.date_formats)
+                    problems.add(line, "date", f"{day_text!r} is not a date in {formats}", skipped=True)
+                    continue
+                start, end = time_on(day, start_text), time_on(day, end_text)
+                if start is not None and end is not None and end <= start:  # crosses midnight
+                    end = time_on(_next_day(day), end_text)
+            else:
+                start, end = parse_ts(start_text), parse_ts(end_text)
+            if start is None or end is None:
+                bad, text = ("start", start_text) if start is None else ("end", end_text)
+                formats = " or ".join(source.timestamp_formats)
+                problems.add(line, bad, f"{text!r} is not a time in {formats}", skipped=True)
+                continue
+            if end <= start:
+                message = f"shift ends ({iso_utc(end)}) before it starts ({iso_utc(start)})"
+                problems.add(line, "end", message, skipped=True)
+                continue
+            found = shifts.get(staff_id)
+            if found is None:
+                found = shifts[sys.intern(staff_id)] = array("d")
+            found.extend((start, end, float(line)))
+            count += 1
     by_staff: dict[str, Shifts] = {}
     for sid, flat in shifts.items():
         items = sorted(zip(flat[0::3], flat[1::3], flat[2::3], strict=True))
@@ -339,10 +346,11 @@ _BUILDERS: Final[dict[str, Builder]] = {
     "staff": _staff,
     "watchlist": _listed("watchlist"),
     "associates": _listed("associates"),
-    "assignments": _assignments,
-    "roster": _roster,
     "surnames": _surnames,
 }
+
+
+_BATCHED: Final[dict[str, BatchBuilder]] = {**BATCH_BUILDERS, "assignments": _assignments, "roster": _roster}
 
 
 def _add(index: dict[str, tuple[Any, ...]], key: str, *values: Any) -> None:

@@ -23,6 +23,7 @@ from auditwatch.reference.config import (
     TEXT,
     TIMESTAMP,
     TOKEN,
+    KindSpec,
     ReferenceConfig,
     SourceConfig,
 )
@@ -306,7 +307,7 @@ def _csv_batches(
                 }
             except (_Bad, TypeError):  # a bad cell: row by row
                 columns = None
-            if columns is not None and not _complete(columns, spec.required, spec.one_of, len(chunk.rows)):
+            if columns is not None and not _complete(columns, spec, len(chunk.rows)):
                 columns = None  # an essential value is missing somewhere: row by row
         if columns is not None:
             yield Batch(chunk.starts, columns)
@@ -315,16 +316,20 @@ def _csv_batches(
         yield from _batches_of(convert, zip(chunk.starts, values, strict=True), problems)
 
 
-def _complete(
-    columns: dict[str, list[Any]], required: Sequence[str], one_of: Sequence[str], count: int
-) -> bool:
-    """Whether every row has each required value, and one of `one_of` (if any)."""
-    if not all(name in columns and all(columns[name]) for name in required):
+def _complete(columns: dict[str, list[Any]], spec: KindSpec, count: int) -> bool:
+    """Whether every row has each required value (or none of `blank_together`), and one of `one_of`."""
+    together = [name for name in spec.required if name in spec.blank_together]
+    if not all(name in columns for name in spec.required):
         return False
-    if not one_of:
+    if not all(all(columns[name]) for name in spec.required if name not in together):
+        return False
+    rows = zip(*(columns[name] for name in together), strict=True)
+    if together and not all(all(given) or not any(given) for given in rows):
+        return False
+    if not spec.one_of:
         return True
     blank = [None] * count
-    return all(map(any, zip(*(columns.get(name, blank) for name in one_of), strict=True)))
+    return all(map(any, zip(*(columns.get(name, blank) for name in spec.one_of), strict=True)))
 
 
 def _batches_by_row(

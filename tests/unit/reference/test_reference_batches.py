@@ -1,5 +1,5 @@
-"""The largest exports (persons, case links) are converted and built a batch of rows at a time
-(converters.convert_batches, batched.py): whatever the batch size, the tables and the problems (which
+"""The largest exports (persons, case links, roster, assignments) are converted and built a batch of rows
+at a time (converters.convert_batches): whatever the batch size, the tables and the problems (which
 rows, which lines, in which order) are those of a row-at-a-time load (one row per batch)."""
 
 from __future__ import annotations
@@ -64,12 +64,49 @@ def _write_links(path: Path) -> None:
 Problems = list[tuple[int | None, str, str]]
 
 
+def _write_roster(path: Path) -> None:
+    rng = random.Random(13)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["staff_id", "date", "start", "end"])
+        for i in range(500):
+            if i % 61 == 0:
+                handle.write("MP1,2026-01-01\n")
+            start, end = rng.choice(
+                [("07:00", "15:00"), ("22:00", "07:00"), ("", ""), ("", "15:00"), ("25:99", "1")]
+            )
+            day = rng.choice(["01/02/2026", "2026-02-03", "", "someday"])
+            if not day and start:
+                start, end = rng.choice([("2026-02-01T07:00", "2026-02-01T06:00"), ("2026-02-01 07:00", "x")])
+            writer.writerow([rng.choice(["MP1", "mp 2", "MP3", ""]), day, start, end])
+
+
+def _write_assignments(path: Path) -> None:
+    rng = random.Random(14)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["staff_id", "case_ref", "from", "to", "role"])
+        for i in range(500):
+            if i % 83 == 0:
+                handle.write("x,,,\n")
+            writer.writerow(
+                [
+                    rng.choice(["MP1", "mp 2", "MP3", ""]),
+                    rng.choice(["cr/1", "CR/2", ""]),
+                    rng.choice(["01/02/2026", "", "2026-03-01", "bad"]),
+                    rng.choice(["", "2026-02-15", "01/01/2026"]),
+                    rng.choice(["", "OIC", "Support Officer"]),
+                ]
+            )
+
+
 def _everything(directory: Path, kind: str, name: str, fmt: str = "csv") -> tuple[Problems, list[object]]:
     """Every answer the loaded table gives, and every problem, as plain values."""
     source = SourceConfig(
         kind=kind, path=str(directory / name), format=fmt, max_bad_rows_percent=100.0, normalise={}
     )
-    cfg = ReferenceConfig(sources=(source,), identifiers={"case_ref": "upper"}, max_reported_rows=10_000)
+    identifiers = {"case_ref": "upper", "staff_id": {"staff_id": {"prefix": "MP", "digits": 1}}}
+    cfg = ReferenceConfig(sources=(source,), identifiers=identifiers, max_reported_rows=10_000)
     result = load_sources(cfg)
     problems = [(p.line, p.field, p.message) for p in result.warnings]
     snapshot = result.snapshot
@@ -85,16 +122,31 @@ def _everything(directory: Path, kind: str, name: str, fmt: str = "csv") -> tupl
         for index in (links.by_person, links.by_record):
             out.append([(key, index[key]) for key in index])
         out.append(links.rows)
+    for assignments in snapshot.assignments:
+        out.append((assignments.rows, dict(assignments.by_staff), dict(assignments.by_case)))
+    for roster in snapshot.rosters:
+        shifts = {sid: (list(s.data), s.count) for sid, s in roster.by_staff.items()}
+        out.append((roster.rows, shifts))
     return problems, out
 
 
 @pytest.mark.parametrize("batch_rows", [2, 7, 512])
-@pytest.mark.parametrize(("kind", "name"), [("persons", "persons.csv"), ("case_links", "links.csv")])
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [
+        ("persons", "persons.csv"),
+        ("case_links", "links.csv"),
+        ("roster", "roster.csv"),
+        ("assignments", "assignments.csv"),
+    ],
+)
 def test_a_batched_load_answers_and_reports_as_a_row_at_a_time_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, name: str, batch_rows: int
 ) -> None:
     _write_persons(tmp_path / "persons.csv")
     _write_links(tmp_path / "links.csv")
+    _write_roster(tmp_path / "roster.csv")
+    _write_assignments(tmp_path / "assignments.csv")
     monkeypatch.setattr(converters_module, "BATCH_ROWS", 1)
     one_at_a_time = _everything(tmp_path, kind, name)
     monkeypatch.setattr(converters_module, "BATCH_ROWS", batch_rows)
@@ -106,7 +158,12 @@ def test_a_batched_load_answers_and_reports_as_a_row_at_a_time_load(
     assert "cells where the header has" in messages
     if kind == "persons":
         assert "already on line" in messages
+    if kind in ("persons", "roster", "assignments"):
         assert "is not a date" in messages
+    if kind == "roster":
+        assert "is not a time" in messages
+        assert "before it starts" in messages
+        assert any(shifts for shifts in batched[1][-1][1].values())  # type: ignore[index]
 
 
 def test_line_numbers_count_cells_that_span_lines(tmp_path: Path) -> None:
