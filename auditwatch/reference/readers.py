@@ -114,6 +114,11 @@ def _decode_failure(source: SourceConfig, exc: UnicodeDecodeError) -> BrokenExpo
     )
 
 
+#: `CsvRows.chunks` reads this many rows at a time, and ends a chunk once it has read this much of the file
+CHUNK_STEP: Final = 32
+CHUNK_BYTES: Final = 1 << 20
+
+
 class CsvRows(ExportRows):
     positions: tuple[int, ...] = ()  # of `columns`, in a row as read (after the header)
 
@@ -179,12 +184,20 @@ class CsvRows(ExportRows):
     def _chunks(self, handle: Any, size: int) -> Iterator[Chunk]:
         reader = csv.reader(handle, delimiter=self.source.delimiter)
         previous_end, width = self._start(reader)
-        # each row, and the line it ends on: read in C (zip asks the reader for its line after each row)
+        # each row, and the line it ends on: read in C (zip asks the reader for its line after each row),
+        # CHUNK_STEP rows at a time until `size` rows or CHUNK_BYTES of the file (crafted huge rows)
         line_of, second, reading = attrgetter("line_num"), itemgetter(1), repeat(reader)
+        tell = handle.buffer.tell
         while True:
             cells: list[list[str]] = []
-            read = map(cells.append, islice(reader, size))
-            ends = list(map(line_of, map(second, zip(read, reading, strict=False))))
+            ends: list[int] = []
+            limit = tell() + CHUNK_BYTES
+            while (count := len(cells)) < size:
+                wanted = min(CHUNK_STEP, size - count)
+                read = map(cells.append, islice(reader, wanted))
+                ends += map(line_of, map(second, zip(read, reading, strict=False)))
+                if len(cells) - count < wanted or tell() > limit:
+                    break  # the end of the file, or enough of it for one chunk
             if not cells:
                 return
             first = previous_end + 1

@@ -14,6 +14,7 @@ import pytest
 import auditwatch.reference.converters as converters_module
 from auditwatch.reference import ReferenceConfig, load_sources
 from auditwatch.reference.config import SourceConfig
+from auditwatch.reference.readers import CHUNK_BYTES, CHUNK_STEP, CsvRows, open_rows
 from auditwatch.reference.tables import person_keys
 
 
@@ -193,3 +194,17 @@ def test_json_exports_load_a_batch_at_a_time_too(tmp_path: Path, monkeypatch: py
     one_at_a_time = _everything(tmp_path, "case_links", "links.json", "json")
     monkeypatch.setattr(converters_module, "BATCH_ROWS", 4)
     assert _everything(tmp_path, "case_links", "links.json", "json") == one_at_a_time
+
+
+def test_a_chunk_holds_at_most_about_chunk_bytes_of_the_file(tmp_path: Path) -> None:
+    """Rows are read a few at a time and a chunk ends after CHUNK_BYTES of the file: crafted huge rows are
+    not held 512 at a time."""
+    path = tmp_path / "persons.csv"
+    big = "x" * 20_000
+    path.write_text("person_id,address\n" + "".join(f"P{i},{big}\n" for i in range(300)), encoding="utf-8")
+    export = open_rows(SourceConfig(kind="persons", path=str(path)))
+    assert isinstance(export, CsvRows)
+    chunks = list(export.chunks(512))
+    per_chunk = CHUNK_BYTES // 20_000 + CHUNK_STEP + 1  # a chunk may end a step after the limit
+    assert max(len(chunk.rows) for chunk in chunks) <= per_chunk
+    assert [start for chunk in chunks for start in chunk.starts] == list(range(2, 302))
