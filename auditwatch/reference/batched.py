@@ -116,10 +116,8 @@ def _persons(
         parts = zip(map(s_part.__getitem__, s_codes), map(f_part.__getitem__, f_codes), dobs, strict=True)
         aliases = columns.get("aliases")
         if aliases is None or not any(aliases):
-            numbered = [(s + f + dob, row) for row, (s, f, dob) in enumerate(parts, base) if s and f and dob]
-            if numbered:
-                keys, numbers = zip(*numbered, strict=True)
-                by_key.add_many(keys, numbers, keys_of)
+            pairs = [(s + f + dob, row) for row, (s, f, dob) in enumerate(parts, base) if s and f and dob]
+            by_key.add_many(pairs, keys_of)
             continue
         for number, (key, forename_part, dob) in enumerate(parts, start=base):
             if aliases[number - base]:

@@ -213,10 +213,12 @@ class KeyIndex:
         hashes = self._hashes
         assert hashes is not None, "the index is finished"
         text = self.keys
-        base = len(hashes)
+        base = count = len(hashes)
         fresh: list[str] = []  # the new keys, rows base, base + 1, ...
         rows: list[int] = []
         slots, mask = self.slots, self.mask
+        limit = len(slots) // 2  # at most half full
+        add_hash, add_fresh, add_row = hashes.append, fresh.append, rows.append
         for key, h in zip(keys, map(hash, keys), strict=True):
             i = h & mask
             found = slots[i]
@@ -228,13 +230,15 @@ class KeyIndex:
                 i = (i + 1) & mask
                 found = slots[i]
             if found < 0:
-                found = slots[i] = len(hashes)
-                hashes.append(h)
-                fresh.append(key)
-                if 2 * len(hashes) > len(slots):
+                slots[i] = found = count
+                count += 1
+                add_hash(h)
+                add_fresh(key)
+                if count > limit:
                     self._grow()
                     slots, mask = self.slots, self.mask
-            rows.append(found)
+                    limit = len(slots) // 2
+            add_row(found)
         text.extend(fresh)
         return rows
 

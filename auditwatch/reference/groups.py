@@ -7,7 +7,7 @@ the other columnar structures are in compact.py."""
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 
 from auditwatch.reference.compact import EMPTY, slots_for
 
@@ -69,11 +69,13 @@ class HashGroups:
             return
         self._join(group, row)
 
-    def add_many(self, keys: Sequence[str], rows: Sequence[int], key_of: KeysOf) -> None:
-        """`add` each key with its row."""
+    def add_many(self, pairs: Iterable[tuple[str, int]], key_of: KeysOf) -> None:
+        """`add` each (key, row) of `pairs`."""
         slots, mask, g_hash, g_row = self.slots, self.mask, self.g_hash, self.g_row
-        self.count += len(keys)
-        for key, row in zip(keys, rows, strict=True):
+        start = count = len(g_hash)  # groups
+        limit = len(slots) // 2  # at most half full
+        add_hash, add_row = g_hash.append, g_row.append
+        for key, row in pairs:
             h = hash(key) & 0xFFFFFFFF
             i = h & mask
             group = slots[i]
@@ -83,14 +85,18 @@ class HashGroups:
                 i = (i + 1) & mask
                 group = slots[i]
             if group >= 0:
+                self.count += 1  # taken back by _join if the group has the row
                 self._join(group, row)
                 continue
-            slots[i] = len(g_hash)
-            g_hash.append(h)
-            g_row.append(row)
-            if 2 * len(g_hash) > len(slots):
+            slots[i] = count
+            count += 1
+            add_hash(h)
+            add_row(row)
+            if count > limit:
                 self._grow()
                 slots, mask = self.slots, self.mask
+                limit = len(slots) // 2
+        self.count += count - start  # the pairs that made a group (_join counts the others)
 
     def _join(self, group: int, row: int) -> None:
         """Add `row` to the rows of `group` (counted already: uncounted if the group has it)."""
