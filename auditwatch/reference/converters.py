@@ -111,7 +111,32 @@ def _trimmed(cells: list[str]) -> list[Any]:
 
 
 def _collapsed(cells: list[str]) -> list[Any]:
+    joined = "\x00".join(cells)
+    if (
+        joined.isascii()
+        and not joined.startswith(" ")
+        and not joined.endswith(" ")
+        and not any(map(joined.__contains__, _NOT_COLLAPSED))
+    ):  # every cell is already collapsed (checked in C): the usual export
+        return [cell or None for cell in cells]
     return [" ".join(cell.split()) or None for cell in cells]
+
+
+# what `str.split()` splits ASCII text on, but a single space inside a cell; "\x00" joins the cells
+_NOT_COLLAPSED: Final = (
+    "\t",
+    "\n",
+    "\x0b",
+    "\x0c",
+    "\r",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x1f",
+    "  ",
+    "\x00 ",
+    " \x00",
+)
 
 
 # what `_plain_converter` does to a text cell, for a list of them at once (the converters without a cache)

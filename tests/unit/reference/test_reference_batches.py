@@ -208,3 +208,15 @@ def test_a_chunk_holds_at_most_about_chunk_bytes_of_the_file(tmp_path: Path) -> 
     per_chunk = CHUNK_BYTES // 20_000 + CHUNK_STEP + 1  # a chunk may end a step after the limit
     assert max(len(chunk.rows) for chunk in chunks) <= per_chunk
     assert [start for chunk in chunks for start in chunk.starts] == list(range(2, 302))
+
+
+def test_a_column_of_text_is_collapsed_as_cell_by_cell() -> None:
+    """The bulk converter of a text column (whitespace collapsed) agrees with `" ".join(cell.split())`."""
+    rng = random.Random(15)
+    alphabet = "ab \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u2003\x00é"
+    for _ in range(3000):
+        pool = alphabet if rng.random() < 0.5 else "abc "
+        cells = [
+            "".join(rng.choice(pool) for _ in range(rng.randrange(6))) for _ in range(rng.randrange(1, 6))
+        ]
+        assert converters_module._collapsed(cells) == [" ".join(cell.split()) or None for cell in cells]
