@@ -50,24 +50,7 @@ class HashGroups:
 
     def add(self, key: str, row: int, key_of: KeysOf) -> None:
         """Add `row` under `key` (`key_of(row)` must already give it); a row is listed once per key."""
-        h = hash(key) & 0xFFFFFFFF
-        slots, mask, g_hash = self.slots, self.mask, self.g_hash
-        i = h & mask
-        group = slots[i]
-        while group >= 0:
-            if g_hash[group] == h and key in key_of(self.first(group)):
-                break
-            i = (i + 1) & mask
-            group = slots[i]
-        self.count += 1
-        if group < 0:
-            slots[i] = len(g_hash)
-            g_hash.append(h)
-            self.g_row.append(row)
-            if 2 * len(g_hash) > len(slots):
-                self._grow()
-            return
-        self._join(group, row)
+        self.add_many(((key, row),), key_of)
 
     def add_many(self, pairs: Iterable[tuple[str, int]], key_of: KeysOf) -> None:
         """`add` each (key, row) of `pairs`."""
